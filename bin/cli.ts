@@ -1,0 +1,68 @@
+import { Command, CommanderError, Option } from 'commander';
+import { type GcFlags, gcCommand } from '../lambdas/handlers/gc-command';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** aws-ecr-gc is a Go program: its users may write `-repo x -keep build=8`. Accept that spelling. */
+const GO_STYLE_FLAGS = ['repo', 'region', 'keep', 'delete-untagged'];
+
+export function normaliseArgs(args: readonly string[]): string[] {
+  return args.map((arg) => {
+    const match = /^-([a-z-]+)(=.*)?$/.exec(arg);
+    return match && GO_STYLE_FLAGS.includes(match[1]!) ? `-${arg}` : arg;
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('registry-janitor')
+    .description('Deletes container images nobody runs any more, and only those.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program
+    .command('gc')
+    .description('One-shot garbage collection of a registry (aws-ecr-gc compatible, usage-aware)')
+    .option('--repo <name>', 'repository to clean (repeatable)', collect)
+    .option(
+      '--registry <url>',
+      'an OCI Distribution registry instead of ECR, e.g. https://registry.example.com',
+    )
+    .option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)')
+    .option(
+      '--keep <prefix=n>',
+      'keep the newest N images with a tag starting with PREFIX (repeatable)',
+      collect,
+    )
+    .addOption(new Option('--delete-untagged [bool]', 'delete untagged images (true|false)').preset('true'))
+    .option('--unused-days <n>', 'a sighting or ECR pull within N days protects an image', '7')
+    .option('--min-age-days <n>', 'images pushed within N days are kept', '0')
+    .option('--sightings <file>', 'an ingest body of what a cluster runs (repeatable)', collect)
+    .option('--lifecycle-policy <file>', 'ECR lifecycle-policy JSON rules to apply as well')
+    .option('--protect-tag <glob>', 'never delete images with a tag matching GLOB (repeatable)', collect)
+    .option('--aws-usage', 'also protect images used by ECS and Lambda in this account and region')
+    .option('--dry-run', 'show what would be deleted, delete nothing')
+    .option('--json', 'print the plan and outcomes as JSON')
+    .option('--verbose', 'list every image with its decision and reason')
+    .action(async (flags: GcFlags) => {
+      process.exitCode = await gcCommand(flags);
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(normaliseArgs(process.argv.slice(2)), { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help';
+      process.exitCode = ok ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`registry-janitor: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,220 @@
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  type ECRClient,
+  type ImageDetail,
+} from '@aws-sdk/client-ecr';
+import pLimit from 'p-limit';
+import { isIndex, type RegistryImage } from '../core/model';
+import type { DeleteResult, Progress, Registry } from '../core/ports';
+import { describeAwsError } from './aws-errors';
+import { RegistryReadError } from './errors';
+import { type IndexContent, parseIndexManifest } from './manifest';
+
+const PAGE_SIZE = 1000;
+const BATCH_GET_LIMIT = 100;
+const INDEX_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+
+export interface EcrRegistryOptions {
+  readonly client: ECRClient;
+  /** The region the client talks to, for output and host names. */
+  readonly region: string;
+  /** Concurrent manifest requests within one repository. @default 4 */
+  readonly concurrency?: number;
+}
+
+/**
+ * Amazon ECR through the AWS SDK: lists with the fewest calls (DescribeImages pages of 1,000;
+ * BatchGetImage for index manifests only, 100 at a time, after pull times are read from the
+ * listing), deletes by digest with BatchDeleteImage.
+ */
+export class EcrRegistry implements Registry {
+  readonly label: string;
+  private registryId: string | undefined;
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(private readonly options: EcrRegistryOptions) {
+    this.label = options.region;
+    this.limit = pLimit(options.concurrency ?? 4);
+  }
+
+  async hosts(): Promise<readonly string[]> {
+    const id = this.registryId;
+    if (id === undefined) return [];
+    const region = this.options.region;
+    return [
+      `${id}.dkr.ecr.${region}.amazonaws.com`,
+      `${id}.dkr.ecr.${region}.amazonaws.com.cn`,
+      `${id}.dkr.ecr-fips.${region}.amazonaws.com`,
+      `${id}.dkr-ecr.${region}.on.aws`,
+    ];
+  }
+
+  async listRepositories(): Promise<readonly string[]> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('DescribeRepositories', undefined, () =>
+        this.options.client.send(new DescribeRepositoriesCommand({ maxResults: PAGE_SIZE, nextToken })),
+      );
+      for (const repository of page.repositories ?? []) {
+        if (repository.repositoryName) names.push(repository.repositoryName);
+        this.registryId ??= repository.registryId;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return names.sort();
+  }
+
+  async listImages(
+    repository: string,
+    onProgress?: (progress: Progress) => void,
+  ): Promise<readonly RegistryImage[]> {
+    const details: ImageDetail[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('DescribeImages', repository, () =>
+        this.options.client.send(
+          new DescribeImagesCommand({ repositoryName: repository, maxResults: PAGE_SIZE, nextToken }),
+        ),
+      );
+      details.push(...(page.imageDetails ?? []));
+      nextToken = page.nextToken;
+      onProgress?.({ phase: `listing ${repository}`, done: details.length });
+    } while (nextToken);
+    // Pull times are now read: fetching index manifests below updates the indexes' own pull times.
+    const images = details.map((detail) => this.toImage(repository, detail));
+    const indexes = await this.readIndexes(
+      repository,
+      images.filter((image) => isIndex(image)).map((image) => image.digest),
+    );
+    return images.map((image) => {
+      const content = indexes.get(image.digest);
+      if (!content) return image;
+      return {
+        ...image,
+        children: content.children,
+        ...(image.subject === undefined && content.subject ? { subject: content.subject } : {}),
+      };
+    });
+  }
+
+  async deleteImages(repository: string, digests: readonly string[]): Promise<readonly DeleteResult[]> {
+    if (digests.length > BATCH_GET_LIMIT)
+      throw new RangeError(`at most ${BATCH_GET_LIMIT} images per request`);
+    const answer = await this.call('BatchDeleteImage', repository, () =>
+      this.options.client.send(
+        new BatchDeleteImageCommand({
+          repositoryName: repository,
+          imageIds: digests.map((imageDigest) => ({ imageDigest })),
+        }),
+      ),
+    );
+    const results = new Map<string, DeleteResult>();
+    for (const id of answer.imageIds ?? []) {
+      if (id.imageDigest) results.set(id.imageDigest, { digest: id.imageDigest, status: 'deleted' });
+    }
+    for (const failure of answer.failures ?? []) {
+      const digest = failure.imageId?.imageDigest;
+      if (!digest) continue;
+      if (failure.failureCode === 'ImageNotFound') results.set(digest, { digest, status: 'gone' });
+      else {
+        results.set(digest, {
+          digest,
+          status: 'failed',
+          code: failure.failureCode ?? 'Unknown',
+          message: failure.failureReason ?? 'no reason given',
+        });
+      }
+    }
+    return [...results.values()];
+  }
+
+  private toImage(repository: string, detail: ImageDetail): RegistryImage {
+    if (!detail.imageDigest || !detail.imagePushedAt) {
+      throw new RegistryReadError(`ECR listed an image of ${repository} without a digest or push time`);
+    }
+    this.registryId ??= detail.registryId;
+    const mediaType = detail.imageManifestMediaType;
+    return {
+      repository,
+      digest: detail.imageDigest,
+      tags: [...(detail.imageTags ?? [])].sort(),
+      pushedAt: detail.imagePushedAt,
+      pushedAtSource: 'registry',
+      sizeBytes: detail.imageSizeInBytes ?? 0,
+      ...(mediaType ? { mediaType } : {}),
+      ...(detail.artifactMediaType ? { artifactType: detail.artifactMediaType } : {}),
+      ...(detail.lastRecordedPullTime ? { lastPulledAt: detail.lastRecordedPullTime } : {}),
+      ...(detail.subjectManifestDigest ? { subject: detail.subjectManifestDigest } : {}),
+    };
+  }
+
+  /** Reads index manifests, 100 per call; any index that cannot be read fails the listing. */
+  private async readIndexes(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<Map<string, IndexContent>> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
+      chunks.push(digests.slice(i, i + BATCH_GET_LIMIT));
+    const contents = new Map<string, IndexContent>();
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.limit(async () => {
+          const answer = await this.call('BatchGetImage', repository, () =>
+            this.options.client.send(
+              new BatchGetImageCommand({
+                repositoryName: repository,
+                imageIds: chunk.map((imageDigest) => ({ imageDigest })),
+                acceptedMediaTypes: INDEX_TYPES,
+              }),
+            ),
+          );
+          for (const image of answer.images ?? []) {
+            const digest = image.imageId?.imageDigest;
+            if (digest && image.imageManifest)
+              contents.set(digest, this.parseIndex(repository, digest, image.imageManifest));
+          }
+        }),
+      ),
+    );
+    const missing = digests.filter((digest) => !contents.has(digest));
+    if (missing.length > 0) {
+      throw new RegistryReadError(
+        `could not read ${missing.length} index manifest(s) of ${repository} (first: ${missing[0]}); without their children nothing in it can be decided safely`,
+      );
+    }
+    return contents;
+  }
+
+  private parseIndex(repository: string, digest: string, text: string): IndexContent {
+    try {
+      return parseIndexManifest(text);
+    } catch (error) {
+      throw new RegistryReadError(
+        `index ${digest} of ${repository} is unreadable: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private async call<T>(
+    operation: string,
+    repository: string | undefined,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw new RegistryReadError(describeAwsError(error, `ecr:${operation}`, repository), { cause: error });
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The value of `key` in `map`, created by `create` and stored when missing.
+ *
+ * @example
+ * getOrCreate(byRepository, 'web', () => []).push(item);
+ */
+export function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}

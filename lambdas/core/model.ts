@@ -1,0 +1,74 @@
+/**
+ * The domain's data: images as a registry lists them, sightings as clusters report them.
+ * Times are `Date`s; the core never reads the clock (callers pass `now`).
+ */
+
+/** One manifest in a repository, as the registry adapter lists it. */
+export interface RegistryImage {
+  readonly repository: string;
+  /** `sha256:<64 hex>` */
+  readonly digest: string;
+  readonly tags: readonly string[];
+  /** ECR's `imagePushedAt`; on an OCI Distribution registry the config's `created` (see `pushedAtSource`). */
+  readonly pushedAt: Date;
+  /** Where `pushedAt` came from, for reasons: `registry` (ECR), `config-created`, `annotation`, `newest-child`. */
+  readonly pushedAtSource?: PushedAtSource;
+  readonly sizeBytes: number;
+  /** Manifest media type (image manifest, index, artifact). */
+  readonly mediaType?: string;
+  readonly artifactType?: string;
+  /** ECR `lastRecordedPullTime`, when the registry records one. */
+  readonly lastPulledAt?: Date;
+  /** For an index: the manifests it lists. */
+  readonly children?: readonly IndexChild[];
+  /** For a referrer (signature, SBOM, SOCI index): the digest of its subject. */
+  readonly subject?: string;
+}
+
+export type PushedAtSource = 'registry' | 'config-created' | 'annotation' | 'newest-child' | 'unknown';
+
+export interface IndexChild {
+  readonly digest: string;
+  /** True for attestation manifests (BuildKit `unknown/unknown`): not a platform a runtime pulls. */
+  readonly attestation?: boolean;
+}
+
+/** A normalised image reference: registry host, repository path, tag and/or digest. */
+export interface ImageRef {
+  /** Lowercase registry host with port, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com`, `docker.io`. */
+  readonly registry: string;
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/** One image seen running (or templated) in a cluster at `observedAt`. */
+export interface Sighting {
+  readonly cluster: string;
+  readonly ref: ImageRef;
+  readonly observedAt: Date;
+  readonly namespace?: string;
+  readonly workload?: string;
+}
+
+/** A cluster and the newest `observedAt` it reported. */
+export interface ClusterReport {
+  readonly cluster: string;
+  readonly lastReportAt: Date;
+}
+
+/** The identity by which a registry deletes a manifest. */
+export interface ImageId {
+  readonly repository: string;
+  readonly digest: string;
+}
+
+export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+
+/** True when the manifest is an image index / manifest list. */
+export function isIndex(image: Pick<RegistryImage, 'mediaType'>): boolean {
+  return image.mediaType !== undefined && INDEX_MEDIA_TYPES.has(image.mediaType);
+}

@@ -1,0 +1,86 @@
+import { PolicyError } from './errors';
+import type { LifecyclePolicy } from './lifecycle-policy';
+
+/** `keep PREFIX=N`: among images with a tag starting with `prefix`, all but the newest `count` are candidates. */
+export interface KeepRule {
+  readonly prefix: string;
+  readonly count: number;
+}
+
+/** The delete rules. An image matched by none of them is kept. */
+export interface DeleteRules {
+  readonly keep: readonly KeepRule[];
+  readonly deleteUntagged: boolean;
+  /** Tagged images not seen in any cluster for `unusedDays`. */
+  readonly unusedTagged: boolean;
+  readonly lifecyclePolicy?: LifecyclePolicy;
+}
+
+/** The retention policy of one repository. Protections always win over delete rules. */
+export interface Policy {
+  /** A sighting (or ECR pull) within this many days protects an image. @default 7 */
+  readonly unusedDays: number;
+  /** An image pushed within this many days is protected. @default 3 (0 in `gc`) */
+  readonly minAgeDays: number;
+  /** Globs; an image with a matching tag is protected. @default [] */
+  readonly protectTags: readonly string[];
+  /** Protect images whose registry-recorded pull time is within `unusedDays` (ECR). @default true */
+  readonly usePullTime: boolean;
+  /** A cluster silent for longer blocks deletions in the repositories it reported from. @default 6 */
+  readonly staleAfterHours: number;
+  readonly rules: DeleteRules;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  unusedDays: 7,
+  minAgeDays: 3,
+  protectTags: [],
+  usePullTime: true,
+  staleAfterHours: 6,
+  rules: { keep: [], deleteUntagged: false, unusedTagged: false },
+};
+
+/**
+ * Parses one `--keep` value.
+ *
+ * @example
+ * parseKeepRule('build=8') // { prefix: 'build', count: 8 }
+ */
+export function parseKeepRule(value: string): KeepRule {
+  const match = /^(.+)=(\d+)$/.exec(value);
+  if (!match) {
+    throw new PolicyError(`--keep expects PREFIX=N with N a whole number, got '${value}'`);
+  }
+  const count = Number(match[2]);
+  if (!Number.isSafeInteger(count)) {
+    throw new PolicyError(`--keep count is too large in '${value}'`);
+  }
+  return { prefix: match[1]!, count };
+}
+
+/** Checks the numbers and rules of a policy; throws a `PolicyError` naming every problem. */
+export function validatePolicy(policy: Policy): Policy {
+  const problems: string[] = [];
+  const nonNegative = (name: string, value: number) => {
+    if (!Number.isFinite(value) || value < 0) problems.push(`${name} must be a number ≥ 0, got ${value}`);
+  };
+  nonNegative('unusedDays', policy.unusedDays);
+  nonNegative('minAgeDays', policy.minAgeDays);
+  if (!Number.isFinite(policy.staleAfterHours) || policy.staleAfterHours <= 0) {
+    problems.push(`staleAfterHours must be a number > 0, got ${policy.staleAfterHours}`);
+  }
+  const prefixes = new Set<string>();
+  for (const rule of policy.rules.keep) {
+    if (rule.prefix === '') problems.push('a keep rule needs a non-empty tag prefix');
+    if (!Number.isSafeInteger(rule.count) || rule.count < 0) {
+      problems.push(`keep ${rule.prefix}=${rule.count}: the count must be a whole number ≥ 0`);
+    }
+    if (prefixes.has(rule.prefix)) problems.push(`keep prefix '${rule.prefix}' is given twice`);
+    prefixes.add(rule.prefix);
+  }
+  for (const glob of policy.protectTags) {
+    if (glob.trim() === '') problems.push('a protected tag glob must not be empty');
+  }
+  if (problems.length > 0) throw new PolicyError(problems.join('; '), problems);
+  return policy;
+}

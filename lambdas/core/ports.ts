@@ -1,0 +1,38 @@
+import type { RegistryImage } from './model';
+
+/** The result of deleting one manifest. `gone` means the registry no longer had it: fine. */
+export type DeleteResult =
+  | { readonly digest: string; readonly status: 'deleted' | 'gone' }
+  | { readonly digest: string; readonly status: 'failed'; readonly code: string; readonly message: string };
+
+/** Progress of long work, for a progress line on a terminal. */
+export interface Progress {
+  readonly phase: string;
+  readonly done: number;
+  readonly total?: number;
+}
+
+/**
+ * A container registry, as the core needs it. Adapters implement it (ECR, OCI Distribution);
+ * a new registry is a new adapter only.
+ */
+export interface Registry {
+  /** A short label for output: the AWS region, or the registry's host. */
+  readonly label: string;
+  /** Host names under which clusters pull from this registry, for matching tag sightings. */
+  hosts(): Promise<readonly string[]>;
+  listRepositories(): Promise<readonly string[]>;
+  /**
+   * Every manifest of a repository, complete, or a thrown error: a listing that fails part-way
+   * must never look like a short repository.
+   */
+  listImages(
+    repository: string,
+    onProgress?: (progress: Progress) => void,
+  ): Promise<readonly RegistryImage[]>;
+  /**
+   * Deletes manifests by digest in one request (at most 100). Per-image failures are results;
+   * a thrown error means the request as a whole failed.
+   */
+  deleteImages(repository: string, digests: readonly string[]): Promise<readonly DeleteResult[]>;
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ImageReferenceError, SightingsError } from './errors';
+import { isDigest, parseImageReference } from './image-ref';
+import type { ImageRef, Sighting } from './model';
+
+const imageEntry = z.object({
+  image: z.string().min(1).max(4096),
+  imageID: z.string().max(4096).optional(),
+  namespace: z.string().max(253).optional(),
+  workload: z.string().max(512).optional(),
+});
+
+/** The body a reporter sends to `POST /v1/sightings`, and the format of `gc --sightings` files. */
+export const clusterReportSchema = z.object({
+  cluster: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+      'letters, digits and . _ : - only, starting with a letter or digit',
+    ),
+  observedAt: z.iso.datetime({ offset: true }),
+  images: z.array(imageEntry).max(100_000),
+});
+
+export type ClusterReportBody = z.infer<typeof clusterReportSchema>;
+
+/** An image entry that could not be used, with its reason. */
+export interface IgnoredEntry {
+  readonly image: string;
+  readonly reason: string;
+}
+
+/**
+ * Validates a parsed report body; throws a `SightingsError` naming the first bad field.
+ *
+ * @example
+ * parseClusterReport(JSON.parse(body)) // throws "images.0.image: ..." on a bad entry
+ */
+export function parseClusterReport(value: unknown): ClusterReportBody {
+  const result = clusterReportSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? issue.path.join('.') : 'body';
+  throw new SightingsError(`${path}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
+ * Turns a report into sightings. Each entry gives a digest sighting (from `imageID`, or the
+ * digest in `image`) and a tag sighting (the tag in `image`: a pod restart pulls what the tag
+ * points to). An entry whose references cannot be parsed is ignored with its reason, never guessed.
+ */
+export function sightingsFromReport(report: ClusterReportBody): {
+  sightings: Sighting[];
+  ignored: IgnoredEntry[];
+} {
+  const observedAt = new Date(report.observedAt);
+  const sightings: Sighting[] = [];
+  const ignored: IgnoredEntry[] = [];
+  for (const entry of report.images) {
+    const refs = refsOfEntry(entry);
+    if ('reason' in refs) {
+      ignored.push({ image: entry.image, reason: refs.reason });
+      continue;
+    }
+    const context = {
+      ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }),
+      ...(entry.workload === undefined ? {} : { workload: entry.workload }),
+    };
+    for (const ref of refs.refs) sightings.push({ cluster: report.cluster, ref, observedAt, ...context });
+  }
+  return { sightings, ignored };
+}
+
+function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[] } | { reason: string } {
+  const refs: ImageRef[] = [];
+  const problems: string[] = [];
+  const image = tryParse(entry.image, problems);
+  if (image) {
+    if (image.tag !== undefined)
+      refs.push({ registry: image.registry, repository: image.repository, tag: image.tag });
+    if (image.digest !== undefined)
+      refs.push({ registry: image.registry, repository: image.repository, digest: image.digest });
+  }
+  if (entry.imageID !== undefined && entry.imageID !== '') {
+    const id = tryParse(entry.imageID, problems);
+    if (id?.digest !== undefined && isDigest(id.digest)) {
+      const base = id.repository === '' && image ? image : id;
+      refs.push({ registry: base.registry, repository: base.repository, digest: id.digest });
+    }
+  }
+  if (refs.length === 0) return { reason: problems.join('; ') || `'${entry.image}' names no tag or digest` };
+  return { refs };
+}
+
+function tryParse(text: string, problems: string[]): ImageRef | undefined {
+  try {
+    return parseImageReference(text);
+  } catch (error) {
+    if (error instanceof ImageReferenceError) {
+      problems.push(error.message);
+      return undefined;
+    }
+    throw error;
+  }
+}

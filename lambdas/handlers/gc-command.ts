@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { EcrRegistry } from '../adapters/ecr-registry';
+import { terminalProgress } from '../adapters/terminal-progress';
+import { JanitorError, PolicyError, SightingsError } from '../core/errors';
+import { parseLifecyclePolicy } from '../core/lifecycle-policy';
+import type { Sighting } from '../core/model';
+import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
+import type { Registry } from '../core/ports';
+import { parseClusterReport, sightingsFromReport } from '../core/report';
+import { runGc } from './gc';
+
+/** The `gc` flags as commander hands them over. */
+export interface GcFlags {
+  readonly repo?: string[];
+  readonly registry?: string;
+  readonly region?: string;
+  readonly keep?: string[];
+  readonly deleteUntagged?: string | boolean;
+  readonly unusedDays?: string;
+  readonly minAgeDays?: string;
+  readonly sightings?: string[];
+  readonly lifecyclePolicy?: string;
+  readonly protectTag?: string[];
+  readonly awsUsage?: boolean;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** Bad usage or configuration, found before anything was touched: exit code 2. */
+export class UsageError extends JanitorError {}
+
+/** Runs `gc` from its flags; returns the exit code (DESIGN.md: 0 ok, 1 run-time failure, 2 usage). */
+export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let request: Parameters<typeof runGc>[0];
+  let registry: Registry;
+  try {
+    request = {
+      repositories: flags.repo ?? [],
+      policy: policyFromFlags(flags),
+      sightings: (flags.sightings ?? []).flatMap(readSightingsFile),
+      dryRun: flags.dryRun === true,
+      json: flags.json === true,
+      verbose: flags.verbose === true,
+    };
+    registry = await registryFromFlags(flags, env);
+  } catch (error) {
+    if (error instanceof JanitorError) {
+      process.stderr.write(`registry-janitor gc: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const progress = terminalProgress();
+  try {
+    return await runGc(request, {
+      registry,
+      now: () => new Date(),
+      stdout: (line) => process.stdout.write(`${line}\n`),
+      stderr: (line) => {
+        progress.done();
+        process.stderr.write(`${line}\n`);
+      },
+      progress: progress.report,
+    });
+  } catch (error) {
+    progress.done();
+    process.stderr.write(`registry-janitor gc: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    progress.done();
+  }
+}
+
+/** Builds the policy of a `gc` run: aws-ecr-gc's defaults (`minAgeDays` 0, only named rules delete). */
+export function policyFromFlags(flags: GcFlags): Policy {
+  const keep: KeepRule[] = (flags.keep ?? []).map(parseKeepRule);
+  const lifecyclePolicy =
+    flags.lifecyclePolicy === undefined
+      ? undefined
+      : parseLifecyclePolicy(readText(flags.lifecyclePolicy, 'lifecycle policy'));
+  const policy: Policy = {
+    ...DEFAULT_POLICY,
+    unusedDays: wholeNumber('--unused-days', flags.unusedDays, 7),
+    minAgeDays: wholeNumber('--min-age-days', flags.minAgeDays, 0),
+    protectTags: flags.protectTag ?? [],
+    usePullTime: flags.registry === undefined,
+    rules: {
+      keep,
+      deleteUntagged: parseBoolean('--delete-untagged', flags.deleteUntagged),
+      unusedTagged: false,
+      ...(lifecyclePolicy ? { lifecyclePolicy } : {}),
+    },
+  };
+  return validatePolicy(policy);
+}
+
+/** Go's flag.ParseBool, as aws-ecr-gc reads `--delete-untagged=VALUE`. */
+export function parseBoolean(flag: string, value: string | boolean | undefined): boolean {
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new PolicyError(`${flag} expects true or false, got '${value}'`);
+}
+
+function wholeNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new PolicyError(`${flag} expects a whole number of days, got '${value}'`);
+  return Number(value);
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read the ${what} file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+}
+
+/** Reads one `--sightings` file (an ingest body); any bad entry is a usage error, never skipped. */
+export function readSightingsFile(path: string): Sighting[] {
+  const text = readText(path, 'sightings');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SightingsError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    const { sightings, ignored } = sightingsFromReport(parseClusterReport(value));
+    if (ignored.length > 0) {
+      throw new SightingsError(
+        `image '${ignored[0]!.image}': ${ignored[0]!.reason} (${ignored.length} unusable entries)`,
+      );
+    }
+    return sightings;
+  } catch (error) {
+    if (error instanceof SightingsError) throw new SightingsError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv): Promise<Registry> {
+  if (flags.registry !== undefined) {
+    throw new UsageError(
+      '--registry (OCI Distribution registries) is not available in this version; use ECR',
+    );
+  }
+  if (flags.awsUsage) {
+    throw new UsageError('--aws-usage is not available in this version: nothing was touched');
+  }
+  if (!flags.repo || flags.repo.length === 0) {
+    throw new UsageError('--repo NAME is required with ECR (repeat it for several repositories)');
+  }
+  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const client = new ECRClient(region ? { region } : {});
+  let resolved: string;
+  try {
+    resolved = await client.config.region();
+  } catch {
+    throw new UsageError('no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)');
+  }
+  return new EcrRegistry({ client, region: resolved });
+}

@@ -1,0 +1,132 @@
+import pLimit from 'p-limit';
+import { executePlan, type Outcome } from '../core/execute-plan';
+import { renderRepositoryReport } from '../core/gc-report';
+import type { Sighting } from '../core/model';
+import { type Plan, planCleanup, type RepositoryListing } from '../core/plan';
+import type { Policy } from '../core/policy';
+import type { Progress, Registry } from '../core/ports';
+
+/** Everything `registry-janitor gc` was asked, already validated. */
+export interface GcRequest {
+  /** Repositories to clean; empty means every repository the registry lists. */
+  readonly repositories: readonly string[];
+  readonly policy: Policy;
+  readonly sightings: readonly Sighting[];
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  /** Repositories listed at once. @default 4 */
+  readonly concurrency?: number;
+}
+
+/** The world `gc` talks to: a registry, a clock, output streams and a progress sink. */
+export interface GcDeps {
+  readonly registry: Registry;
+  readonly now: () => Date;
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly progress?: (progress: Progress) => void;
+}
+
+/**
+ * One `gc` run: list, plan, execute (unless a dry run), report. Returns the exit code: 0 when
+ * all went well, 1 when anything failed at run time (whatever could not be decided was kept).
+ */
+export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
+  const repositories =
+    request.repositories.length > 0 ? request.repositories : await deps.registry.listRepositories();
+  const listings = await listAll(repositories, deps, request.concurrency ?? 4);
+  const hosts = await deps.registry.hosts();
+  const now = deps.now();
+  const plan = planCleanup({
+    repositories: listings,
+    sightings: request.sightings,
+    policy: request.policy,
+    ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
+    now,
+  });
+  const outcomes = request.dryRun ? [] : await executePlan(plan, deps.registry, deps.progress);
+  if (request.json) deps.stdout(JSON.stringify(toJson(plan, outcomes, request.dryRun), null, 2));
+  else printText(plan, outcomes, request, deps, now);
+  for (const repository of plan.repositories) {
+    if (repository.error !== undefined) deps.stderr(`error: ${repository.repository}: ${repository.error}`);
+    if (repository.blockedBy.length > 0) {
+      const names = repository.blockedBy.map((stale) => stale.cluster).join(', ');
+      deps.stderr(`warning: ${repository.repository}: deletions blocked, no recent report from ${names}`);
+    }
+  }
+  const failed = plan.repositories.some((repository) => repository.error !== undefined);
+  return failed || outcomes.some((outcome) => outcome.status !== 'deleted') ? 1 : 0;
+}
+
+async function listAll(
+  repositories: readonly string[],
+  deps: GcDeps,
+  concurrency: number,
+): Promise<RepositoryListing[]> {
+  const limit = pLimit(concurrency);
+  let listed = 0;
+  return Promise.all(
+    repositories.map((repository) =>
+      limit(async (): Promise<RepositoryListing> => {
+        try {
+          const images = await deps.registry.listImages(repository, deps.progress);
+          return { repository, images };
+        } catch (error) {
+          return { repository, error: error instanceof Error ? error.message : String(error) };
+        } finally {
+          listed++;
+          deps.progress?.({ phase: 'repositories listed', done: listed, total: repositories.length });
+        }
+      }),
+    ),
+  );
+}
+
+function printText(
+  plan: Plan,
+  outcomes: readonly Outcome[],
+  request: GcRequest,
+  deps: GcDeps,
+  now: Date,
+): void {
+  for (const repository of plan.repositories) {
+    const own = outcomes.filter((outcome) => outcome.item.repository === repository.repository);
+    const options = { label: deps.registry.label, verbose: request.verbose, dryRun: request.dryRun, now };
+    for (const line of renderRepositoryReport(repository, own, options)) deps.stdout(line);
+  }
+}
+
+function toJson(plan: Plan, outcomes: readonly Outcome[], dryRun: boolean): unknown {
+  return {
+    dryRun,
+    createdAt: plan.createdAt.toISOString(),
+    repositories: plan.repositories.map((repository) => ({
+      repository: repository.repository,
+      totalImages: repository.totalImages,
+      ...(repository.error === undefined ? {} : { error: repository.error }),
+      blockedBy: repository.blockedBy.map((stale) => ({
+        cluster: stale.cluster,
+        lastReportAt: stale.lastReportAt.toISOString(),
+      })),
+      images: repository.items.map((item) => ({
+        digest: item.digest,
+        tags: item.tags,
+        pushedAt: item.pushedAt.toISOString(),
+        sizeBytes: item.sizeBytes,
+        role: item.role,
+        root: item.root,
+        decision: item.decision,
+        reason: item.reason,
+      })),
+    })),
+    outcomes: outcomes.map((outcome) => ({
+      repository: outcome.item.repository,
+      digest: outcome.item.digest,
+      tags: outcome.item.tags,
+      status: outcome.status,
+      ...(outcome.status === 'skipped' ? { reason: outcome.reason } : {}),
+      ...(outcome.status === 'failed' ? { code: outcome.code, message: outcome.message } : {}),
+    })),
+  };
+}

@@ -1,0 +1,140 @@
+import { applyDeleteRules, applyKeepRules } from '../../lambdas/core/delete-rules';
+import { parseKeepRule } from '../../lambdas/core/policy';
+import { anImage, NOW } from '../fixtures/builders';
+
+/** Images newest first: the first name is the newest. */
+function newestFirst(...tagSets: string[][]) {
+  return tagSets.map((tags, i) =>
+    anImage(`img-${i}`)
+      .tagged(...tags)
+      .pushedDaysAgo(i + 1)
+      .build(),
+  );
+}
+
+function candidates(tagSets: string[][], keep: string[]): string[] {
+  const images = newestFirst(...tagSets);
+  const verdicts = applyKeepRules(images, keep.map(parseKeepRule));
+  return images.filter((image) => verdicts.get(image.digest)?.candidate).map((image) => image.tags.join('+'));
+}
+
+describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
+  it.each([
+    {
+      name: 'deletes all but the newest N images under a prefix',
+      tags: [['build-5'], ['build-4'], ['build-3'], ['build-2'], ['build-1']],
+      keep: ['build=2'],
+      expected: ['build-3', 'build-2', 'build-1'],
+    },
+    {
+      name: 'keeps an image that has any tag matching no prefix (not managed)',
+      tags: [['build-3'], ['build-2', 'latest'], ['build-1']],
+      keep: ['build=0'],
+      expected: ['build-3', 'build-1'],
+    },
+    {
+      name: 'keeps an image with tags under several prefixes when any prefix keeps it',
+      tags: [['build-3'], ['build-2'], ['build-1', 'release-1']],
+      keep: ['build=1', 'release=1'],
+      expected: ['build-2'],
+    },
+    {
+      name: 'counts an unmanaged image in the newest N of its prefix',
+      tags: [['build-3', 'latest'], ['build-2'], ['build-1']],
+      keep: ['build=2'],
+      expected: ['build-1'],
+    },
+    {
+      name: 'counts an image once per prefix even with two tags under it',
+      tags: [['build-3', 'build-3b'], ['build-2'], ['build-1']],
+      keep: ['build=2'],
+      expected: ['build-1'],
+    },
+    {
+      name: 'leaves untagged images to --delete-untagged',
+      tags: [[], ['build-2'], ['build-1']],
+      keep: ['build=1'],
+      expected: ['build-1'],
+    },
+    {
+      name: 'keeps nothing of a prefix with N=0',
+      tags: [['release-2'], ['release-1']],
+      keep: ['release=0'],
+      expected: ['release-2', 'release-1'],
+    },
+    {
+      name: 'matches prefixes literally, overlapping prefixes each counting',
+      tags: [['build-prod-2'], ['build-prod-1'], ['build-1']],
+      keep: ['build=2', 'build-prod=1'],
+      expected: ['build-1'],
+    },
+  ])('$name', ({ tags, keep, expected }) => {
+    expect(candidates(tags, keep)).toEqual(expected);
+  });
+
+  it('gives the reason of each decision', () => {
+    // Prepare
+    const images = newestFirst(['build-2'], ['build-1'], ['build-0', 'latest']);
+
+    // Act
+    const verdicts = applyKeepRules(images, [parseKeepRule('build=1')]);
+
+    // Assess
+    expect(verdicts.get(images[0]!.digest)?.reason).toBe('kept: among the newest 1 build*');
+    expect(verdicts.get(images[1]!.digest)?.reason).toBe('delete: build* beyond the newest 1');
+    expect(verdicts.get(images[2]!.digest)?.reason).toBe("kept: tag 'latest' matches no --keep prefix");
+  });
+
+  it.each(['build', 'build=', '=3', 'build=-1', 'build=x', 'build=1.5'])('rejects --keep %j', (value) => {
+    expect(() => parseKeepRule(value)).toThrow('--keep expects PREFIX=N');
+  });
+});
+
+describe('applyDeleteRules', () => {
+  const options = { unusedDays: 7, now: NOW };
+
+  it.each([
+    { rules: { deleteUntagged: true, unusedTagged: false }, untagged: true, tagged: false },
+    { rules: { deleteUntagged: false, unusedTagged: true }, untagged: false, tagged: true },
+    { rules: { deleteUntagged: true, unusedTagged: true }, untagged: true, tagged: true },
+    { rules: { deleteUntagged: false, unusedTagged: false }, untagged: false, tagged: false },
+  ])('with $rules selects untagged=$untagged tagged=$tagged', ({ rules, untagged, tagged }) => {
+    // Prepare
+    const [plain, labelled] = [anImage('u').build(), anImage('t').tagged('v1').build()];
+
+    // Act
+    const verdicts = applyDeleteRules([labelled, plain], { keep: [], ...rules }, options);
+
+    // Assess
+    expect(verdicts.get(plain.digest)?.candidate).toBe(untagged);
+    expect(verdicts.get(labelled.digest)?.candidate).toBe(tagged);
+  });
+
+  it('selects an image when any rule selects it, even if a keep rule keeps it', () => {
+    // Prepare
+    const images = newestFirst(['build-2'], ['build-1']);
+
+    // Act
+    const verdicts = applyDeleteRules(
+      images,
+      { keep: [parseKeepRule('build=5')], deleteUntagged: false, unusedTagged: true },
+      options,
+    );
+
+    // Assess
+    expect(verdicts.get(images[0]!.digest)).toEqual({
+      candidate: true,
+      reason: 'delete: tagged, not seen for 7 days',
+    });
+  });
+
+  it('keeps what no rule matches, saying so', () => {
+    const image = anImage('x').tagged('v1').build();
+    const verdicts = applyDeleteRules(
+      [image],
+      { keep: [], deleteUntagged: true, unusedTagged: false },
+      options,
+    );
+    expect(verdicts.get(image.digest)).toEqual({ candidate: false, reason: 'kept: no delete rule matches' });
+  });
+});

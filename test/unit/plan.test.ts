@@ -1,0 +1,263 @@
+import type { RegistryImage, Sighting } from '../../lambdas/core/model';
+import { type PlanItem, planCleanup } from '../../lambdas/core/plan';
+import type { Policy } from '../../lambdas/core/policy';
+import { parseKeepRule } from '../../lambdas/core/policy';
+import { aCosignSignature, anImage, aPolicy, aSighting, aTagSighting, NOW } from '../fixtures/builders';
+
+const ECR_HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+/** Plans one repository; every cluster that sent a sighting reported an hour ago (none is stale). */
+function plan(images: RegistryImage[], policy: Policy, sightings: Sighting[] = []): Map<string, PlanItem> {
+  const clusters = [...new Set(sightings.map((sighting) => sighting.cluster))];
+  const result = planCleanup({
+    repositories: [{ repository: 'web', images }],
+    sightings,
+    clusterReports: clusters.map((cluster) => ({
+      cluster,
+      lastReportAt: new Date(NOW.getTime() - 3_600_000),
+    })),
+    policy,
+    registryHosts: [ECR_HOST],
+    now: NOW,
+  });
+  return new Map(result.repositories[0]!.items.map((item) => [item.digest, item]));
+}
+
+const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
+
+describe('planCleanup protections', () => {
+  it.each([
+    [
+      'a digest sighting within unusedDays',
+      [(i: RegistryImage) => aSighting(i, 'prod-eu', 2)],
+      'kept: seen in prod-eu 2 days ago (shop Deployment/web)',
+    ],
+    [
+      'a tag sighting within unusedDays',
+      [() => aTagSighting('web', 'v1', 'prod-us', 1)],
+      "kept: tag 'v1' seen in prod-us 1 day ago",
+    ],
+  ])('keeps an image protected by %s', (_name, makeSightings, reason) => {
+    // Prepare
+    const image = anImage('a').tagged('v1').build();
+
+    // Act
+    const items = plan(
+      [image],
+      deleteAll,
+      makeSightings.map((make) => make(image)),
+    );
+
+    // Assess
+    expect(items.get(image.digest)).toMatchObject({ decision: 'keep', reason });
+  });
+
+  it('deletes an image whose last sighting is older than unusedDays, saying when it was seen', () => {
+    const image = anImage('a').tagged('v1').build();
+    const items = plan([image], deleteAll, [aSighting(image, 'prod-eu', 12)]);
+    expect(items.get(image.digest)).toMatchObject({
+      decision: 'delete',
+      reason: 'delete: tagged, not seen for 7 days, last seen in prod-eu 12 days ago',
+    });
+  });
+
+  it('ignores a tag sighting from another registry host', () => {
+    const image = anImage('a').tagged('v1').build();
+    const other: Sighting = {
+      ...aTagSighting('web', 'v1'),
+      ref: { registry: 'docker.io', repository: 'web', tag: 'v1' },
+    };
+    expect(plan([image], deleteAll, [other]).get(image.digest)?.decision).toBe('delete');
+  });
+
+  it('keeps an image pulled within unusedDays and ignores the pull time when told to', () => {
+    const image = anImage('a').tagged('v1').pulledDaysAgo(3).build();
+    expect(plan([image], deleteAll).get(image.digest)).toMatchObject({
+      decision: 'keep',
+      reason: 'kept: pulled 3 days ago (within 7 days)',
+    });
+    expect(plan([image], { ...deleteAll, usePullTime: false }).get(image.digest)?.decision).toBe('delete');
+  });
+
+  it('keeps an image younger than minAgeDays', () => {
+    const image = anImage('a').tagged('v1').pushedDaysAgo(1).build();
+    expect(plan([image], { ...deleteAll, minAgeDays: 3 }).get(image.digest)).toMatchObject({
+      decision: 'keep',
+      reason: 'kept: pushed 1 day ago (minimum age 3 days)',
+    });
+  });
+
+  it('keeps an image with a tag matching a protected glob', () => {
+    const [release, build] = [
+      anImage('r').tagged('release-1.2').build(),
+      anImage('b').tagged('build-9').build(),
+    ];
+    const items = plan([release, build], { ...deleteAll, protectTags: ['release-*', 'v[0-9]*'] });
+    expect(items.get(release.digest)).toMatchObject({
+      decision: 'keep',
+      reason: "kept: tag 'release-1.2' is protected",
+    });
+    expect(items.get(build.digest)?.decision).toBe('delete');
+  });
+
+  it('protects what a rule would delete: protections are stronger than any delete rule', () => {
+    const images = [3, 2, 1].map((n) =>
+      anImage(`b${n}`)
+        .tagged(`build-${n}`)
+        .pushedDaysAgo(10 - n)
+        .build(),
+    );
+    const keepOne = aPolicy({ rules: { keep: [parseKeepRule('build=1')] } });
+    const items = plan(images, keepOne, [aSighting(images[2]!, 'prod-eu', 1)]);
+    expect([...items.values()].map((item) => item.decision)).toEqual(['keep', 'delete', 'keep']);
+  });
+});
+
+describe('planCleanup families', () => {
+  const amd64 = anImage('amd64').build();
+  const arm64 = anImage('arm64').build();
+  const index = anImage('index').tagged('v1').indexOf([amd64, arm64]).pushedDaysAgo(20).build();
+
+  it('deletes the children of a deleted index with it, even without deleteUntagged', () => {
+    const items = plan([amd64, arm64, index], aPolicy({ rules: { unusedTagged: true } }));
+    expect([...items.values()].map((item) => [item.role, item.decision])).toEqual([
+      ['root', 'delete'],
+      ['child', 'delete'],
+      ['child', 'delete'],
+    ]);
+    expect(items.get(amd64.digest)?.reason).toMatch(
+      /^delete: part of sha256:\w{9}\.\.\. \[v1\], deleted with it$/,
+    );
+  });
+
+  it('keeps the children of a kept index, even with deleteUntagged', () => {
+    const items = plan([amd64, arm64, index], aPolicy({ rules: { deleteUntagged: true } }));
+    expect([...items.values()].every((item) => item.decision === 'keep')).toBe(true);
+  });
+
+  it('keeps every member of a family when a child digest was sighted', () => {
+    const items = plan([amd64, arm64, index], deleteAll, [aSighting(arm64, 'prod-eu', 1)]);
+    expect([...items.values()].map((item) => item.decision)).toEqual(['keep', 'keep', 'keep']);
+    expect(items.get(index.digest)?.reason).toMatch(
+      /^kept: seen in prod-eu 1 day ago \(shop Deployment\/web\) \(child sha256:/,
+    );
+  });
+
+  it("keeps a family when a child was pulled, ignoring the index's own pull time", () => {
+    const pulledIndex = { ...index, lastPulledAt: new Date(NOW.getTime() - 3_600_000) };
+    expect(plan([amd64, arm64, pulledIndex], deleteAll).get(index.digest)?.decision).toBe('delete');
+    const pulledChild = { ...amd64, lastPulledAt: new Date(NOW.getTime() - 3_600_000) };
+    expect(plan([pulledChild, arm64, index], deleteAll).get(index.digest)?.decision).toBe('keep');
+  });
+
+  it('keeps a family when a cosign signature carries a protected tag', () => {
+    const image = anImage('signed').tagged('build-1').build();
+    const signature = aCosignSignature(image);
+    const items = plan([image, signature], { ...deleteAll, protectTags: ['sha256-*.sig'] });
+    expect(items.get(image.digest)?.decision).toBe('keep');
+    expect(items.get(signature.digest)).toMatchObject({ role: 'referrer', decision: 'keep' });
+  });
+
+  it('deletes referrers (cosign tags and OCI subject) with their subject', () => {
+    const image = anImage('signed').tagged('build-1').build();
+    const signature = aCosignSignature(image);
+    const sbom = anImage('sbom').referring(image).build();
+    const items = plan([image, signature, sbom], aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }));
+    expect([...items.values()].map((item) => [item.role, item.decision])).toEqual([
+      ['root', 'delete'],
+      ['referrer', 'delete'],
+      ['referrer', 'delete'],
+    ]);
+    expect(items.get(image.digest)?.references).toEqual([]);
+    expect(items.get(signature.digest)?.references).toEqual([image.digest]);
+  });
+
+  it('treats a child whose index is gone as a root of its own', () => {
+    const items = plan([amd64], aPolicy({ rules: { deleteUntagged: true } }));
+    expect(items.get(amd64.digest)).toMatchObject({ role: 'root', decision: 'delete' });
+  });
+
+  it('keeps a platform manifest shared with a kept index while deleting the other index', () => {
+    const shared = anImage('shared').build();
+    const old = anImage('old').tagged('build-1').indexOf([shared]).pushedDaysAgo(20).build();
+    const current = anImage('new').tagged('build-2').indexOf([shared]).pushedDaysAgo(10).build();
+    const items = plan([shared, old, current], aPolicy({ rules: { keep: [parseKeepRule('build=1')] } }));
+    expect(items.get(old.digest)?.decision).toBe('delete');
+    expect(items.get(current.digest)?.decision).toBe('keep');
+    expect(items.get(shared.digest)?.decision).toBe('keep');
+  });
+
+  it('decides every image once, even in a reference cycle', () => {
+    const a = { ...anImage('a').build(), subject: anImage('b').build().digest };
+    const b = { ...anImage('b').build(), subject: a.digest };
+    const items = plan([a, b], deleteAll);
+    expect(items.size).toBe(2);
+  });
+});
+
+describe('planCleanup stale clusters', () => {
+  it('blocks deletions in a repository a silent cluster reported from, naming it', () => {
+    // Prepare
+    const image = anImage('a').tagged('v1').build();
+    const seenLongAgo = aSighting(anImage('other').build(), 'edge-1', 10);
+
+    // Act
+    const result = planCleanup({
+      repositories: [{ repository: 'web', images: [image] }],
+      sightings: [seenLongAgo],
+      policy: deleteAll,
+      now: NOW,
+    });
+
+    // Assess
+    const repository = result.repositories[0]!;
+    expect(repository.blockedBy.map((stale) => stale.cluster)).toEqual(['edge-1']);
+    expect(repository.items[0]).toMatchObject({
+      decision: 'keep',
+      reason: 'kept: deletions blocked, no recent report from edge-1 (last report 10 days ago)',
+    });
+  });
+
+  it('does not block a repository the stale cluster never reported from', () => {
+    const image = anImage('a', 'api').tagged('v1').build();
+    const result = planCleanup({
+      repositories: [{ repository: 'api', images: [image] }],
+      sightings: [aSighting(anImage('other').build(), 'edge-1', 10)],
+      policy: deleteAll,
+      now: NOW,
+    });
+    expect(result.repositories[0]!.blockedBy).toEqual([]);
+    expect(result.repositories[0]!.items[0]?.decision).toBe('delete');
+  });
+
+  it('lets a heartbeat keep a cluster fresh', () => {
+    const image = anImage('a').tagged('v1').build();
+    const result = planCleanup({
+      repositories: [{ repository: 'web', images: [image] }],
+      sightings: [aSighting(anImage('other').build(), 'edge-1', 10)],
+      clusterReports: [{ cluster: 'edge-1', lastReportAt: new Date(NOW.getTime() - 3_600_000) }],
+      policy: deleteAll,
+      now: NOW,
+    });
+    expect(result.repositories[0]!.blockedBy).toEqual([]);
+  });
+});
+
+describe('planCleanup repositories', () => {
+  it('records a repository that could not be listed and decides nothing in it', () => {
+    const result = planCleanup({
+      repositories: [{ repository: 'broken', error: 'access denied' }],
+      sightings: [],
+      policy: deleteAll,
+      now: NOW,
+    });
+    expect(result.repositories[0]).toMatchObject({ repository: 'broken', items: [], error: 'access denied' });
+  });
+
+  it('orders roots newest first, ties broken by digest', () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => anImage(name).tagged(name).pushedDaysAgo(5).build());
+    const items = [...plan([c!, a!, b!], deleteAll).values()];
+    const sorted = [a!, b!, c!].map((image) => image.digest).sort();
+    expect(items.map((item) => item.digest)).toEqual(sorted);
+  });
+});
