@@ -8,11 +8,18 @@ import { aCosignSignature, anImage, aPolicy, NOW } from '../fixtures/builders';
 const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
 
 function planOf(images: RegistryImage[]): Plan {
-  return planCleanup({ repositories: [{ repository: 'web', images }], sightings: [], policy: deleteAll, now: NOW });
+  return planCleanup({
+    repositories: [{ repository: 'web', images }],
+    sightings: [],
+    policy: deleteAll,
+    now: NOW,
+  });
 }
 
 /** A registry that records each request and answers from `answer` (deleted by default). */
-function recordingRegistry(answer: (digest: string) => DeleteResult = (digest) => ({ digest, status: 'deleted' })) {
+function recordingRegistry(
+  answer: (digest: string) => DeleteResult = (digest) => ({ digest, status: 'deleted' }),
+) {
   const requests: string[][] = [];
   const registry: Pick<Registry, 'deleteImages'> = {
     async deleteImages(_repository, digests) {
@@ -105,7 +112,10 @@ describe('executePlan', () => {
     const plan: Plan = {
       createdAt: NOW,
       repositories: [
-        { ...planOf([anImage('x').build()]).repositories[0]!, blockedBy: [{ cluster: 'edge', lastReportAt: NOW }] },
+        {
+          ...planOf([anImage('x').build()]).repositories[0]!,
+          blockedBy: [{ cluster: 'edge', lastReportAt: NOW }],
+        },
         { repository: 'broken', totalImages: 0, items: [], blockedBy: [], error: 'denied' },
       ],
     };
