@@ -1,0 +1,347 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EcrFake, startEcrFake } from '../fixtures/ecr-fake';
+import { runCli } from '../fixtures/run-cli';
+
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const REGION = ['--region', 'us-east-1'];
+const at = (iso: string) => new Date(`${iso}Z`);
+const hexDigest = (prefix: string) => `sha256:${prefix}${'0'.repeat(64 - prefix.length)}`;
+
+let fake: EcrFake;
+let dir: string;
+
+beforeAll(async () => {
+  fake = await startEcrFake();
+  dir = mkdtempSync(join(tmpdir(), 'janitor-gc-'));
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+/** aws-ecr-gc's README repository: 47 manifests, two builds beyond the newest 8. */
+function seedReadmeRepository(): void {
+  const repository = 'testrepo';
+  for (let i = 0; i < 29; i++) {
+    fake.putImage({
+      repository,
+      tags: [`feature-${i}`],
+      pushedAt: at(`2017-03-01T00:${String(i).padStart(2, '0')}:00`),
+    });
+  }
+  for (let i = 0; i < 4; i++) {
+    fake.putImage({ repository, tags: [`release-production-${i}`], pushedAt: at(`2017-03-1${i}T08:00:00`) });
+  }
+  fake.putImage({
+    repository,
+    digest: hexDigest('4fe1451fc'),
+    tags: ['build-1d293f7'],
+    pushedAt: at('2017-03-17T17:12:07'),
+  });
+  fake.putImage({
+    repository,
+    digest: hexDigest('2a1fce5b2'),
+    tags: ['build-64cd372'],
+    pushedAt: at('2017-03-20T03:51:41'),
+  });
+  for (let i = 0; i < 6; i++) {
+    fake.putImage({ repository, tags: [`build-new${i}`], pushedAt: at(`2017-03-2${i + 1}T10:00:00`) });
+  }
+  fake.putMultiArch({ repository, seed: 'm1', tags: ['build-multi1'], pushedAt: at('2017-03-27T10:00:00') });
+  fake.putMultiArch({
+    repository,
+    seed: 'm2',
+    tags: ['build-multi2', 'latest'],
+    pushedAt: at('2017-03-28T10:00:00'),
+  });
+}
+
+const README_ARGS = [
+  'gc',
+  '--repo',
+  'testrepo',
+  '--delete-untagged=true',
+  '--keep',
+  'release-production=4',
+  '--keep',
+  'build=8',
+];
+
+describe('registry-janitor gc against an ECR-compatible endpoint', () => {
+  it("prints aws-ecr-gc's README example exactly, and keeps multi-arch children aws-ecr-gc would delete", async () => {
+    // Prepare
+    seedReadmeRepository();
+
+    // Act
+    const result = await runCli([...README_ARGS, ...REGION], { endpoint: fake.url });
+
+    // Assess
+    expect(result.stdout).toBe(
+      [
+        'Total images in testrepo (us-east-1): 47',
+        'Images to delete (2)',
+        '  2017-03-20 03:51:41: sha256:2a1fce5b2... [build-64cd372]',
+        '  2017-03-17 17:12:07: sha256:4fe1451fc... [build-1d293f7]',
+        'Deleted (2)',
+        '  sha256:2a1fce5b2... (build-64cd372)',
+        '  sha256:4fe1451fc... (build-1d293f7)',
+        'Failures (0)',
+        '',
+      ].join('\n'),
+    );
+    expect(result.code).toBe(0);
+    expect(fake.images('testrepo')).toHaveLength(45);
+  });
+
+  it('accepts the Go-style single-dash flags of aws-ecr-gc and AWS_DEFAULT_REGION', async () => {
+    seedReadmeRepository();
+    const args = [
+      'gc',
+      '-repo',
+      'testrepo',
+      '-delete-untagged=true',
+      '-keep',
+      'release-production=4',
+      '-keep',
+      'build=8',
+    ];
+    const result = await runCli(args, { endpoint: fake.url, env: { AWS_DEFAULT_REGION: 'us-east-1' } });
+    expect(result.stdout).toContain('Deleted (2)');
+    expect(result.code).toBe(0);
+  });
+
+  it('keeps an image that a cluster runs, by digest or by tag, however old', async () => {
+    // Prepare
+    seedReadmeRepository();
+    const sightings = join(dir, 'prod.json');
+    writeFileSync(
+      sightings,
+      JSON.stringify({
+        cluster: 'prod-eu',
+        observedAt: new Date().toISOString(),
+        images: [
+          { image: `${HOST}/testrepo:build-64cd372`, namespace: 'shop', workload: 'Deployment/web' },
+          {
+            image: `${HOST}/testrepo:old`,
+            imageID: `docker-pullable://${HOST}/testrepo@${hexDigest('4fe1451fc')}`,
+          },
+        ],
+      }),
+    );
+
+    // Act
+    const result = await runCli([...README_ARGS, ...REGION, '--sightings', sightings, '--verbose'], {
+      endpoint: fake.url,
+    });
+
+    // Assess
+    expect(result.stdout).toContain('Images to delete (0)');
+    expect(result.stdout).toMatch(
+      /sha256:2a1fce5b2\.\.\. \[build-64cd372\] kept: tag 'build-64cd372' seen in prod-eu/,
+    );
+    expect(result.stdout).toMatch(/sha256:4fe1451fc\.\.\. \[build-1d293f7\] kept: seen in prod-eu/);
+    expect(result.code).toBe(0);
+    expect(fake.calls.BatchDeleteImage).toBe(0);
+  });
+
+  it('pages through 2,500 images and deletes 270 under 10% throttling', async () => {
+    // Prepare
+    fake.setFaults({ throttleRate: 0.1, seed: 7 });
+    for (let i = 0; i < 2500; i++) {
+      fake.putImage({
+        repository: 'big',
+        tags: [`build-${i}`],
+        pushedAt: new Date(Date.UTC(2026, 0, 1, 0, i)),
+      });
+    }
+
+    // Act
+    const result = await runCli(['gc', '--repo', 'big', '--keep', 'build=2230', ...REGION], {
+      endpoint: fake.url,
+    });
+
+    // Assess
+    expect(result.stdout).toContain('Total images in big (us-east-1): 2500');
+    expect(result.stdout).toContain('Images to delete (270)');
+    expect(result.stdout).toContain('Deleted (270)');
+    expect(result.stdout).toContain('Failures (0)');
+    expect(result.code).toBe(0);
+    expect(fake.calls.throttled).toBeGreaterThan(0);
+    const left = fake.images('big').map((image) => image.tags[0]);
+    expect(left).toHaveLength(2230);
+    expect(left).not.toContain('build-269');
+    expect(left).toContain('build-270');
+  });
+
+  it('reports a failing delete, deletes the rest and exits 1', async () => {
+    // Prepare
+    seedReadmeRepository();
+    fake.failDeletes({ [hexDigest('4fe1451fc')]: 'ImageTagDoesNotMatchDigest' });
+
+    // Act
+    const result = await runCli([...README_ARGS, ...REGION], { endpoint: fake.url });
+
+    // Assess
+    expect(result.stdout).toContain(
+      'Deleted (1)\n  sha256:2a1fce5b2... (build-64cd372)\nFailures (1)\n  sha256:4fe1451fc... ImageTagDoesNotMatchDigest:',
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it('deletes nothing with --dry-run', async () => {
+    seedReadmeRepository();
+    const result = await runCli([...README_ARGS, ...REGION, '--dry-run'], { endpoint: fake.url });
+    expect(result.stdout).toContain('Images to delete (2)');
+    expect(result.stdout).toContain('Dry run: nothing was deleted');
+    expect(result.stdout).not.toContain('Deleted (');
+    expect(result.code).toBe(0);
+    expect(fake.calls.BatchDeleteImage).toBe(0);
+    expect(fake.images('testrepo')).toHaveLength(47);
+  });
+
+  it('deletes an index before its children, so ECR never refuses a child', async () => {
+    // Prepare
+    fake.putMultiArch({
+      repository: 'multi',
+      seed: 'a',
+      tags: ['build-1'],
+      pushedAt: at('2026-01-01T00:00:00'),
+      attestations: true,
+    });
+    fake.putMultiArch({
+      repository: 'multi',
+      seed: 'b',
+      tags: ['build-2'],
+      pushedAt: at('2026-01-02T00:00:00'),
+    });
+
+    // Act
+    const result = await runCli(
+      ['gc', '--repo', 'multi', '--keep', 'build=1', '--delete-untagged', ...REGION],
+      { endpoint: fake.url },
+    );
+
+    // Assess
+    expect(result.stdout).toContain('Images to delete (5)');
+    expect(result.stdout).toContain('Deleted (5)');
+    expect(result.code).toBe(0);
+    expect(fake.images('multi')).toHaveLength(3);
+    const deletes = fake.calls.log.filter((call) => call.operation === 'BatchDeleteImage');
+    expect(deletes).toHaveLength(2);
+  });
+
+  it('deletes nothing in a repository whose listing fails part-way, and still cleans the others', async () => {
+    // Prepare
+    for (let i = 0; i < 1500; i++) {
+      fake.putImage({
+        repository: 'flaky',
+        tags: [`build-${i}`],
+        pushedAt: new Date(Date.UTC(2026, 0, 1, 0, i)),
+      });
+    }
+    fake.putImage({ repository: 'fine', tags: ['build-1'], pushedAt: at('2026-01-01T00:00:00') });
+    fake.failDescribeImagesPage(2, 'flaky');
+
+    // Act
+    const result = await runCli(['gc', '--repo', 'flaky', '--repo', 'fine', '--keep', 'build=0', ...REGION], {
+      endpoint: fake.url,
+    });
+
+    // Assess
+    expect(result.stdout).toContain('Could not read flaky (us-east-1)');
+    expect(result.stdout).toContain('Total images in fine (us-east-1): 1');
+    expect(result.code).toBe(1);
+    expect(fake.images('flaky')).toHaveLength(1500);
+    expect(fake.images('fine')).toHaveLength(0);
+  });
+
+  it('prints the plan and outcomes as JSON with --json', async () => {
+    seedReadmeRepository();
+    const result = await runCli([...README_ARGS, ...REGION, '--json'], { endpoint: fake.url });
+    const report = JSON.parse(result.stdout);
+    expect(report.repositories[0].images).toHaveLength(47);
+    expect(report.outcomes.map((outcome: { status: string }) => outcome.status)).toEqual([
+      'deleted',
+      'deleted',
+    ]);
+    expect(report.repositories[0].images[0].reason).toMatch(/^(kept|delete): /);
+  });
+
+  it.each([
+    [['gc', '--repo', 'testrepo', '--keep', 'build'], '--keep expects PREFIX=N'],
+    [['gc', '--repo', 'testrepo', '--delete-untagged=maybe'], '--delete-untagged expects true or false'],
+    [['gc', '--repo', 'testrepo', '--unused-days', 'ten'], '--unused-days expects a whole number'],
+    [['gc', '--keep', 'build=1'], '--repo NAME is required'],
+    [['gc', '--repo', 'testrepo', '--sightings', '/nonexistent.json'], 'cannot read the sightings file'],
+    [['gc', '--repo', 'testrepo', '--bogus'], "unknown option '--bogus'"],
+  ])('exits 2 on bad usage %j, touching nothing', async (args, message) => {
+    seedReadmeRepository();
+    const result = await runCli([...args, ...REGION], { endpoint: fake.url });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(fake.calls.DescribeImages + fake.calls.BatchDeleteImage).toBe(0);
+  });
+
+  it('exits 2 on an invalid lifecycle policy or sightings file, naming the problem', async () => {
+    // Prepare
+    const policy = join(dir, 'policy.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            selection: { tagStatus: 'tagged', countType: 'imageCountMoreThan', countNumber: 1 },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    );
+    const sightings = join(dir, 'bad.json');
+    writeFileSync(sightings, JSON.stringify({ cluster: 'x', observedAt: 'yesterday', images: [] }));
+
+    // Act
+    const badPolicy = await runCli(['gc', '--repo', 'testrepo', '--lifecycle-policy', policy, ...REGION], {
+      endpoint: fake.url,
+    });
+    const badSightings = await runCli(['gc', '--repo', 'testrepo', '--sightings', sightings, ...REGION], {
+      endpoint: fake.url,
+    });
+
+    // Assess
+    expect(badPolicy.code).toBe(2);
+    expect(badPolicy.stderr).toMatch(/rule 1.*tagPrefixList|tagPatternList/);
+    expect(badSightings.code).toBe(2);
+    expect(badSightings.stderr).toContain('observedAt');
+    expect(fake.calls.DescribeImages).toBe(0);
+  });
+
+  it('applies a lifecycle policy together with --keep', async () => {
+    seedReadmeRepository();
+    const policy = join(dir, 'features.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            selection: {
+              tagStatus: 'tagged',
+              tagPrefixList: ['feature-'],
+              countType: 'imageCountMoreThan',
+              countNumber: 25,
+            },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    );
+    const result = await runCli([...README_ARGS, ...REGION, '--lifecycle-policy', policy, '--dry-run'], {
+      endpoint: fake.url,
+    });
+    expect(result.stdout).toContain('Images to delete (6)');
+    expect(result.code).toBe(0);
+  });
+});
