@@ -1,0 +1,223 @@
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  ECRServiceException,
+} from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
+import { digestOf } from '../fixtures/builders';
+import { describePage, imageDetail, indexManifest, OCI_INDEX, REGISTRY_ID } from '../fixtures/ecr-responses';
+
+const ecr = mockClient(ECRClient);
+const registry = () =>
+  new EcrRegistry({ client: new ECRClient({ region: 'eu-west-1' }), region: 'eu-west-1' });
+
+beforeEach(() => ecr.reset());
+
+describe('EcrRegistry.listImages', () => {
+  it('pages DescribeImages to the end at 1,000 per page', async () => {
+    // Prepare
+    const page = (n: number, count: number) =>
+      Array.from({ length: count }, (_, i) => imageDetail(digestOf(`${n}-${i}`)));
+    ecr
+      .on(DescribeImagesCommand)
+      .resolvesOnce(describePage(page(1, 1000), 't1'))
+      .resolvesOnce(describePage(page(2, 1000), 't2'))
+      .resolvesOnce(describePage(page(3, 500)));
+
+    // Act
+    const images = await registry().listImages('web');
+
+    // Assess
+    expect(images).toHaveLength(2500);
+    const calls = ecr.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input);
+    expect(calls).toEqual([
+      { repositoryName: 'web', maxResults: 1000, nextToken: undefined },
+      { repositoryName: 'web', maxResults: 1000, nextToken: 't1' },
+      { repositoryName: 'web', maxResults: 1000, nextToken: 't2' },
+    ]);
+    expect(ecr.commandCalls(BatchGetImageCommand)).toHaveLength(0);
+  });
+
+  it('reads index manifests only, 100 per call, after every page was listed', async () => {
+    // Prepare
+    const indexes = Array.from({ length: 150 }, (_, i) => digestOf(`index-${i}`));
+    const child = digestOf('child');
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves(
+        describePage([
+          imageDetail(child),
+          ...indexes.map((digest) =>
+            imageDetail(digest, { imageManifestMediaType: OCI_INDEX, imageTags: ['v1'] }),
+          ),
+        ]),
+      );
+    ecr.on(BatchGetImageCommand).callsFake((input: { imageIds: { imageDigest: string }[] }) => ({
+      images: input.imageIds.map(({ imageDigest }) => ({
+        imageId: { imageDigest },
+        imageManifest: indexManifest([child], digestOf('attestation')),
+        imageManifestMediaType: OCI_INDEX,
+      })),
+      failures: [],
+    }));
+
+    // Act
+    const images = await registry().listImages('web');
+
+    // Assess
+    const batches = ecr.commandCalls(BatchGetImageCommand).map((call) => call.args[0].input.imageIds?.length);
+    expect(batches).toEqual([100, 50]);
+    const order = ecr.calls().map((call) => (call.args[0] as object).constructor.name);
+    expect(order).toEqual(['DescribeImagesCommand', 'BatchGetImageCommand', 'BatchGetImageCommand']);
+    const index = images.find((image) => image.digest === indexes[0]);
+    expect(index?.children).toEqual([
+      { digest: child },
+      { digest: digestOf('attestation'), attestation: true },
+    ]);
+  });
+
+  it('keeps the pull times from the listing and the subject ECR reports', async () => {
+    const pulled = new Date('2026-11-20T00:00:00Z');
+    ecr.on(DescribeImagesCommand).resolves(
+      describePage([
+        imageDetail(digestOf('sig'), {
+          lastRecordedPullTime: pulled,
+          subjectManifestDigest: digestOf('image'),
+        }),
+      ]),
+    );
+    const [image] = await registry().listImages('web');
+    expect(image).toMatchObject({
+      lastPulledAt: pulled,
+      subject: digestOf('image'),
+      pushedAtSource: 'registry',
+    });
+  });
+
+  it('fails the whole listing when a page fails part-way, naming the repository', async () => {
+    // Prepare
+    ecr
+      .on(DescribeImagesCommand)
+      .resolvesOnce(describePage([imageDetail(digestOf('a'))], 't1'))
+      .rejectsOnce(
+        new ECRServiceException({
+          name: 'ServerException',
+          $fault: 'server',
+          $metadata: {},
+          message: 'boom',
+        }),
+      );
+
+    // Act / Assess
+    await expect(registry().listImages('web')).rejects.toThrow(
+      'ecr:DescribeImages on web failed: ServerException: boom',
+    );
+  });
+
+  it('surfaces throttling that outlasted the SDK retries as a failed listing', async () => {
+    ecr
+      .on(DescribeImagesCommand)
+      .rejects(
+        new ECRServiceException({
+          name: 'ThrottlingException',
+          $fault: 'client',
+          $metadata: { attempts: 3 },
+          message: 'Rate exceeded',
+        }),
+      );
+    await expect(registry().listImages('web')).rejects.toThrow(
+      'ecr:DescribeImages on web failed: ThrottlingException: Rate exceeded',
+    );
+  });
+
+  it('names the missing permission on AccessDenied', async () => {
+    ecr.on(DescribeImagesCommand).rejects(
+      new ECRServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'not authorized',
+      }),
+    );
+    await expect(registry().listImages('web')).rejects.toThrow(
+      'access denied: the credentials lack ecr:DescribeImages on web',
+    );
+  });
+
+  it('fails the listing when an index manifest cannot be read: its children would look unused', async () => {
+    const index = digestOf('index');
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves(describePage([imageDetail(index, { imageManifestMediaType: OCI_INDEX })]));
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [],
+      failures: [
+        {
+          imageId: { imageDigest: index },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        },
+      ],
+    });
+    await expect(registry().listImages('web')).rejects.toThrow('could not read 1 index manifest(s) of web');
+  });
+
+  it('derives the registry host names from the registry id', async () => {
+    ecr.on(DescribeImagesCommand).resolves(describePage([imageDetail(digestOf('a'))]));
+    const ecrRegistry = registry();
+    await ecrRegistry.listImages('web');
+    expect(await ecrRegistry.hosts()).toContain(`${REGISTRY_ID}.dkr.ecr.eu-west-1.amazonaws.com`);
+  });
+});
+
+describe('EcrRegistry.deleteImages', () => {
+  it('maps deleted, already-gone and failed images, one result per digest', async () => {
+    // Prepare
+    const [deleted, gone, refused] = ['deleted', 'gone', 'refused'].map(digestOf);
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [
+        { imageDigest: deleted, imageTag: 'v1' },
+        { imageDigest: deleted, imageTag: 'latest' },
+      ],
+      failures: [
+        {
+          imageId: { imageDigest: gone },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        },
+        {
+          imageId: { imageDigest: refused },
+          failureCode: 'ImageReferencedByManifestList',
+          failureReason: 'Requested image referenced by manifest list',
+        },
+      ],
+    });
+
+    // Act
+    const results = await registry().deleteImages('web', [deleted!, gone!, refused!]);
+
+    // Assess
+    expect(results).toEqual([
+      { digest: deleted, status: 'deleted' },
+      { digest: gone, status: 'gone' },
+      {
+        digest: refused,
+        status: 'failed',
+        code: 'ImageReferencedByManifestList',
+        message: 'Requested image referenced by manifest list',
+      },
+    ]);
+    expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual(
+      [deleted, gone, refused].map((imageDigest) => ({ imageDigest })),
+    );
+  });
+
+  it('refuses more than 100 images in one request', async () => {
+    const digests = Array.from({ length: 101 }, (_, i) => digestOf(`${i}`));
+    await expect(registry().deleteImages('web', digests)).rejects.toThrow('at most 100');
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+  });
+});
