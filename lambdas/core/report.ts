@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ImageReferenceError, SightingsError } from './errors';
-import { isDigest, parseImageReference } from './image-ref';
+import { formatImageReference, parseImageReference } from './image-ref';
 import type { ImageRef, Sighting } from './model';
 
 const imageEntry = z.object({
@@ -26,7 +26,7 @@ export const clusterReportSchema = z.object({
 
 export type ClusterReportBody = z.infer<typeof clusterReportSchema>;
 
-/** An image entry that could not be used, with its reason. */
+/** An image entry that could not be read, in whole or in part, with the reason. */
 export interface IgnoredEntry {
   readonly image: string;
   readonly reason: string;
@@ -49,7 +49,8 @@ export function parseClusterReport(value: unknown): ClusterReportBody {
 /**
  * Turns a report into sightings. Each entry gives a digest sighting (from `imageID`, or the
  * digest in `image`) and a tag sighting (the tag in `image`: a pod restart pulls what the tag
- * points to). An entry whose references cannot be parsed is ignored with its reason, never guessed.
+ * points to). What cannot be parsed is listed in `ignored` with its reason, never guessed; the
+ * readable half of an entry (a good `image` with a bad `imageID`) is still recorded.
  */
 export function sightingsFromReport(report: ClusterReportBody): {
   sightings: Sighting[];
@@ -60,10 +61,7 @@ export function sightingsFromReport(report: ClusterReportBody): {
   const ignored: IgnoredEntry[] = [];
   for (const entry of report.images) {
     const refs = refsOfEntry(entry);
-    if ('reason' in refs) {
-      ignored.push({ image: entry.image, reason: refs.reason });
-      continue;
-    }
+    if (refs.problem !== undefined) ignored.push({ image: entry.image, reason: refs.problem });
     const context = {
       ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }),
       ...(entry.workload === undefined ? {} : { workload: entry.workload }),
@@ -73,25 +71,26 @@ export function sightingsFromReport(report: ClusterReportBody): {
   return { sightings, ignored };
 }
 
-function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[] } | { reason: string } {
+/** The references of one entry, and what could not be read (an entry may be usable in part). */
+function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[]; problem?: string } {
   const refs: ImageRef[] = [];
   const problems: string[] = [];
   const image = tryParse(entry.image, problems);
-  if (image) {
-    if (image.tag !== undefined)
-      refs.push({ registry: image.registry, repository: image.repository, tag: image.tag });
-    if (image.digest !== undefined)
-      refs.push({ registry: image.registry, repository: image.repository, digest: image.digest });
+  if (image?.tag !== undefined)
+    refs.push({ registry: image.registry, repository: image.repository, tag: image.tag });
+  if (image?.digest !== undefined) {
+    refs.push({ registry: image.registry, repository: image.repository, digest: image.digest });
   }
   if (entry.imageID !== undefined && entry.imageID !== '') {
     const id = tryParse(entry.imageID, problems);
-    if (id?.digest !== undefined && isDigest(id.digest)) {
+    if (id?.digest !== undefined) {
       const base = id.repository === '' && image ? image : id;
       refs.push({ registry: base.registry, repository: base.repository, digest: id.digest });
-    }
+    } else if (id) problems.push(`imageID '${entry.imageID}' names no digest`);
   }
-  if (refs.length === 0) return { reason: problems.join('; ') || `'${entry.image}' names no tag or digest` };
-  return { refs };
+  if (problems.length === 0) return { refs };
+  const kept = refs.length > 0 ? ` (recorded: ${refs.map(formatImageReference).join(', ')})` : '';
+  return { refs, problem: `${problems.join('; ')}${kept}` };
 }
 
 function tryParse(text: string, problems: string[]): ImageRef | undefined {

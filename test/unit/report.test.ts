@@ -1,0 +1,84 @@
+import { SightingsError } from '../../lambdas/core/errors';
+import { parseClusterReport, sightingsFromReport } from '../../lambdas/core/report';
+
+const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const DIGEST = `sha256:${'b'.repeat(64)}`;
+const body = (images: object[]) => ({ cluster: 'prod-eu', observedAt: '2026-11-22T18:00:00Z', images });
+
+describe('parseClusterReport', () => {
+  it.each([
+    [{ observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
+    [{ cluster: '', observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
+    [{ cluster: 'prod eu', observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
+    [{ cluster: 'prod', observedAt: 'yesterday', images: [] }, 'observedAt'],
+    [{ cluster: 'prod', observedAt: '2026-11-22T18:00:00Z' }, 'images'],
+    [{ cluster: 'prod', observedAt: '2026-11-22T18:00:00Z', images: [{ namespace: 'x' }] }, 'images.0.image'],
+    ['a string', 'body'],
+  ])('rejects %j naming the bad field', (value, field) => {
+    expect(() => parseClusterReport(value)).toThrow(SightingsError);
+    expect(() => parseClusterReport(value)).toThrow(new RegExp(`^${field.replace('.', '\\.')}`));
+  });
+
+  it('ignores unknown fields', () => {
+    expect(parseClusterReport({ ...body([]), extra: 1 })).toEqual(body([]));
+  });
+});
+
+describe('sightingsFromReport', () => {
+  it('gives a tag sighting and a digest sighting for an entry with imageID', () => {
+    // Act
+    const { sightings, ignored } = sightingsFromReport(
+      parseClusterReport(
+        body([
+          {
+            image: `${ECR}/web:1.4.2`,
+            imageID: `docker-pullable://${ECR}/web@${DIGEST}`,
+            namespace: 'shop',
+            workload: 'Deployment/web',
+          },
+        ]),
+      ),
+    );
+
+    // Assess
+    expect(ignored).toEqual([]);
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: ECR, repository: 'web', tag: '1.4.2' },
+      { registry: ECR, repository: 'web', digest: DIGEST },
+    ]);
+    expect(sightings[0]).toMatchObject({ cluster: 'prod-eu', namespace: 'shop', workload: 'Deployment/web' });
+    expect(sightings[0]?.observedAt.toISOString()).toBe('2026-11-22T18:00:00.000Z');
+  });
+
+  it('reads a bare sha256 imageID as the digest of the named image', () => {
+    const { sightings } = sightingsFromReport(
+      parseClusterReport(body([{ image: `${ECR}/web:1`, imageID: DIGEST }])),
+    );
+    expect(sightings[1]?.ref).toEqual({ registry: ECR, repository: 'web', digest: DIGEST });
+  });
+
+  it('ignores an entry it cannot parse, with the reason, and keeps the others', () => {
+    const { sightings, ignored } = sightingsFromReport(
+      parseClusterReport(body([{ image: 'Bad Ref' }, { image: 'nginx' }])),
+    );
+    expect(ignored).toEqual([{ image: 'Bad Ref', reason: "image reference 'Bad Ref' contains whitespace" }]);
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: 'docker.io', repository: 'library/nginx', tag: 'latest' },
+    ]);
+  });
+
+  it('keeps the usable half of an entry whose imageID is malformed, and says so', () => {
+    const { sightings, ignored } = sightingsFromReport(
+      parseClusterReport(body([{ image: `${ECR}/web:1`, imageID: 'sha256:zz' }])),
+    );
+    expect(ignored).toEqual([
+      {
+        image: `${ECR}/web:1`,
+        reason: `'sha256:zz' is not a valid digest (expected sha256:<64 hex>) (recorded: ${ECR}/web:1)`,
+      },
+    ]);
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: ECR, repository: 'web', tag: '1' },
+    ]);
+  });
+});
