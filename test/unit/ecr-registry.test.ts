@@ -118,16 +118,14 @@ describe('EcrRegistry.listImages', () => {
   });
 
   it('surfaces throttling that outlasted the SDK retries as a failed listing', async () => {
-    ecr
-      .on(DescribeImagesCommand)
-      .rejects(
-        new ECRServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          $metadata: { attempts: 3 },
-          message: 'Rate exceeded',
-        }),
-      );
+    ecr.on(DescribeImagesCommand).rejects(
+      new ECRServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: { attempts: 3 },
+        message: 'Rate exceeded',
+      }),
+    );
     await expect(registry().listImages('web')).rejects.toThrow(
       'ecr:DescribeImages on web failed: ThrottlingException: Rate exceeded',
     );
