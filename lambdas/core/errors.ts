@@ -23,3 +23,6 @@ export class PolicyError extends JanitorError {
 
 /** An ingest body or sightings file that does not have the documented shape. */
 export class SightingsError extends JanitorError {}
+
+/** Bad usage or configuration, found before anything was touched (exit code 2). */
+export class UsageError extends JanitorError {}

@@ -82,13 +82,23 @@ export function familyUsage(family: Family, context: ProtectionContext): FamilyU
   return usage;
 }
 
-/** `seen in prod-eu 2 days ago (shop Deployment/web)`, naming the member when it is not the root. */
+/** Clusters named `aws:<service>` are the account's own services (ECS, Lambda), read at run time. */
+export const AWS_USAGE_PREFIX = 'aws:';
+
+/**
+ * `seen in prod-eu 2 days ago (shop Deployment/web)`, naming the member when it is not the root;
+ * for a sighting of an AWS service (`aws:ecs`, `aws:lambda`) the workload says it all:
+ * `image of Lambda function api-handler version 14`.
+ */
 export function seenText(lastSeen: NonNullable<FamilyUsage['lastSeen']>, family: Family, now: Date): string {
   const { sighting, member, byTag } = lastSeen;
-  const where = [sighting.namespace, sighting.workload].filter((part) => part !== undefined).join(' ');
-  const what = byTag !== undefined ? `tag '${byTag}' ` : '';
   const whose =
     member.image.digest === family.root.digest ? '' : ` (${member.role} ${shortDigest(member.image.digest)})`;
+  if (sighting.cluster.startsWith(AWS_USAGE_PREFIX) && sighting.workload !== undefined) {
+    return `image of ${sighting.workload}${byTag === undefined ? '' : ` (by tag '${byTag}')`}${whose}`;
+  }
+  const where = [sighting.namespace, sighting.workload].filter((part) => part !== undefined).join(' ');
+  const what = byTag !== undefined ? `tag '${byTag}' ` : '';
   return `${what}seen in ${sighting.cluster} ${ago(sighting.observedAt, now)}${where === '' ? '' : ` (${where})`}${whose}`;
 }
 

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { EcrRegistry } from '../adapters/ecr-registry';
 import { terminalProgress } from '../adapters/terminal-progress';
-import { JanitorError, PolicyError, SightingsError } from '../core/errors';
+import { JanitorError, PolicyError, SightingsError, UsageError } from '../core/errors';
 import { parseLifecyclePolicy } from '../core/lifecycle-policy';
 import type { Sighting } from '../core/model';
 import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
 import type { Registry } from '../core/ports';
 import { parseClusterReport, sightingsFromReport } from '../core/report';
 import { runGc } from './gc';
+import { registryFromFlags } from './gc-registry';
+import { usageFromFlags } from './gc-usage';
 
 /** The `gc` flags as commander hands them over. */
 export interface GcFlags {
@@ -28,13 +28,11 @@ export interface GcFlags {
   readonly verbose?: boolean;
 }
 
-/** Bad usage or configuration, found before anything was touched: exit code 2. */
-export class UsageError extends JanitorError {}
-
 /** Runs `gc` from its flags; returns the exit code (DESIGN.md: 0 ok, 1 run-time failure, 2 usage). */
 export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let request: Parameters<typeof runGc>[0];
   let registry: Registry;
+  let usage: (() => Promise<readonly Sighting[]>) | undefined;
   try {
     request = {
       repositories: flags.repo ?? [],
@@ -45,6 +43,7 @@ export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process
       verbose: flags.verbose === true,
     };
     registry = await registryFromFlags(flags, env);
+    usage = usageFromFlags(flags, registry, env);
   } catch (error) {
     if (error instanceof JanitorError) {
       process.stderr.write(`registry-janitor gc: ${error.message}\n`);
@@ -63,6 +62,7 @@ export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process
         process.stderr.write(`${line}\n`);
       },
       progress: progress.report,
+      ...(usage ? { usage } : {}),
     });
   } catch (error) {
     progress.done();
@@ -141,27 +141,4 @@ export function readSightingsFile(path: string): Sighting[] {
     if (error instanceof SightingsError) throw new SightingsError(`${path}: ${error.message}`);
     throw error;
   }
-}
-
-async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv): Promise<Registry> {
-  if (flags.registry !== undefined) {
-    throw new UsageError(
-      '--registry (OCI Distribution registries) is not available in this version; use ECR',
-    );
-  }
-  if (flags.awsUsage) {
-    throw new UsageError('--aws-usage is not available in this version: nothing was touched');
-  }
-  if (!flags.repo || flags.repo.length === 0) {
-    throw new UsageError('--repo NAME is required with ECR (repeat it for several repositories)');
-  }
-  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const client = new ECRClient(region ? { region } : {});
-  let resolved: string;
-  try {
-    resolved = await client.config.region();
-  } catch {
-    throw new UsageError('no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)');
-  }
-  return new EcrRegistry({ client, region: resolved });
 }

@@ -26,6 +26,8 @@ export interface GcDeps {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
   readonly progress?: (progress: Progress) => void;
+  /** More sightings read at run time (`--aws-usage`); when it fails, nothing is deleted. */
+  readonly usage?: () => Promise<readonly Sighting[]>;
 }
 
 /**
@@ -33,6 +35,16 @@ export interface GcDeps {
  * all went well, 1 when anything failed at run time (whatever could not be decided was kept).
  */
 export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
+  let sightings = request.sightings;
+  if (deps.usage) {
+    try {
+      sightings = [...sightings, ...(await deps.usage())];
+    } catch (error) {
+      deps.stderr(`error: ${error instanceof Error ? error.message : String(error)}`);
+      deps.stderr('Nothing was deleted: images in use elsewhere could not be ruled out.');
+      return 1;
+    }
+  }
   const repositories =
     request.repositories.length > 0 ? request.repositories : await deps.registry.listRepositories();
   const listings = await listAll(repositories, deps, request.concurrency ?? 4);
@@ -40,7 +52,7 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
   const now = deps.now();
   const plan = planCleanup({
     repositories: listings,
-    sightings: request.sightings,
+    sightings,
     policy: request.policy,
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
     now,

@@ -52,6 +52,17 @@ describe('planCleanup protections', () => {
     expect(items.get(image.digest)).toMatchObject({ decision: 'keep', reason });
   });
 
+  it('names the AWS workload that uses an image', () => {
+    const image = anImage('a').tagged('v1').build();
+    const lambda: Sighting = {
+      ...aSighting(image, 'aws:lambda', 0),
+      workload: 'Lambda function api-handler version 14',
+    };
+    expect(plan([image], deleteAll, [lambda]).get(image.digest)?.reason).toBe(
+      'kept: image of Lambda function api-handler version 14',
+    );
+  });
+
   it('deletes an image whose last sighting is older than unusedDays, saying when it was seen', () => {
     const image = anImage('a').tagged('v1').build();
     const items = plan([image], deleteAll, [aSighting(image, 'prod-eu', 12)]);
