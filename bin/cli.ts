@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { clusterKeyCommand } from '../lambdas/handlers/cluster-key-command';
 import { type GcFlags, gcCommand } from '../lambdas/handlers/gc-command';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -44,6 +45,17 @@ export function buildProgram(): Command {
     .option('--verbose', 'list every image with its decision and reason')
     .action(async (flags: GcFlags) => {
       process.exitCode = await gcCommand(flags);
+    });
+  program
+    .command('cluster-key')
+    .description("Prints the key a cluster's reporter signs its reports with")
+    .argument('<cluster>', 'the cluster name the reporter sends (JANITOR_CLUSTER)')
+    .option(
+      '--secret-arn <arn>',
+      'the ingest secret in AWS Secrets Manager (default: JANITOR_INGEST_SECRET_ARN)',
+    )
+    .action(async (cluster: string, flags: { secretArn?: string }) => {
+      process.exitCode = await clusterKeyCommand(cluster, flags);
     });
   return program;
 }

@@ -1,0 +1,78 @@
+import { createHmac } from 'node:crypto';
+import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import {
+  clusterKey,
+  constantTimeEqual,
+  parseSignatureHeader,
+  signatureHeader,
+  verifySignature,
+} from '../../lambdas/core/signature';
+
+const NOW = new Date('2026-11-22T18:00:00Z');
+const T = NOW.getTime() / 1000;
+const KEY = clusterKey(hmacSha256Hex, 'ingest-secret', 'prod-eu');
+const BODY = '{"cluster":"prod-eu","observedAt":"2026-11-22T18:00:00Z","images":[]}';
+
+describe('ingest signatures', () => {
+  it('derives the cluster key as hex HMAC-SHA256(ingestSecret, "cluster:" + cluster)', () => {
+    const expected = createHmac('sha256', 'ingest-secret').update('cluster:prod-eu').digest('hex');
+    expect(KEY).toBe(expected);
+    expect(KEY).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('signs t + "." + rawBody with the hex key as ASCII bytes', () => {
+    const header = signatureHeader(hmacSha256Hex, KEY, T, BODY);
+    const expected = createHmac('sha256', Buffer.from(KEY, 'ascii')).update(`${T}.${BODY}`).digest('hex');
+    expect(header).toBe(`t=${T},v1=${expected}`);
+  });
+
+  it('accepts a signature within 300 s and refuses one outside', () => {
+    const check = (t: number) =>
+      verifySignature({
+        header: signatureHeader(hmacSha256Hex, KEY, t, BODY),
+        rawBody: BODY,
+        key: KEY,
+        now: NOW,
+        hmac: hmacSha256Hex,
+      });
+    expect(check(T - 300)).toEqual({ ok: true });
+    expect(check(T + 300)).toEqual({ ok: true });
+    expect(check(T - 301)).toMatchObject({ ok: false, reason: expect.stringContaining('301 s') });
+  });
+
+  it.each([
+    [undefined, 'missing'],
+    ['', 'missing'],
+    ['t=1', 'malformed'],
+    ['v1=abc', 'malformed'],
+    [`t=x,v1=${'a'.repeat(64)}`, 'malformed'],
+    [`t=${T},v1=${'a'.repeat(64)}`, 'does not match'],
+  ])('refuses header %j', (header, reason) => {
+    const result = verifySignature({ header, rawBody: BODY, key: KEY, now: NOW, hmac: hmacSha256Hex });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringContaining(reason) });
+  });
+
+  it("refuses a body signed with another cluster's key", () => {
+    const other = clusterKey(hmacSha256Hex, 'ingest-secret', 'staging');
+    const header = signatureHeader(hmacSha256Hex, other, T, BODY);
+    expect(verifySignature({ header, rawBody: BODY, key: KEY, now: NOW, hmac: hmacSha256Hex }).ok).toBe(
+      false,
+    );
+  });
+
+  it('refuses a body changed after signing', () => {
+    const header = signatureHeader(hmacSha256Hex, KEY, T, BODY);
+    expect(verifySignature({ header, rawBody: `${BODY} `, key: KEY, now: NOW, hmac: hmacSha256Hex }).ok).toBe(
+      false,
+    );
+  });
+
+  it('parses several v1 values (key rotation) and compares strings exactly', () => {
+    expect(parseSignatureHeader(`t=5,v1=${'a'.repeat(64)},v1=${'b'.repeat(64)}`)?.v1).toHaveLength(2);
+    expect(constantTimeEqual('abc', 'abc')).toBe(true);
+    expect(constantTimeEqual('abc', 'abd')).toBe(false);
+    expect(constantTimeEqual('abc', 'abcd')).toBe(false);
+    expect(constantTimeEqual('', '')).toBe(true);
+    expect(constantTimeEqual('', 'a')).toBe(false);
+  });
+});
