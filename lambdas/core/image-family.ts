@@ -59,8 +59,10 @@ export function subjectOf(image: RegistryImage): string | undefined {
  * buildFamilies([index, amd64, arm64]) // [{ root: index, members: [index, amd64, arm64] }]
  */
 export function buildFamilies(images: readonly RegistryImage[]): Family[] {
+  // A canonical order, so that families and their member order do not depend on the listing order.
+  const sorted = [...images].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const byDigest = new Map<string, RegistryImage>();
-  for (const image of images) byDigest.set(image.digest, image);
+  for (const image of sorted) byDigest.set(image.digest, image);
   const dependents = new Map<string, Dependent[]>();
   const hasParent = new Set<string>();
   const link = (from: string, image: RegistryImage, role: MemberRole, attestation = false) => {
@@ -69,7 +71,7 @@ export function buildFamilies(images: readonly RegistryImage[]): Family[] {
     list.push({ image, role, attestation });
     hasParent.add(image.digest);
   };
-  for (const image of images) {
+  for (const image of sorted) {
     for (const child of image.children ?? []) {
       const childImage = byDigest.get(child.digest);
       if (childImage) link(image.digest, childImage, 'child', child.attestation === true);

@@ -47,9 +47,8 @@ export function parseClusterReport(value: unknown): ClusterReportBody {
 }
 
 /**
- * Turns a report into sightings. Each entry gives a digest sighting (from `imageID`, or the
- * digest in `image`) and a tag sighting (the tag in `image`: a pod restart pulls what the tag
- * points to). What cannot be parsed is listed in `ignored` with its reason, never guessed; the
+ * Turns a report into sightings. An entry's sighting carries the tag of `image` (a pod restart
+ * pulls what the tag points to) and the digest of `imageID` (what the pod runs). What cannot be parsed is listed in `ignored` with its reason, never guessed; the
  * readable half of an entry (a good `image` with a bad `imageID`) is still recorded.
  */
 export function sightingsFromReport(report: ClusterReportBody): {
@@ -71,22 +70,25 @@ export function sightingsFromReport(report: ClusterReportBody): {
   return { sightings, ignored };
 }
 
-/** The references of one entry, and what could not be read (an entry may be usable in part). */
+/**
+ * The references of one entry, and what could not be read (an entry may be usable in part). The
+ * tag of `image` and the digest of `imageID` make one reference when they name the same
+ * repository: the pod runs that digest, and its next start pulls what the tag points to.
+ */
 function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[]; problem?: string } {
-  const refs: ImageRef[] = [];
   const problems: string[] = [];
   const image = tryParse(entry.image, problems);
-  if (image?.tag !== undefined)
-    refs.push({ registry: image.registry, repository: image.repository, tag: image.tag });
-  if (image?.digest !== undefined) {
-    refs.push({ registry: image.registry, repository: image.repository, digest: image.digest });
-  }
-  if (entry.imageID !== undefined && entry.imageID !== '') {
-    const id = tryParse(entry.imageID, problems);
-    if (id?.digest !== undefined) {
-      const base = id.repository === '' && image ? image : id;
+  const id =
+    entry.imageID === undefined || entry.imageID === '' ? undefined : tryParse(entry.imageID, problems);
+  if (id && id.digest === undefined) problems.push(`imageID '${entry.imageID}' names no digest`);
+  const refs: ImageRef[] = [];
+  if (image) refs.push(image);
+  if (id?.digest !== undefined) {
+    const base = id.repository === '' && image ? image : id;
+    const same = image && base.registry === image.registry && base.repository === image.repository;
+    if (same && image.digest === undefined) refs[0] = { ...image, digest: id.digest };
+    else if (!same || image.digest !== id.digest)
       refs.push({ registry: base.registry, repository: base.repository, digest: id.digest });
-    } else if (id) problems.push(`imageID '${entry.imageID}' names no digest`);
   }
   if (problems.length === 0) return { refs };
   const kept = refs.length > 0 ? ` (recorded: ${refs.map(formatImageReference).join(', ')})` : '';

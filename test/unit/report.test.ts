@@ -25,7 +25,7 @@ describe('parseClusterReport', () => {
 });
 
 describe('sightingsFromReport', () => {
-  it('gives a tag sighting and a digest sighting for an entry with imageID', () => {
+  it('gives one sighting with the tag of image and the digest of imageID', () => {
     // Act
     const { sightings, ignored } = sightingsFromReport(
       parseClusterReport(
@@ -43,8 +43,7 @@ describe('sightingsFromReport', () => {
     // Assess
     expect(ignored).toEqual([]);
     expect(sightings.map((sighting) => sighting.ref)).toEqual([
-      { registry: ECR, repository: 'web', tag: '1.4.2' },
-      { registry: ECR, repository: 'web', digest: DIGEST },
+      { registry: ECR, repository: 'web', tag: '1.4.2', digest: DIGEST },
     ]);
     expect(sightings[0]).toMatchObject({ cluster: 'prod-eu', namespace: 'shop', workload: 'Deployment/web' });
     expect(sightings[0]?.observedAt.toISOString()).toBe('2026-11-22T18:00:00.000Z');
@@ -54,7 +53,21 @@ describe('sightingsFromReport', () => {
     const { sightings } = sightingsFromReport(
       parseClusterReport(body([{ image: `${ECR}/web:1`, imageID: DIGEST }])),
     );
-    expect(sightings[1]?.ref).toEqual({ registry: ECR, repository: 'web', digest: DIGEST });
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: ECR, repository: 'web', tag: '1', digest: DIGEST },
+    ]);
+  });
+
+  it('keeps two sightings when imageID names another repository than image', () => {
+    const { sightings } = sightingsFromReport(
+      parseClusterReport(
+        body([{ image: 'mirror.local/web:1', imageID: `docker-pullable://${ECR}/web@${DIGEST}` }]),
+      ),
+    );
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: 'mirror.local', repository: 'web', tag: '1' },
+      { registry: ECR, repository: 'web', digest: DIGEST },
+    ]);
   });
 
   it('ignores an entry it cannot parse, with the reason, and keeps the others', () => {
