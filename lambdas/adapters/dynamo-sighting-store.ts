@@ -1,0 +1,217 @@
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
+import type { ClusterReport, ImageRef, Sighting } from '../core/model';
+import type { RecordResult, SightingStore } from '../core/stores';
+
+const HOUR_MS = 3_600_000;
+const DAY_SECONDS = 86_400;
+const BATCH_GET_LIMIT = 100;
+
+export interface DynamoSightingStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** A sighting seen again within this time costs no write. @default 1 hour */
+  readonly freshForMs?: number;
+  /** Sightings expire (DynamoDB TTL) this many days after they were last seen. @default 90 */
+  readonly retentionDays?: number;
+  /** Concurrent writes of one report. @default 8 */
+  readonly concurrency?: number;
+}
+
+interface SightingItem {
+  readonly pk: string;
+  readonly sk: string;
+  readonly cluster: string;
+  readonly registry: string;
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+  readonly lastSeen: string;
+  readonly namespace?: string;
+  readonly workload?: string;
+}
+
+/**
+ * Sightings in DynamoDB. Items: `REPO#<repository>` / `SIGHT#<cluster>#<registry>#<tag>@<digest>`
+ * (one per distinct image a cluster runs) and `CLUSTER` / `<cluster>` (the heartbeat). A report
+ * reads its keys first and writes only sightings not seen within `freshForMs`, each with a
+ * condition that never moves `lastSeen` backwards; the heartbeat is written last.
+ */
+export class DynamoSightingStore implements SightingStore {
+  private readonly freshForMs: number;
+  private readonly retentionSeconds: number;
+
+  constructor(private readonly options: DynamoSightingStoreOptions) {
+    this.freshForMs = options.freshForMs ?? HOUR_MS;
+    this.retentionSeconds = (options.retentionDays ?? 90) * DAY_SECONDS;
+  }
+
+  async recordReport(report: {
+    cluster: string;
+    observedAt: Date;
+    sightings: readonly Sighting[];
+  }): Promise<RecordResult> {
+    const items = new Map<string, SightingItem>();
+    for (const sighting of report.sightings) {
+      const item = this.toItem(report.cluster, report.observedAt, sighting);
+      items.set(`${item.pk}|${item.sk}`, item);
+    }
+    const lastSeen = await this.lastSeenOf([...items.values()]);
+    const freshSince = report.observedAt.getTime() - this.freshForMs;
+    const stale = [...items.values()].filter((item) => {
+      const seen = lastSeen.get(`${item.pk}|${item.sk}`);
+      return seen === undefined || Date.parse(seen) < freshSince;
+    });
+    const limit = pLimit(this.options.concurrency ?? 8);
+    await Promise.all(stale.map((item) => limit(() => this.writeSighting(item))));
+    await this.writeHeartbeat(report.cluster, report.observedAt);
+    return { distinct: items.size, written: stale.length };
+  }
+
+  async sightingsOf(repository: string): Promise<Sighting[]> {
+    const items = await this.queryAll(`REPO#${repository}`);
+    return items.map((item) => fromItem(item as unknown as SightingItem));
+  }
+
+  async clusterReports(): Promise<ClusterReport[]> {
+    const items = await this.queryAll('CLUSTER');
+    return items.map((item) => ({
+      cluster: String(item.cluster),
+      lastReportAt: new Date(String(item.lastReportAt)),
+    }));
+  }
+
+  private toItem(cluster: string, observedAt: Date, sighting: Sighting): SightingItem {
+    const { ref } = sighting;
+    return {
+      pk: `REPO#${ref.repository}`,
+      sk: `SIGHT#${cluster}#${ref.registry}#${ref.tag ?? ''}@${ref.digest ?? ''}`,
+      cluster,
+      registry: ref.registry,
+      repository: ref.repository,
+      ...(ref.tag === undefined ? {} : { tag: ref.tag }),
+      ...(ref.digest === undefined ? {} : { digest: ref.digest }),
+      lastSeen: observedAt.toISOString(),
+      ...(sighting.namespace === undefined ? {} : { namespace: sighting.namespace }),
+      ...(sighting.workload === undefined ? {} : { workload: sighting.workload }),
+    };
+  }
+
+  private async lastSeenOf(items: readonly SightingItem[]): Promise<Map<string, string>> {
+    const seen = new Map<string, string>();
+    for (let i = 0; i < items.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = items
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map(({ pk, sk }) => ({ pk, sk }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+        if (attempt > 8) throw new Error('DynamoDB left keys unprocessed after retries');
+        const answer = await this.options.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.options.tableName]: { Keys: keys, ProjectionExpression: 'pk, sk, lastSeen' },
+            },
+          }),
+        );
+        for (const item of answer.Responses?.[this.options.tableName] ?? []) {
+          seen.set(`${item.pk}|${item.sk}`, String(item.lastSeen));
+        }
+        keys = answer.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
+      }
+    }
+    return seen;
+  }
+
+  private async writeSighting(item: SightingItem): Promise<void> {
+    const { pk, sk, ...attributes } = item;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':expires': expiresAt(item.lastSeen, this.retentionSeconds) };
+    const sets = ['#expiresAt = :expires'];
+    names['#expiresAt'] = 'expiresAt';
+    for (const [name, value] of Object.entries(attributes)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { pk, sk },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen < :lastSeen',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  private async writeHeartbeat(cluster: string, observedAt: Date): Promise<void> {
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { pk: 'CLUSTER', sk: cluster },
+        UpdateExpression: 'SET #cluster = :cluster, #lastReportAt = :at',
+        ConditionExpression: 'attribute_not_exists(#lastReportAt) OR #lastReportAt < :at',
+        ExpressionAttributeNames: { '#cluster': 'cluster', '#lastReportAt': 'lastReportAt' },
+        ExpressionAttributeValues: { ':cluster': cluster, ':at': observedAt.toISOString() },
+      }),
+    );
+  }
+
+  /** A write whose condition failed found something newer already there: nothing to do. */
+  private async conditional(command: UpdateCommand): Promise<void> {
+    try {
+      await this.options.client.send(command);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return;
+      throw error;
+    }
+  }
+
+  private async queryAll(pk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function fromItem(item: SightingItem): Sighting {
+  const ref: ImageRef = {
+    registry: item.registry,
+    repository: item.repository,
+    ...(item.tag === undefined ? {} : { tag: item.tag }),
+    ...(item.digest === undefined ? {} : { digest: item.digest }),
+  };
+  return {
+    cluster: item.cluster,
+    ref,
+    observedAt: new Date(item.lastSeen),
+    ...(item.namespace === undefined ? {} : { namespace: item.namespace }),
+    ...(item.workload === undefined ? {} : { workload: item.workload }),
+  };
+}
+
+function expiresAt(lastSeen: string, retentionSeconds: number): number {
+  return Math.floor(Date.parse(lastSeen) / 1000) + retentionSeconds;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

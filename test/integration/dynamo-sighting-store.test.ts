@@ -1,0 +1,161 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
+import type { Sighting } from '../../lambdas/core/model';
+import { digestOf } from '../fixtures/builders';
+import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
+
+const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const T0 = new Date('2026-11-22T18:00:00Z');
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+async function newStore() {
+  const tableName = await dynamo.newTable();
+  dynamo.resetCounts();
+  return { tableName, store: new DynamoSightingStore({ client: dynamo.documents, tableName }) };
+}
+
+/** A 2,000-pod report of 150 distinct images: each image runs in ~13 pods. */
+function bigReport(
+  cluster: string,
+  observedAt: Date,
+): { cluster: string; observedAt: Date; sightings: Sighting[] } {
+  const sightings: Sighting[] = [];
+  for (let pod = 0; pod < 2000; pod++) {
+    const image = pod % 150;
+    sightings.push({
+      cluster,
+      observedAt,
+      ref: {
+        registry: ECR,
+        repository: `app-${image % 10}`,
+        tag: `build-${image}`,
+        digest: digestOf(`img-${image}`),
+      },
+      namespace: 'shop',
+      workload: `Deployment/app-${image}`,
+    });
+  }
+  return { cluster, observedAt, sightings };
+}
+
+const writes = () => dynamo.counts.get('UpdateItemCommand') ?? 0;
+
+describe('DynamoSightingStore', () => {
+  it('writes one item per distinct image and the heartbeat, and nothing again within the hour', async () => {
+    // Prepare
+    const { store } = await newStore();
+
+    // Act
+    const first = await store.recordReport(bigReport('prod-eu', T0));
+    const firstWrites = writes();
+    dynamo.resetCounts();
+    const repeat = await store.recordReport(bigReport('prod-eu', minutes(5)));
+
+    // Assess
+    expect(first).toEqual({ distinct: 150, written: 150 });
+    expect(firstWrites).toBe(151);
+    expect(repeat).toEqual({ distinct: 150, written: 0 });
+    expect(writes()).toBe(1);
+  });
+
+  it('writes a sighting again once it is an hour old, moving lastSeen forward', async () => {
+    const { store } = await newStore();
+    await store.recordReport(bigReport('prod-eu', T0));
+    dynamo.resetCounts();
+    const later = await store.recordReport(bigReport('prod-eu', minutes(61)));
+    expect(later.written).toBe(150);
+    const sightings = await store.sightingsOf('app-3');
+    expect(new Set(sightings.map((sighting) => sighting.observedAt.toISOString()))).toEqual(
+      new Set([minutes(61).toISOString()]),
+    );
+  });
+
+  it('never moves lastSeen or the heartbeat backwards when an older report arrives late', async () => {
+    const { store } = await newStore();
+    await store.recordReport(bigReport('prod-eu', minutes(120)));
+    await store.recordReport({ ...bigReport('prod-eu', T0), observedAt: T0 });
+    const [sighting] = await store.sightingsOf('app-1');
+    expect(sighting?.observedAt).toEqual(minutes(120));
+    expect(await store.clusterReports()).toEqual([{ cluster: 'prod-eu', lastReportAt: minutes(120) }]);
+  });
+
+  it('keeps concurrent reports of two clusters apart', async () => {
+    // Prepare
+    const { store } = await newStore();
+
+    // Act
+    await Promise.all([
+      store.recordReport(bigReport('prod-eu', T0)),
+      store.recordReport(bigReport('prod-us', minutes(1))),
+    ]);
+
+    // Assess
+    const sightings = await store.sightingsOf('app-0');
+    expect(sightings).toHaveLength(30);
+    expect(new Set(sightings.map((sighting) => sighting.cluster))).toEqual(new Set(['prod-eu', 'prod-us']));
+    const reports = await store.clusterReports();
+    expect(reports.sort((a, b) => a.cluster.localeCompare(b.cluster))).toEqual([
+      { cluster: 'prod-eu', lastReportAt: T0 },
+      { cluster: 'prod-us', lastReportAt: minutes(1) },
+    ]);
+  });
+
+  it('reads back every sighting of a repository as the scan needs it, with tag, digest and workload', async () => {
+    const { store } = await newStore();
+    await store.recordReport(bigReport('prod-eu', T0));
+    const sightings = await store.sightingsOf('app-7');
+    expect(sightings).toHaveLength(15);
+    expect(sightings).toContainEqual({
+      cluster: 'prod-eu',
+      observedAt: T0,
+      ref: { registry: ECR, repository: 'app-7', tag: 'build-7', digest: digestOf('img-7') },
+      namespace: 'shop',
+      workload: 'Deployment/app-7',
+    });
+    expect(await store.sightingsOf('no-such-repository')).toEqual([]);
+  });
+
+  it('sets the TTL attribute 90 days after lastSeen', async () => {
+    const { store, tableName } = await newStore();
+    await store.recordReport(bigReport('prod-eu', T0));
+    const item = await dynamo.documents.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: 'REPO#app-0', sk: `SIGHT#prod-eu#${ECR}#build-0@${digestOf('img-0')}` },
+      }),
+    );
+    expect(item.Item?.expiresAt).toBe(T0.getTime() / 1000 + 90 * 86_400);
+  });
+
+  it('does not move the heartbeat when a sighting cannot be written, so the report is sent again', async () => {
+    // Prepare
+    const { store, tableName } = await newStore();
+    const failOne = {
+      send(command: unknown) {
+        if (command instanceof UpdateCommand && String(command.input.Key?.sk).includes('#build-42@')) {
+          return Promise.reject(new Error('ProvisionedThroughputExceededException'));
+        }
+        return dynamo.documents.send(command as UpdateCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const failing = new DynamoSightingStore({ client: failOne, tableName });
+
+    // Act
+    const attempt = failing.recordReport(bigReport('prod-eu', T0));
+
+    // Assess
+    await expect(attempt).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(await store.clusterReports()).toEqual([]);
+    const retried = await store.recordReport(bigReport('prod-eu', T0));
+    expect(retried.written).toBeGreaterThanOrEqual(1);
+    expect(await store.clusterReports()).toEqual([{ cluster: 'prod-eu', lastReportAt: T0 }]);
+  });
+});
