@@ -53,13 +53,18 @@ export function parseClusterReport(value: unknown): ClusterReportBody {
  */
 export function sightingsFromReport(report: ClusterReportBody): {
   sightings: Sighting[];
+  /** Entries read in part or not at all, with the reason. */
   ignored: IgnoredEntry[];
+  /** Entries that gave no sighting at all. */
+  unusable: number;
 } {
   const observedAt = new Date(report.observedAt);
   const sightings: Sighting[] = [];
   const ignored: IgnoredEntry[] = [];
+  let unusable = 0;
   for (const entry of report.images) {
     const refs = refsOfEntry(entry);
+    if (refs.refs.length === 0) unusable++;
     if (refs.problem !== undefined) ignored.push({ image: entry.image, reason: refs.problem });
     const context = {
       ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }),
@@ -67,7 +72,7 @@ export function sightingsFromReport(report: ClusterReportBody): {
     };
     for (const ref of refs.refs) sightings.push({ cluster: report.cluster, ref, observedAt, ...context });
   }
-  return { sightings, ignored };
+  return { sightings, ignored, unusable };
 }
 
 /**

@@ -1,0 +1,235 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
+import { silentLog } from '../../lambdas/adapters/log';
+import { clusterReportSchema } from '../../lambdas/core/report';
+import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
+import type { SightingStore } from '../../lambdas/core/stores';
+import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
+import { handleIngest, type IngestDeps, MAX_BODY_BYTES } from '../../lambdas/handlers/ingest';
+import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
+
+const SECRET = 'test-ingest-secret';
+const NOW = new Date('2026-11-22T18:00:30Z');
+const T = Math.floor(NOW.getTime() / 1000);
+const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+
+let dynamo: LocalDynamo;
+let tableName: string;
+let store: DynamoSightingStore;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(async () => {
+  tableName = await dynamo.newTable();
+  store = new DynamoSightingStore({ client: dynamo.documents, tableName });
+});
+
+const deps = (overrides: Partial<IngestDeps> = {}): IngestDeps => ({
+  store,
+  ingestSecret: async () => SECRET,
+  now: () => NOW,
+  hmac: hmacSha256Hex,
+  log: silentLog,
+  ...overrides,
+});
+
+function report(
+  cluster = 'prod-eu',
+  images: object[] = [
+    {
+      image: `${ECR}/web:1.4.2`,
+      imageID: `${ECR}/web@${DIGEST}`,
+      namespace: 'shop',
+      workload: 'Deployment/web',
+    },
+  ],
+) {
+  return JSON.stringify({ cluster, observedAt: '2026-11-22T18:00:00Z', images });
+}
+
+/** An API Gateway v2 event carrying `body`, signed for `cluster` unless told otherwise. */
+function event(
+  body: string,
+  options: { cluster?: string; t?: number; contentType?: string; signature?: string | null } = {},
+): HttpApiEvent {
+  const key = clusterKey(hmacSha256Hex, SECRET, options.cluster ?? 'prod-eu');
+  const signature =
+    options.signature === undefined
+      ? signatureHeader(hmacSha256Hex, key, options.t ?? T, body)
+      : options.signature;
+  return {
+    rawPath: '/v1/sightings',
+    headers: {
+      'content-type': options.contentType ?? 'application/json',
+      ...(signature === null ? {} : { 'x-janitor-signature': signature }),
+    },
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', sourceIp: '203.0.113.9' } },
+  };
+}
+
+function isValidReport(text: string): boolean {
+  try {
+    return clusterReportSchema.safeParse(JSON.parse(text)).success;
+  } catch {
+    return false;
+  }
+}
+
+async function storedItems(): Promise<number> {
+  const answer = await dynamo.documents.send(new ScanCommand({ TableName: tableName }));
+  return answer.Items?.length ?? 0;
+}
+
+describe('POST /v1/sightings', () => {
+  it('stores a signed report and answers 202 with the counts', async () => {
+    // Act
+    const result = await handleIngest(event(report()), deps());
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(result.body)).toEqual({ accepted: 1, ignored: 0 });
+    expect(await store.sightingsOf('web')).toEqual([
+      expect.objectContaining({
+        cluster: 'prod-eu',
+        ref: { registry: ECR, repository: 'web', tag: '1.4.2', digest: DIGEST },
+      }),
+    ]);
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: new Date('2026-11-22T18:00:00Z') },
+    ]);
+  });
+
+  it('counts unparseable references as ignored and ignores unknown fields', async () => {
+    const body = JSON.stringify({
+      ...JSON.parse(report('prod-eu', [{ image: 'Not A Ref' }, { image: 'nginx:1.27', extra: true }])),
+      version: 2,
+    });
+    const result = await handleIngest(event(body), deps());
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(result.body)).toEqual({ accepted: 1, ignored: 1 });
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    const body = report();
+    const encoded = { ...event(body), body: Buffer.from(body).toString('base64'), isBase64Encoded: true };
+    expect((await handleIngest(encoded, deps())).statusCode).toBe(202);
+  });
+
+  it.each([
+    ['a missing signature', event(report(), { signature: null }), 401, 'missing X-Janitor-Signature'],
+    ['a malformed signature', event(report(), { signature: 't=1,v1=zz' }), 401, 'malformed'],
+    ['a body signed for another cluster', event(report(), { cluster: 'staging' }), 401, 'does not match'],
+    ['a replay outside the 300 s window', event(report(), { t: T - 301 }), 401, '301 s'],
+    ['a signature from the future', event(report(), { t: T + 301 }), 401, '301 s'],
+    [
+      'a body changed after signing',
+      { ...event(report()), body: report('prod-eu', []) },
+      401,
+      'does not match',
+    ],
+    ['a non-JSON content type', event(report(), { contentType: 'text/plain' }), 415, 'application/json'],
+    ['invalid JSON', event('{"cluster":'), 400, 'not valid JSON'],
+    ['no cluster', event('{"observedAt":"2026-11-22T18:00:00Z","images":[]}'), 400, 'cluster'],
+    ['a bad observedAt', event('{"cluster":"prod-eu","observedAt":"soon","images":[]}'), 400, 'observedAt'],
+    [
+      'an entry without image',
+      event('{"cluster":"prod-eu","observedAt":"2026-11-22T18:00:00Z","images":[{"imageID":"x"}]}'),
+      400,
+      'images.0.image',
+    ],
+  ])('refuses %s and stores nothing', async (_name, request, status, message) => {
+    // Act
+    const result = await handleIngest(request, deps());
+
+    // Assess
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body).message).toContain(message);
+    expect(result.body).not.toContain('at ');
+    expect(result.body).not.toContain(SECRET);
+    expect(await storedItems()).toBe(0);
+  });
+
+  it('accepts a body of exactly 1 MiB and refuses 1 MiB + 1 byte before parsing it', async () => {
+    // Prepare
+    const base = report();
+    const exact = base + ' '.repeat(MAX_BODY_BYTES - Buffer.byteLength(base));
+    const over = `${exact} `;
+
+    // Act
+    const accepted = await handleIngest(event(exact), deps());
+    const refused = await handleIngest(event(over), deps());
+
+    // Assess
+    expect(Buffer.byteLength(exact)).toBe(MAX_BODY_BYTES);
+    expect(accepted.statusCode).toBe(202);
+    expect(refused.statusCode).toBe(413);
+  });
+
+  it('answers 503 and moves no heartbeat when the store fails, so the reporter sends again', async () => {
+    const failing: SightingStore = {
+      ...store,
+      recordReport: async () => Promise.reject(new Error('throttled')),
+    };
+    const result = await handleIngest(event(report()), deps({ store: failing }));
+    expect(result.statusCode).toBe(503);
+    expect(result.body).not.toContain('throttled');
+    expect(await store.clusterReports()).toEqual([]);
+  });
+
+  it('never answers 5xx and never stores anything for 10,000 malformed or unsigned bodies', async () => {
+    // Prepare
+    const json = fc.jsonValue().map((value) => JSON.stringify(value));
+    const reportLike = fc
+      .record(
+        {
+          cluster: fc.oneof(fc.string(), fc.constantFrom('prod-eu', 'staging'), fc.integer()),
+          observedAt: fc.oneof(fc.string(), fc.constant('2026-11-22T18:00:00Z')),
+          images: fc.oneof(
+            fc.array(fc.record({ image: fc.oneof(fc.string(), fc.integer()) }), { maxLength: 3 }),
+            fc.string(),
+          ),
+        },
+        { requiredKeys: [] },
+      )
+      .map((value) => JSON.stringify(value));
+    const body = fc.oneof(fc.string(), json, reportLike);
+    const signing = fc.constantFrom('none', 'garbage', 'other-cluster', 'stale', 'valid-but-malformed');
+    const requests = fc.tuple(
+      body,
+      signing,
+      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'),
+    );
+
+    // Act / Assess
+    await fc.assert(
+      fc.asyncProperty(requests, async ([text, how, contentType]) => {
+        fc.pre(!isValidReport(text));
+        const signed = event(text, {
+          contentType,
+          cluster: how === 'other-cluster' ? 'elsewhere' : 'prod-eu',
+          t: how === 'stale' ? T - 3600 : T,
+        });
+        const request =
+          how === 'none'
+            ? event(text, { contentType, signature: null })
+            : how === 'garbage'
+              ? event(text, { contentType, signature: 'v1=nope' })
+              : signed;
+        const result = await handleIngest(request, deps());
+        expect(result.statusCode).toBeLessThan(500);
+        expect(result.statusCode).not.toBe(202);
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(await storedItems()).toBe(0);
+  });
+});
