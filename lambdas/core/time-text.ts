@@ -16,9 +16,10 @@ export function ago(then: Date, now: Date): string {
   return plural(Math.floor(ms / DAY_MS), 'day', 'ago');
 }
 
-/** `1 day`, `3 days`, with an optional word after. */
+/** `1 day`, `3 days`, `2 repositories`, with an optional word after. */
 export function plural(count: number, unit: string, after = ''): string {
-  const text = `${count} ${unit}${count === 1 ? '' : 's'}`;
+  const many = /[^aeiou]y$/.test(unit) ? `${unit.slice(0, -1)}ies` : `${unit}s`;
+  const text = `${count} ${count === 1 ? unit : many}`;
   return after === '' ? text : `${text} ${after}`;
 }
 

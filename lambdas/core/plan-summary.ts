@@ -1,0 +1,53 @@
+import type { RepositoryPlan, StaleCluster } from './plan';
+
+/** A repository of a plan as a digest and a dashboard show it. */
+export interface RepositorySummary {
+  readonly repository: string;
+  readonly totalImages: number;
+  readonly candidates: number;
+  readonly candidateBytes: number;
+  /** Why candidates are candidates, most common first. */
+  readonly topReasons: readonly { readonly reason: string; readonly count: number }[];
+  readonly blockedBy: readonly StaleCluster[];
+  readonly error?: string;
+}
+
+/** Summarises one repository plan: candidates, their bytes, and the reasons behind them. */
+export function summarizeRepository(plan: RepositoryPlan, maxReasons = 3): RepositorySummary {
+  let candidates = 0;
+  let candidateBytes = 0;
+  const reasons = new Map<string, number>();
+  for (const item of plan.items) {
+    if (item.decision !== 'delete') continue;
+    candidates++;
+    candidateBytes += item.sizeBytes;
+    const category = reasonCategory(item.reason);
+    reasons.set(category, (reasons.get(category) ?? 0) + 1);
+  }
+  const topReasons = [...reasons]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
+    .slice(0, maxReasons);
+  return {
+    repository: plan.repository,
+    totalImages: plan.totalImages,
+    candidates,
+    candidateBytes,
+    topReasons,
+    blockedBy: plan.blockedBy,
+    ...(plan.error === undefined ? {} : { error: plan.error }),
+  };
+}
+
+/**
+ * The rule part of a reason, without what is particular to one image (when it was last seen,
+ * which index it belongs to), so that reasons can be counted.
+ *
+ * @example
+ * reasonCategory('delete: untagged, last seen in prod 12 days ago') // 'delete: untagged'
+ */
+export function reasonCategory(reason: string): string {
+  if (/^delete: part of /.test(reason)) return 'delete: platform image of a deleted index';
+  if (/^delete: referrer of /.test(reason)) return 'delete: signature or attestation of a deleted image';
+  return reason.replace(/, (never seen|last seen .*|last pulled .*)$/, '');
+}

@@ -1,0 +1,154 @@
+import { MAX_SUBJECT_CHARS, renderDigest, utf8Length } from '../../lambdas/core/digest';
+import type { RepositorySummary } from '../../lambdas/core/plan-summary';
+import { reasonCategory } from '../../lambdas/core/plan-summary';
+
+const NOW = new Date('2026-11-22T18:00:00Z');
+const GIB = 1024 ** 3;
+const URL = 'https://api.example.com/v1/plans/p1?exp=1764439200&sig=abc';
+
+function repo(
+  name: string,
+  candidates: number,
+  bytes: number,
+  extra: Partial<RepositorySummary> = {},
+): RepositorySummary {
+  return {
+    repository: name,
+    totalImages: candidates * 3,
+    candidates,
+    candidateBytes: bytes,
+    topReasons:
+      candidates === 0 ? [] : [{ reason: 'delete: build* beyond the newest 20', count: candidates }],
+    blockedBy: [],
+    ...extra,
+  };
+}
+
+const input = (repositories: RepositorySummary[]) => ({
+  planId: 'p1',
+  createdAt: new Date('2026-11-22T06:00:00Z'),
+  repositories,
+  reviewUrl: URL,
+  linkExpiresAt: new Date('2026-11-29T06:00:00Z'),
+  now: NOW,
+});
+
+describe('renderDigest', () => {
+  it('renders a small plan as readable text', () => {
+    // Prepare
+    const repositories = [
+      repo('web', 12, 3 * GIB),
+      repo('api', 0, 0, {
+        blockedBy: [{ cluster: 'edge-1', lastReportAt: new Date('2026-11-22T01:00:00Z') }],
+      }),
+      repo('jobs', 30, 9 * GIB, {
+        topReasons: [
+          { reason: 'delete: untagged', count: 20 },
+          { reason: 'delete: build* beyond the newest 20', count: 10 },
+        ],
+      }),
+      repo('legacy', 0, 0, { error: 'access denied: the credentials lack ecr:DescribeImages on legacy' }),
+    ];
+
+    // Act
+    const digest = renderDigest(input(repositories));
+
+    // Assess
+    expect(digest.subject).toBe('registry-janitor: 42 images, 12.0 GiB to review, 2 repositories to check');
+    expect(digest.text).toBe(
+      [
+        'registry-janitor scan of 2026-11-22 06:00:00 UTC (plan p1)',
+        '',
+        '42 images (12.0 GiB) can be deleted: up to $1.20 a month of ECR storage.',
+        `Review and approve: ${URL}`,
+        'The link expires 2026-11-29 06:00:00 UTC. Nothing is deleted until someone approves.',
+        '',
+        'By repository',
+        '  jobs: 30 images, 9.0 GiB of 90',
+        '      20 × delete: untagged',
+        '      10 × delete: build* beyond the newest 20',
+        '  web: 12 images, 3.0 GiB of 36',
+        '      12 × delete: build* beyond the newest 20',
+        '',
+        'Blocked: no deletion proposed while a cluster is silent',
+        '  api: cluster edge-1 last reported 2026-11-22 01:00:00 UTC (17 hours ago).',
+        '  Check the reporter in that cluster (kubectl -n registry-janitor get cronjobs,jobs; its logs), its key and the endpoint.',
+        '',
+        'Could not be scanned (nothing in them is proposed)',
+        '  legacy: access denied: the credentials lack ecr:DescribeImages on legacy',
+        '',
+        `Review and approve: ${URL}`,
+        '',
+      ].join('\n'),
+    );
+    expect(digest.allClean).toBe(false);
+  });
+
+  it('says all clean when nothing is to delete, blocked or failed', () => {
+    const digest = renderDigest(input([repo('web', 0, 0)]));
+    expect(digest.allClean).toBe(true);
+    expect(digest.subject).toBe('registry-janitor: nothing to delete');
+  });
+
+  it('escapes hostile repository names and reasons in HTML and links the review URL', () => {
+    const digest = renderDigest(
+      input([
+        repo('<script>alert(1)</script>', 1, 10, {
+          topReasons: [{ reason: `delete: tag '"><img src=x>'`, count: 1 }],
+        }),
+      ]),
+    );
+    expect(digest.html).not.toContain('<script>');
+    expect(digest.html).not.toContain('<img');
+    expect(digest.html).toContain('&#60;script&#62;');
+    expect(digest.html).toContain(`<a href="${URL.replace(/&/g, '&#38;')}">`);
+  });
+
+  it('summarises a long digest instead of cutting it, keeping the link at both ends', () => {
+    // Prepare
+    const repositories = Array.from({ length: 5000 }, (_, i) =>
+      repo(`team-${i}/service-with-a-long-name`, 10, (5000 - i) * 1e6),
+    );
+
+    // Act
+    const digest = renderDigest(input(repositories));
+
+    // Assess
+    expect(utf8Length(digest.text)).toBeLessThanOrEqual(240 * 1024);
+    expect(digest.text).toMatch(
+      / {2}… and \d+ more repositories with \d+ images \([\d.]+ [KMGT]iB\): see the review page\n/,
+    );
+    expect(digest.text.startsWith('registry-janitor scan')).toBe(true);
+    expect(digest.text.trimEnd().endsWith(`Review and approve: ${URL}`)).toBe(true);
+    expect(digest.text.split(URL)).toHaveLength(3);
+  });
+
+  it('keeps the subject within SNS limits', () => {
+    const digest = renderDigest(input([repo('web', 123_456_789, 2 ** 60, { error: 'x' })]));
+    expect(digest.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
+  });
+});
+
+describe('reasonCategory', () => {
+  it.each([
+    ['delete: untagged, never seen', 'delete: untagged'],
+    [
+      'delete: build* beyond the newest 8, last seen in prod 12 days ago',
+      'delete: build* beyond the newest 8',
+    ],
+    [
+      'delete: tagged, not seen for 7 days, last seen in prod 9 days ago, last pulled 8 days ago',
+      'delete: tagged, not seen for 7 days',
+    ],
+    [
+      'delete: part of sha256:abcdef012... [v1], deleted with it',
+      'delete: platform image of a deleted index',
+    ],
+    [
+      'delete: referrer of sha256:abcdef012... [v1], deleted with it',
+      'delete: signature or attestation of a deleted image',
+    ],
+  ])('groups %j as %j', (reason, category) => {
+    expect(reasonCategory(reason)).toBe(category);
+  });
+});
