@@ -1,4 +1,6 @@
 import type { ClusterReport, Sighting } from './model';
+import type { PlanItem } from './plan';
+import type { RepositorySummary } from './plan-summary';
 
 /** What recording one report cost, for logs and benchmarks. */
 export interface RecordResult {
@@ -23,4 +25,58 @@ export interface SightingStore {
   sightingsOf(repository: string): Promise<Sighting[]>;
   /** Each cluster's last report. */
   clusterReports(): Promise<ClusterReport[]>;
+}
+
+/** Where a plan is in its life. */
+export type PlanStatus = 'SCANNING' | 'FAILED' | 'PENDING' | 'APPROVED' | 'APPLIED';
+
+/** A plan's header. */
+export interface PlanRecord {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly status: PlanStatus;
+  readonly totalRepositories: number;
+  /** Unix seconds after which its review link answers 410. */
+  readonly linkExp: number;
+  readonly policyHash: string;
+  readonly candidates?: number;
+  readonly candidateBytes?: number;
+  /** Why the scan could not run (status FAILED). */
+  readonly error?: string;
+}
+
+/** A page of a repository's candidates. */
+export interface CandidatePage {
+  readonly items: readonly PlanItem[];
+  /** Pass back to read the next page; undefined on the last. */
+  readonly next?: string;
+}
+
+/**
+ * Plans: a header, one summary per repository and the candidates in pages, written by the
+ * scan's workers (each repository once, whatever the redeliveries) and read by the review page.
+ */
+export interface PlanStore {
+  /** False when a plan with this id exists already (a redelivered schedule event). */
+  createPlan(
+    plan: Omit<PlanRecord, 'status' | 'doneRepositories'> & { readonly status?: PlanStatus },
+  ): Promise<boolean>;
+  getPlan(id: string): Promise<PlanRecord | undefined>;
+  /** Stores one repository's result; false when it was stored already. */
+  putRepositoryPlan(
+    planId: string,
+    summary: RepositorySummary,
+    candidates: readonly PlanItem[],
+  ): Promise<boolean>;
+  /** How many repositories of the plan are stored (each counted once, whatever the redeliveries). */
+  storedRepositories(planId: string): Promise<number>;
+  /** Moves SCANNING to PENDING once, with the totals; false when another worker did it. */
+  completeScan(
+    planId: string,
+    totals: { readonly candidates: number; readonly candidateBytes: number },
+  ): Promise<boolean>;
+  summaries(planId: string): Promise<RepositorySummary[]>;
+  candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage>;
+  /** The newest plans first. */
+  recentPlans(limit: number): Promise<PlanRecord[]>;
 }

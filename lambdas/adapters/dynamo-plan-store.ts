@@ -1,0 +1,297 @@
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { PlanItem } from '../core/plan';
+import type { RepositorySummary } from '../core/plan-summary';
+import type { CandidatePage, PlanRecord, PlanStore } from '../core/stores';
+
+const DAY_SECONDS = 86_400;
+/** Candidates per stored page stay under this many bytes of JSON (DynamoDB items hold 400 KB). */
+const PAGE_BYTES = 300_000;
+
+export interface DynamoPlanStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Plans expire (DynamoDB TTL) this many days after they were created. @default 30 */
+  readonly ttlDays?: number;
+}
+
+/**
+ * Plans in the shared table: `PLAN#<id>` / `META` (header), `REPO#<repository>` (summary),
+ * `ITEMS#<repository>#<page>` (candidates as one JSON string, pages of at most ~300 KB), and `PLANS` /
+ * `<createdAt>#<id>` (newest-first listing). Every item carries `expiresAt` (TTL).
+ */
+export class DynamoPlanStore implements PlanStore {
+  private readonly ttlSeconds: number;
+
+  constructor(private readonly options: DynamoPlanStoreOptions) {
+    this.ttlSeconds = (options.ttlDays ?? 30) * DAY_SECONDS;
+  }
+
+  async createPlan(plan: Parameters<PlanStore['createPlan']>[0]): Promise<boolean> {
+    const expiresAt = Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds;
+    const header = {
+      ...toStoredRecord({ ...plan, status: plan.status ?? 'SCANNING' }),
+      expiresAt,
+    };
+    try {
+      await this.options.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: { pk: `PLAN#${plan.id}`, sk: 'META', ...header },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    await this.options.client.send(
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: { pk: 'PLANS', sk: `${plan.createdAt.toISOString()}#${plan.id}`, planId: plan.id, expiresAt },
+      }),
+    );
+    return true;
+  }
+
+  async getPlan(id: string): Promise<PlanRecord | undefined> {
+    const answer = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { pk: `PLAN#${id}`, sk: 'META' },
+        ConsistentRead: true,
+      }),
+    );
+    return answer.Item ? fromStoredRecord(answer.Item) : undefined;
+  }
+
+  async putRepositoryPlan(
+    planId: string,
+    summary: RepositorySummary,
+    candidates: readonly PlanItem[],
+  ): Promise<boolean> {
+    const pk = `PLAN#${planId}`;
+    const expiresAt = await this.expiresAtOf(planId);
+    const pages = paginate(candidates.map(toStoredItem));
+    const puts = pages.map((items, page) => ({
+      PutRequest: {
+        Item: { pk, sk: pageKey(summary.repository, page), items: JSON.stringify(items), expiresAt },
+      },
+    }));
+    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
+    try {
+      await this.options.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk,
+            sk: `REPO#${summary.repository}`,
+            summary: toStoredSummary(summary),
+            pages: pages.length,
+            expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async storedRepositories(planId: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': `PLAN#${planId}`, ':prefix': 'REPO#' },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  async completeScan(
+    planId: string,
+    totals: { candidates: number; candidateBytes: number },
+  ): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: `PLAN#${planId}`, sk: 'META' },
+          UpdateExpression: 'SET #status = :pending, candidates = :count, candidateBytes = :bytes',
+          ConditionExpression: '#status = :scanning',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING',
+            ':scanning': 'SCANNING',
+            ':count': totals.candidates,
+            ':bytes': totals.candidateBytes,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async summaries(planId: string): Promise<RepositorySummary[]> {
+    const items = await this.queryAll(`PLAN#${planId}`, 'REPO#');
+    return items.map((item) => fromStoredSummary(item.summary as StoredSummary));
+  }
+
+  async candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage> {
+    const page = cursor === undefined ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(page) || page < 0) throw new RangeError(`invalid page cursor '${cursor}'`);
+    const answer = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page) },
+      }),
+    );
+    if (!answer.Item) return { items: [] };
+    const next = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page + 1) },
+        ProjectionExpression: 'pk',
+      }),
+    );
+    const items = (JSON.parse(String(answer.Item.items)) as StoredItem[]).map(fromStoredItem);
+    return next.Item ? { items, next: String(page + 1) } : { items };
+  }
+
+  async recentPlans(limit: number): Promise<PlanRecord[]> {
+    const answer = await this.options.client.send(
+      new QueryCommand({
+        TableName: this.options.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'PLANS' },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    const plans = await Promise.all((answer.Items ?? []).map((item) => this.getPlan(String(item.planId))));
+    return plans.filter((plan): plan is PlanRecord => plan !== undefined);
+  }
+
+  private async expiresAtOf(planId: string): Promise<number> {
+    const plan = await this.getPlan(planId);
+    if (!plan) throw new Error(`plan ${planId} does not exist`);
+    return Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds;
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    let pending = requests;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('DynamoDB left plan pages unprocessed after retries');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      const answer = await this.options.client.send(
+        new BatchWriteCommand({ RequestItems: { [this.options.tableName]: pending } }),
+      );
+      pending = (answer.UnprocessedItems?.[this.options.tableName] ?? []) as Record<string, unknown>[];
+    }
+  }
+
+  private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function pageKey(repository: string, page: number): string {
+  return `ITEMS#${repository}#${String(page).padStart(5, '0')}`;
+}
+
+type StoredItem = Omit<PlanItem, 'pushedAt'> & { readonly pushedAt: string };
+type StoredSummary = Omit<RepositorySummary, 'blockedBy'> & {
+  readonly blockedBy: readonly { readonly cluster: string; readonly lastReportAt: string }[];
+};
+
+function toStoredItem(item: PlanItem): StoredItem {
+  return { ...item, pushedAt: item.pushedAt.toISOString() };
+}
+
+function fromStoredItem(item: StoredItem): PlanItem {
+  return { ...item, pushedAt: new Date(item.pushedAt) };
+}
+
+function toStoredSummary(summary: RepositorySummary): StoredSummary {
+  return {
+    ...summary,
+    blockedBy: summary.blockedBy.map((stale) => ({
+      ...stale,
+      lastReportAt: stale.lastReportAt.toISOString(),
+    })),
+  };
+}
+
+function fromStoredSummary(summary: StoredSummary): RepositorySummary {
+  return {
+    ...summary,
+    blockedBy: summary.blockedBy.map((stale) => ({ ...stale, lastReportAt: new Date(stale.lastReportAt) })),
+  };
+}
+
+function toStoredRecord(record: PlanRecord): Record<string, unknown> {
+  return { ...record, createdAt: record.createdAt.toISOString() };
+}
+
+function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
+  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, createdAt, ...rest } = item;
+  return { ...(rest as Omit<PlanRecord, 'createdAt'>), createdAt: new Date(String(createdAt)) };
+}
+
+/** Splits items into pages of at most `PAGE_BYTES` of JSON each; never splits one item. */
+function paginate<T>(items: readonly T[]): T[][] {
+  const pages: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const bytes = JSON.stringify(item).length + 1;
+    if (current.length > 0 && size + bytes > PAGE_BYTES) {
+      pages.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length > 0) pages.push(current);
+  return pages;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

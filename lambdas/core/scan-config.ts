@@ -1,0 +1,104 @@
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { PolicyError } from './errors';
+import { parseLifecyclePolicy } from './lifecycle-policy';
+import { DEFAULT_POLICY, type Policy, parseKeepRule, validatePolicy } from './policy';
+
+const policyPatch = z
+  .object({
+    unusedDays: z.number().min(0).optional(),
+    minAgeDays: z.number().min(0).optional(),
+    protectTags: z.array(z.string().min(1)).optional(),
+    usePullTime: z.boolean().optional(),
+    staleAfterHours: z.number().positive().optional(),
+    keep: z.array(z.string()).optional(),
+    deleteUntagged: z.boolean().optional(),
+    unusedTagged: z.boolean().optional(),
+    lifecyclePolicy: z.unknown().optional(),
+  })
+  .strict();
+
+/** How scans run: which repositories, with which policy, overridden per repository glob. */
+export const scanConfigSchema = z
+  .object({
+    /** Repository names or globs to manage; every repository when omitted. */
+    repositories: z.array(z.string().min(1)).optional(),
+    policy: policyPatch.optional(),
+    overrides: z
+      .array(z.object({ repositories: z.string().min(1), policy: policyPatch }).strict())
+      .optional(),
+    /** Also send a short digest when there is nothing to review. */
+    notifyWhenClean: z.boolean().optional(),
+    linkExpiryDays: z.number().positive().max(30).optional(),
+  })
+  .strict();
+
+export type ScanConfigInput = z.infer<typeof scanConfigSchema>;
+type PolicyPatch = z.infer<typeof policyPatch>;
+
+/** The scan configuration, parsed and compiled. */
+export interface ScanConfig {
+  readonly manages: (repository: string) => boolean;
+  readonly policyFor: (repository: string) => Policy;
+  readonly notifyWhenClean: boolean;
+  readonly linkExpiryDays: number;
+}
+
+/**
+ * The policy `serve` and the deployed scanner use when nothing is configured: every repository,
+ * `unusedTagged` plus `deleteUntagged`, `minAgeDays` 3, `unusedDays` 7, stale limit 6 h.
+ */
+export const SCAN_DEFAULT_POLICY: Policy = {
+  ...DEFAULT_POLICY,
+  rules: { ...DEFAULT_POLICY.rules, unusedTagged: true, deleteUntagged: true },
+};
+
+/**
+ * Validates and compiles a scan configuration; every problem is named (`overrides.1.policy.keep.0: ...`).
+ *
+ * @example
+ * parseScanConfig({ repositories: ['team-a/*'], policy: { keep: ['build=20'] } }).policyFor('team-a/web')
+ */
+export function parseScanConfig(value: unknown): ScanConfig {
+  const parsed = scanConfigSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`,
+    );
+    throw new PolicyError(`invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  const config = parsed.data;
+  const base = applyPatch(SCAN_DEFAULT_POLICY, config.policy, 'policy');
+  const overrides = (config.overrides ?? []).map((override, index) => ({
+    matches: picomatch(override.repositories),
+    policy: applyPatch(base, override.policy, `overrides.${index}.policy`),
+  }));
+  const managed = config.repositories?.map((glob) => picomatch(glob));
+  return {
+    manages: (repository) => !managed || managed.some((match) => match(repository)),
+    policyFor: (repository) => overrides.find((override) => override.matches(repository))?.policy ?? base,
+    notifyWhenClean: config.notifyWhenClean ?? false,
+    linkExpiryDays: config.linkExpiryDays ?? 7,
+  };
+}
+
+function applyPatch(base: Policy, patch: PolicyPatch | undefined, path: string): Policy {
+  if (!patch) return base;
+  try {
+    const { keep, deleteUntagged, unusedTagged, lifecyclePolicy, ...numbers } = patch;
+    const rules = {
+      ...base.rules,
+      ...(keep ? { keep: keep.map(parseKeepRule) } : {}),
+      ...(deleteUntagged === undefined ? {} : { deleteUntagged }),
+      ...(unusedTagged === undefined ? {} : { unusedTagged }),
+      ...(lifecyclePolicy === undefined
+        ? {}
+        : { lifecyclePolicy: parseLifecyclePolicy(JSON.stringify(lifecyclePolicy)) }),
+    };
+    const defined = Object.fromEntries(Object.entries(numbers).filter(([, value]) => value !== undefined));
+    return validatePolicy({ ...base, ...defined, rules });
+  } catch (error) {
+    if (error instanceof PolicyError) throw new PolicyError(`${path}: ${error.message}`, error.problems);
+    throw error;
+  }
+}

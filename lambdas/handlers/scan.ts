@@ -1,0 +1,169 @@
+import { renderDigest } from '../core/digest';
+import type { Sighting } from '../core/model';
+import { planCleanup, type RepositoryListing } from '../core/plan';
+import { summarizeRepository } from '../core/plan-summary';
+import type { Registry } from '../core/ports';
+import type { Notifier, ScanQueue, ScanTask } from '../core/ports-scan';
+import type { ScanConfig } from '../core/scan-config';
+import type { Hmac } from '../core/signature';
+import { linkSignature, reviewUrl } from '../core/signed-link';
+import type { PlanStore, SightingStore } from '../core/stores';
+import { DAY_MS } from '../core/time-text';
+import type { Log } from './http-api';
+
+/** Everything a scan talks to; Lambda and `serve` wire different adapters behind the same ports. */
+export interface ScanDeps {
+  readonly registry: Registry;
+  readonly sightings: SightingStore;
+  readonly plans: PlanStore;
+  readonly queue: ScanQueue;
+  readonly notifier: Notifier;
+  readonly config: ScanConfig;
+  readonly policyHash: string;
+  readonly linkSecret: () => Promise<string>;
+  readonly hmac: Hmac;
+  /** The API's base URL, for review links. */
+  readonly reviewBaseUrl: string;
+  /** Sightings read at scan time (ECS and Lambda usage); when they fail, the repository is not planned. */
+  readonly usage?: () => Promise<readonly Sighting[]>;
+  readonly now: () => Date;
+  readonly log: Log;
+}
+
+export interface StartedScan {
+  readonly planId: string;
+  /** False when this scheduled scan was started before (a redelivered event). */
+  readonly started: boolean;
+  readonly repositories: number;
+  readonly reviewUrl: string;
+  readonly error?: string;
+}
+
+/** One plan per scheduled time, safe in a URL path: `scan-20261122T0600Z`. */
+export function planIdFor(scheduledAt: Date): string {
+  return `scan-${scheduledAt.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
+}
+
+/**
+ * Starts a scan: creates the plan (once per id), lists the managed repositories and fans out one
+ * task per repository. A registry that cannot be listed gives a FAILED plan that says why.
+ */
+export async function startScan(
+  request: { scheduledAt: Date; planId?: string },
+  deps: ScanDeps,
+): Promise<StartedScan> {
+  const planId = request.planId ?? planIdFor(request.scheduledAt);
+  const createdAt = deps.now();
+  const linkExp = Math.floor(createdAt.getTime() / 1000 + (deps.config.linkExpiryDays * DAY_MS) / 1000);
+  const url = reviewUrl(
+    deps.reviewBaseUrl,
+    planId,
+    linkExp,
+    linkSignature(deps.hmac, await deps.linkSecret(), planId, linkExp),
+  );
+  const header = { id: planId, createdAt, linkExp, policyHash: deps.policyHash };
+  if (await deps.plans.getPlan(planId)) return { planId, started: false, repositories: 0, reviewUrl: url };
+  let repositories: string[];
+  try {
+    repositories = (await deps.registry.listRepositories()).filter(deps.config.manages);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.log.error('scan could not list repositories', { planId, error: message });
+    await deps.plans.createPlan({ ...header, status: 'FAILED', totalRepositories: 0, error: message });
+    return { planId, started: false, repositories: 0, reviewUrl: url, error: message };
+  }
+  if (!(await deps.plans.createPlan({ ...header, totalRepositories: repositories.length }))) {
+    return { planId, started: false, repositories: 0, reviewUrl: url };
+  }
+  deps.log.info('scan started', { planId, repositories: repositories.length });
+  if (repositories.length === 0) await assemblePlan(planId, deps);
+  else await deps.queue.enqueue(repositories.map((repository) => ({ planId, repository })));
+  return { planId, started: true, repositories: repositories.length, reviewUrl: url };
+}
+
+/**
+ * Plans one repository of a scan and stores its candidates; the worker that stores the last
+ * repository assembles the plan. Safe to run twice with the same task.
+ */
+export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<void> {
+  const plan = await deps.plans.getPlan(task.planId);
+  if (!plan) throw new Error(`plan ${task.planId} does not exist`);
+  const [own, bare, clusterReports, usage] = await Promise.all([
+    deps.sightings.sightingsOf(task.repository),
+    deps.sightings.sightingsOf(''),
+    deps.sightings.clusterReports(),
+    readUsage(deps),
+  ]);
+  const listing: RepositoryListing =
+    'error' in usage
+      ? { repository: task.repository, error: usage.error }
+      : await listRepository(task.repository, deps);
+  const hosts = await deps.registry.hosts();
+  const planned = planCleanup({
+    repositories: [listing],
+    sightings: [...own, ...bare, ...('error' in usage ? [] : usage.sightings)],
+    clusterReports,
+    policy: deps.config.policyFor,
+    ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
+    now: deps.now(),
+  }).repositories[0]!;
+  const summary = summarizeRepository(planned);
+  const candidates = planned.items.filter((item) => item.decision === 'delete');
+  await deps.plans.putRepositoryPlan(task.planId, summary, candidates);
+  deps.log.info('repository planned', {
+    planId: task.planId,
+    repository: task.repository,
+    images: summary.totalImages,
+    candidates: summary.candidates,
+    blockedBy: summary.blockedBy.map((stale) => stale.cluster),
+    ...(summary.error === undefined ? {} : { error: summary.error }),
+  });
+  if ((await deps.plans.storedRepositories(task.planId)) >= plan.totalRepositories)
+    await assemblePlan(task.planId, deps);
+}
+
+/** ECS and Lambda usage; when it cannot be read, the repository is planned as unreadable (nothing deleted). */
+async function readUsage(deps: ScanDeps): Promise<{ sightings: readonly Sighting[] } | { error: string }> {
+  if (!deps.usage) return { sightings: [] };
+  try {
+    return { sightings: await deps.usage() };
+  } catch (error) {
+    return {
+      error: `images used by ECS or Lambda could not be read: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+}
+
+async function listRepository(repository: string, deps: ScanDeps): Promise<RepositoryListing> {
+  try {
+    return { repository, images: await deps.registry.listImages(repository) };
+  } catch (error) {
+    return { repository, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Completes a plan (SCANNING → PENDING, once) and sends its digest with the signed review
+ * link; with nothing to review, only when `notifyWhenClean` is set.
+ */
+export async function assemblePlan(planId: string, deps: ScanDeps): Promise<void> {
+  const summaries = (await deps.plans.summaries(planId)).sort((a, b) =>
+    a.repository.localeCompare(b.repository),
+  );
+  const candidates = summaries.reduce((total, summary) => total + summary.candidates, 0);
+  const candidateBytes = summaries.reduce((total, summary) => total + summary.candidateBytes, 0);
+  if (!(await deps.plans.completeScan(planId, { candidates, candidateBytes }))) return;
+  const plan = (await deps.plans.getPlan(planId))!;
+  const sig = linkSignature(deps.hmac, await deps.linkSecret(), planId, plan.linkExp);
+  const digest = renderDigest({
+    planId,
+    createdAt: plan.createdAt,
+    repositories: summaries,
+    reviewUrl: reviewUrl(deps.reviewBaseUrl, planId, plan.linkExp, sig),
+    linkExpiresAt: new Date(plan.linkExp * 1000),
+    now: deps.now(),
+  });
+  deps.log.info('plan ready', { planId, candidates, candidateBytes, repositories: summaries.length });
+  if (digest.allClean && !deps.config.notifyWhenClean) return;
+  await deps.notifier.publish(digest);
+}

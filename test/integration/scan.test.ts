@@ -1,0 +1,257 @@
+import {
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ECRServiceException,
+} from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
+import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
+import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
+import { silentLog } from '../../lambdas/adapters/log';
+import type { RenderedDigest } from '../../lambdas/core/digest';
+import type { PlanItem } from '../../lambdas/core/plan';
+import { parseScanConfig } from '../../lambdas/core/scan-config';
+import { checkLink } from '../../lambdas/core/signed-link';
+import { planIdFor, type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
+import { InProcessScanQueue } from '../../lambdas/local/in-process-queue';
+import { digestOf } from '../fixtures/builders';
+import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
+import { describePage, imageDetail, REGISTRY_ID } from '../fixtures/ecr-responses';
+
+const ecr = mockClient(ECRClient);
+const NOW = new Date('2026-11-22T06:00:30Z');
+const SCHEDULED = new Date('2026-11-22T06:00:00Z');
+const HOST = `${REGISTRY_ID}.dkr.ecr.eu-west-1.amazonaws.com`;
+const LINK_SECRET = 'link-secret';
+const DAY = 86_400_000;
+
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(() => ecr.reset());
+
+/** ECR with repositories of old tagged and untagged images; `web-<i>` tags are `build-<i>`. */
+function seedEcr(repositories: Record<string, number>) {
+  ecr.on(DescribeRepositoriesCommand).resolves({
+    repositories: Object.keys(repositories).map((repositoryName) => ({
+      repositoryName,
+      registryId: REGISTRY_ID,
+    })),
+  });
+  for (const [repository, count] of Object.entries(repositories)) {
+    const details = Array.from({ length: count }, (_, i) =>
+      imageDetail(digestOf(`${repository}-${i}`), {
+        repositoryName: repository,
+        imageTags: i % 2 === 0 ? [`build-${i}`] : [],
+        imagePushedAt: new Date(NOW.getTime() - (30 + i) * DAY),
+        imageSizeInBytes: 1_000_000,
+      }),
+    );
+    ecr.on(DescribeImagesCommand, { repositoryName: repository }).resolves(describePage(details));
+  }
+}
+
+async function newDeps(config = parseScanConfig({})) {
+  const tableName = await dynamo.newTable();
+  const digests: RenderedDigest[] = [];
+  const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
+  const sightings = new DynamoSightingStore({ client: dynamo.documents, tableName });
+  let deps: ScanDeps;
+  const queue = new InProcessScanQueue((task) => scanRepository(task, deps), { attempts: 1 });
+  deps = {
+    registry: new EcrRegistry({ client: new ECRClient({ region: 'eu-west-1' }), region: 'eu-west-1' }),
+    sightings,
+    plans,
+    queue,
+    notifier: { publish: async (digest) => void digests.push(digest) },
+    config,
+    policyHash: 'test',
+    linkSecret: async () => LINK_SECRET,
+    hmac: hmacSha256Hex,
+    reviewBaseUrl: 'https://api.example.com',
+    now: () => NOW,
+    log: silentLog,
+  };
+  return { deps, queue, plans, sightings, digests };
+}
+
+describe('the scheduled scan', () => {
+  it('fans out per repository, writes one plan and sends one digest whose link opens it', async () => {
+    // Prepare
+    seedEcr({ web: 6, api: 4 });
+    const { deps, queue, plans, digests } = await newDeps();
+
+    // Act
+    const started = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+
+    // Assess
+    expect(started).toMatchObject({ planId: 'scan-20261122T0600Z', started: true, repositories: 2 });
+    const plan = await plans.getPlan(started.planId);
+    expect(plan).toMatchObject({
+      status: 'PENDING',
+      totalRepositories: 2,
+      candidates: 10,
+      candidateBytes: 10_000_000,
+    });
+    expect(
+      (await plans.summaries(started.planId)).map((summary) => [summary.repository, summary.candidates]),
+    ).toEqual([
+      ['api', 4],
+      ['web', 6],
+    ]);
+    expect(digests).toHaveLength(1);
+    expect(digests[0]?.subject).toBe('registry-janitor: 10 images, 9.5 MiB to review');
+    const link = new URL(/Review and approve: (\S+)/.exec(digests[0]!.text)![1]!);
+    expect(link.pathname).toBe(`/v1/plans/${started.planId}`);
+    const check = checkLink({
+      hmac: hmacSha256Hex,
+      linkSecret: LINK_SECRET,
+      planId: started.planId,
+      exp: link.searchParams.get('exp') ?? undefined,
+      sig: link.searchParams.get('sig') ?? undefined,
+      now: NOW,
+    });
+    expect(check).toBe('valid');
+  });
+
+  it('does nothing more for a redelivered schedule event or a redelivered repository task', async () => {
+    // Prepare
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, digests } = await newDeps();
+    await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+
+    // Act
+    const again = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await scanRepository({ planId: planIdFor(SCHEDULED), repository: 'web' }, deps);
+
+    // Assess
+    expect(again.started).toBe(false);
+    expect(digests).toHaveLength(1);
+    expect(await plans.storedRepositories(planIdFor(SCHEDULED))).toBe(1);
+  });
+
+  it('reports a repository that cannot be listed in the plan and still plans the others', async () => {
+    seedEcr({ web: 4, secret: 0 });
+    ecr.on(DescribeImagesCommand, { repositoryName: 'secret' }).rejects(
+      new ECRServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
+    const { deps, queue, plans, digests } = await newDeps();
+    const started = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+    const summaries = await plans.summaries(started.planId);
+    expect(summaries.find((summary) => summary.repository === 'secret')?.error).toContain('access denied');
+    expect(summaries.find((summary) => summary.repository === 'web')?.candidates).toBe(4);
+    expect(digests[0]?.text).toContain('Could not be scanned');
+  });
+
+  it('proposes nothing in a repository a stale cluster reported from, and the digest names it', async () => {
+    // Prepare
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, sightings, digests } = await newDeps();
+    await sightings.recordReport({
+      cluster: 'edge-1',
+      observedAt: new Date(NOW.getTime() - 9 * 3_600_000),
+      sightings: [
+        {
+          cluster: 'edge-1',
+          observedAt: new Date(NOW.getTime() - 9 * 3_600_000),
+          ref: { registry: HOST, repository: 'web', tag: 'build-0' },
+        },
+      ],
+    });
+
+    // Act
+    const started = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+
+    // Assess
+    const [summary] = await plans.summaries(started.planId);
+    expect(summary?.candidates).toBe(0);
+    expect(summary?.blockedBy.map((stale) => stale.cluster)).toEqual(['edge-1']);
+    expect(digests[0]?.text).toContain('web: cluster edge-1 last reported');
+  });
+
+  it('records why a scan could not run when the registry cannot be listed', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(new Error('connect ECONNREFUSED'));
+    const { deps, plans, digests } = await newDeps();
+    const started = await startScan({ scheduledAt: SCHEDULED }, deps);
+    expect(started.error).toContain('ECONNREFUSED');
+    expect(await plans.getPlan(started.planId)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(digests).toHaveLength(0);
+  });
+
+  it('sends no digest when all is clean unless configured to', async () => {
+    seedEcr({ web: 0 });
+    const quiet = await newDeps();
+    await startScan({ scheduledAt: SCHEDULED }, quiet.deps);
+    await quiet.queue.drained();
+    expect(quiet.digests).toHaveLength(0);
+    const chatty = await newDeps(parseScanConfig({ notifyWhenClean: true }));
+    await startScan({ scheduledAt: SCHEDULED }, chatty.deps);
+    await chatty.queue.drained();
+    expect(chatty.digests.map((digest) => digest.subject)).toEqual(['registry-janitor: nothing to delete']);
+  });
+});
+
+describe('DynamoPlanStore', () => {
+  it('writes a plan of 100,000 candidates within item limits and reads it back in pages', async () => {
+    // Prepare
+    const tableName = await dynamo.newTable();
+    const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
+    await plans.createPlan({ id: 'big', createdAt: NOW, totalRepositories: 1, linkExp: 0, policyHash: 'x' });
+    const candidates: PlanItem[] = Array.from({ length: 100_000 }, (_, i) => ({
+      repository: 'big',
+      digest: digestOf(`big-${i}`),
+      tags: [`build-${i}`],
+      pushedAt: new Date(NOW.getTime() - i * 60_000),
+      sizeBytes: 5_000_000,
+      role: 'root',
+      root: digestOf(`big-${i}`),
+      references: [],
+      decision: 'delete',
+      reason: 'delete: build* beyond the newest 20, never seen',
+    }));
+    const summary = {
+      repository: 'big',
+      totalImages: 100_020,
+      candidates: 100_000,
+      candidateBytes: 5e11,
+      topReasons: [],
+      blockedBy: [],
+    };
+
+    // Act
+    expect(await plans.putRepositoryPlan('big', summary, candidates)).toBe(true);
+    const read: PlanItem[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await plans.candidates('big', 'big', cursor);
+      read.push(...page.items);
+      cursor = page.next;
+      pages++;
+    } while (cursor);
+
+    // Assess
+    expect(read).toHaveLength(100_000);
+    expect(read[99_999]).toEqual(candidates[99_999]);
+    expect(pages).toBeGreaterThan(50);
+    expect(await plans.putRepositoryPlan('big', summary, candidates)).toBe(false);
+  });
+});
