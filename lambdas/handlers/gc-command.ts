@@ -32,7 +32,7 @@ export interface GcFlags {
 export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let request: Parameters<typeof runGc>[0];
   let registry: Registry;
-  let usage: (() => Promise<readonly Sighting[]>) | undefined;
+  let usage: ((now: Date) => Promise<readonly Sighting[]>) | undefined;
   try {
     request = {
       repositories: flags.repo ?? [],

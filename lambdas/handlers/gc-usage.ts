@@ -1,18 +1,34 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { readAwsUsage } from '../adapters/aws-usage';
+import { EcrRegistry } from '../adapters/ecr-registry';
 import { UsageError } from '../core/errors';
 import type { Sighting } from '../core/model';
 import type { Registry } from '../core/ports';
 import type { GcFlags } from './gc-command';
 
 /**
- * What `--aws-usage` adds to a `gc` run: a reader of the images that ECS and Lambda use, run
- * before anything is listed; undefined without the flag. Throws `UsageError` (exit 2) when the
- * flag cannot apply.
+ * What `--aws-usage` adds to a `gc` run: a reader of the images that ECS and Lambda use in the
+ * registry's account and region, run before anything is listed; undefined without the flag.
+ * Throws `UsageError` (exit 2) when the flag cannot apply: it needs ECR, whose region it reads.
+ *
+ * The clients take credentials, retries (`AWS_MAX_ATTEMPTS`) and endpoints from the SDK's
+ * default chains, so `AWS_ENDPOINT_URL_ECS`, `AWS_ENDPOINT_URL_LAMBDA` and `AWS_ENDPOINT_URL` are
+ * honoured as for ECR.
  */
 export function usageFromFlags(
   flags: GcFlags,
-  _registry: Registry,
+  registry: Registry,
   _env: NodeJS.ProcessEnv,
-): (() => Promise<readonly Sighting[]>) | undefined {
+): ((now: Date) => Promise<readonly Sighting[]>) | undefined {
   if (!flags.awsUsage) return undefined;
-  throw new UsageError('--aws-usage is not available in this version: nothing was touched');
+  if (flags.registry !== undefined || !(registry instanceof EcrRegistry)) {
+    throw new UsageError(
+      '--aws-usage applies to ECR only: it reads ECS and Lambda in the account and region of the ECR registry; leave it out with --registry',
+    );
+  }
+  const region = registry.label;
+  const ecs = new ECSClient({ region });
+  const lambda = new LambdaClient({ region });
+  return (now) => readAwsUsage({ ecs, lambda, now });
 }

@@ -26,8 +26,11 @@ export interface GcDeps {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
   readonly progress?: (progress: Progress) => void;
-  /** More sightings read at run time (`--aws-usage`); when it fails, nothing is deleted. */
-  readonly usage?: () => Promise<readonly Sighting[]>;
+  /**
+   * More sightings read at run time (`--aws-usage`), observed at the run's `now` so that they
+   * protect even with `--unused-days 0`; when it fails, nothing is deleted.
+   */
+  readonly usage?: (now: Date) => Promise<readonly Sighting[]>;
 }
 
 /**
@@ -35,10 +38,11 @@ export interface GcDeps {
  * all went well, 1 when anything failed at run time (whatever could not be decided was kept).
  */
 export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
+  const now = deps.now();
   let sightings = request.sightings;
   if (deps.usage) {
     try {
-      sightings = [...sightings, ...(await deps.usage())];
+      sightings = [...sightings, ...(await deps.usage(now))];
     } catch (error) {
       deps.stderr(`error: ${error instanceof Error ? error.message : String(error)}`);
       deps.stderr('Nothing was deleted: images in use elsewhere could not be ruled out.');
@@ -49,7 +53,6 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
     request.repositories.length > 0 ? request.repositories : await deps.registry.listRepositories();
   const listings = await listAll(repositories, deps, request.concurrency ?? 4);
   const hosts = await deps.registry.hosts();
-  const now = deps.now();
   const plan = planCleanup({
     repositories: listings,
     sightings,

@@ -24,8 +24,8 @@ export interface ScanDeps {
   readonly hmac: Hmac;
   /** The API's base URL, for review links. */
   readonly reviewBaseUrl: string;
-  /** Sightings read at scan time (ECS and Lambda usage); when they fail, the repository is not planned. */
-  readonly usage?: () => Promise<readonly Sighting[]>;
+  /** Sightings read at scan time (ECS and Lambda usage) as of `now`; when they fail, the repository is not planned. */
+  readonly usage?: (now: Date) => Promise<readonly Sighting[]>;
   readonly now: () => Date;
   readonly log: Log;
 }
@@ -88,11 +88,12 @@ export async function startScan(
 export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<void> {
   const plan = await deps.plans.getPlan(task.planId);
   if (!plan) throw new Error(`plan ${task.planId} does not exist`);
+  const now = deps.now();
   const [own, bare, clusterReports, usage] = await Promise.all([
     deps.sightings.sightingsOf(task.repository),
     deps.sightings.sightingsOf(''),
     deps.sightings.clusterReports(),
-    readUsage(deps),
+    readUsage(deps, now),
   ]);
   const listing: RepositoryListing =
     'error' in usage
@@ -105,7 +106,7 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
     clusterReports,
     policy: deps.config.policyFor,
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
-    now: deps.now(),
+    now,
   }).repositories[0]!;
   const summary = summarizeRepository(planned);
   const candidates = planned.items.filter((item) => item.decision === 'delete');
@@ -123,10 +124,13 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
 }
 
 /** ECS and Lambda usage; when it cannot be read, the repository is planned as unreadable (nothing deleted). */
-async function readUsage(deps: ScanDeps): Promise<{ sightings: readonly Sighting[] } | { error: string }> {
+async function readUsage(
+  deps: ScanDeps,
+  now: Date,
+): Promise<{ sightings: readonly Sighting[] } | { error: string }> {
   if (!deps.usage) return { sightings: [] };
   try {
-    return { sightings: await deps.usage() };
+    return { sightings: await deps.usage(now) };
   } catch (error) {
     return {
       error: `images used by ECS or Lambda could not be read: ${error instanceof Error ? error.message : String(error)}`,

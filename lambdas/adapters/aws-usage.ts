@@ -1,0 +1,53 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { formatImageReference } from '../core/image-ref';
+import type { Sighting } from '../core/model';
+import { settleAll } from './aws-usage-calls';
+import { readEcsUsage } from './ecs-usage';
+import { readLambdaUsage } from './lambda-usage';
+
+export { ECS_USAGE_CLUSTER, LAMBDA_USAGE_CLUSTER } from './workload-sightings';
+
+export interface AwsUsageOptions {
+  /** An ECS client for the account and region of the registry. */
+  readonly ecs: ECSClient;
+  /** A Lambda client for the account and region of the registry. */
+  readonly lambda: LambdaClient;
+  /** The `observedAt` of every sighting: the time of this reading. */
+  readonly now: Date;
+  /** Requests in flight at once, per service. @default 4 */
+  readonly concurrency?: number;
+}
+
+/**
+ * Every image that ECS and Lambda run or will run in one account and region, as sightings of
+ * clusters `aws:ecs` and `aws:lambda` observed at `now` (see `readEcsUsage`, `readLambdaUsage`).
+ * Either service unreadable (access denied, throttled beyond the SDK's retries, network, an
+ * answer that cannot be trusted) throws an `AwsUsageReadError` naming the IAM action that failed,
+ * after both were tried, so that one run shows every missing permission: doubt means no deletion.
+ *
+ * @example
+ * const sightings = await readAwsUsage({
+ *   ecs: new ECSClient({ region }), lambda: new LambdaClient({ region }), now: new Date(),
+ * });
+ */
+export async function readAwsUsage(options: AwsUsageOptions): Promise<Sighting[]> {
+  const { now, concurrency } = options;
+  const limits = concurrency === undefined ? {} : { concurrency };
+  const read = await settleAll([
+    readEcsUsage({ client: options.ecs, now, ...limits }),
+    readLambdaUsage({ client: options.lambda, now, ...limits }),
+  ]);
+  return unique(read.flat());
+}
+
+/** One sighting per workload and reference (a task definition may name one image twice). */
+function unique(sightings: readonly Sighting[]): Sighting[] {
+  const seen = new Set<string>();
+  return sightings.filter((sighting) => {
+    const key = `${sighting.cluster}\n${sighting.workload ?? ''}\n${formatImageReference(sighting.ref)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,252 @@
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  type Failure,
+  ListClustersCommand,
+  ListServicesCommand,
+  ListTasksCommand,
+  type Service,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { getOrCreate } from '../core/collections';
+import type { Sighting } from '../core/model';
+import { AwsUsageCalls, isAwsError, settleAll } from './aws-usage-calls';
+import { AwsUsageReadError } from './errors';
+import { ECS_USAGE_CLUSTER, imageSightings, type Workload } from './workload-sightings';
+
+const LIST_PAGE = 100;
+const DESCRIBE_TASKS_LIMIT = 100;
+const DESCRIBE_SERVICES_LIMIT = 10;
+/** A cluster deleted between ListClusters and the calls about it runs nothing any more. */
+const CLUSTER_GONE = ['ClusterNotFoundException'];
+
+export interface EcsUsageOptions {
+  readonly client: ECSClient;
+  /** The `observedAt` of every sighting. */
+  readonly now: Date;
+  /** ECS requests in flight at once. @default 4 */
+  readonly concurrency?: number;
+}
+
+/**
+ * What ECS runs or will run in the client's account and region, as sightings of cluster
+ * `aws:ecs`: in every cluster, the containers of running tasks (`image` and `imageDigest`), and
+ * every container image of the task definitions of active and draining services (the service's
+ * own, its deployments' and its task sets', so an older deployment still rolling out or a
+ * rollback target is kept). Services come before tasks, so that an image a service runs is
+ * reported as the service's.
+ */
+export function readEcsUsage(options: EcsUsageOptions): Promise<Sighting[]> {
+  return new EcsUsageReader(options).read();
+}
+
+class EcsUsageReader {
+  private readonly calls: AwsUsageCalls;
+  private readonly taskDefinitions = new Map<string, Promise<readonly string[]>>();
+
+  constructor(private readonly options: EcsUsageOptions) {
+    this.calls = new AwsUsageCalls('ecs', options.concurrency);
+  }
+
+  async read(): Promise<Sighting[]> {
+    const { client } = this.options;
+    const clusterArns = await this.calls.listAll(
+      'ListClusters',
+      undefined,
+      (nextToken) => client.send(new ListClustersCommand({ maxResults: LIST_PAGE, nextToken })),
+      (page) => ({ items: page.clusterArns, next: page.nextToken }),
+    );
+    const perCluster = await settleAll(clusterArns.map((arn) => this.readCluster(arn)));
+    return perCluster.flat();
+  }
+
+  private async readCluster(clusterArn: string): Promise<Sighting[]> {
+    const cluster = lastSegment(clusterArn);
+    const [services, tasks] = await settleAll([
+      this.serviceSightings(clusterArn, cluster),
+      this.taskSightings(clusterArn, cluster),
+    ]);
+    return [...(services ?? []), ...(tasks ?? [])];
+  }
+
+  private async serviceSightings(clusterArn: string, cluster: string): Promise<Sighting[]> {
+    const { client } = this.options;
+    const arns = await this.unlessClusterGone(() =>
+      this.calls.listAll(
+        'ListServices',
+        `cluster ${cluster}`,
+        (nextToken) =>
+          client.send(new ListServicesCommand({ cluster: clusterArn, maxResults: LIST_PAGE, nextToken })),
+        (page) => ({ items: page.serviceArns, next: page.nextToken }),
+      ),
+    );
+    const batches = await settleAll(
+      chunks(arns, DESCRIBE_SERVICES_LIMIT).map(async (batch) => {
+        const answer = await this.calls.call('DescribeServices', `cluster ${cluster}`, () =>
+          client.send(new DescribeServicesCommand({ cluster: clusterArn, services: batch })),
+        );
+        const services = answer.services ?? [];
+        checkAnswered(
+          'DescribeServices',
+          cluster,
+          batch,
+          services.map((s) => s.serviceArn),
+          answer.failures,
+        );
+        return services;
+      }),
+    );
+    const active = batches.flat().filter((service) => service.status !== 'INACTIVE');
+    return (await settleAll(active.map((service) => this.serviceImages(cluster, service)))).flat();
+  }
+
+  private async serviceImages(cluster: string, service: Service): Promise<Sighting[]> {
+    const name = service.serviceName ?? lastSegment(service.serviceArn ?? 'unnamed');
+    const arns = new Set<string>();
+    for (const arn of [
+      service.taskDefinition,
+      ...(service.deployments ?? []).map((deployment) => deployment.taskDefinition),
+      ...(service.taskSets ?? []).map((taskSet) => taskSet.taskDefinition),
+    ]) {
+      if (arn) arns.add(arn);
+    }
+    const perDefinition = await settleAll(
+      [...arns].map(async (arn) => {
+        const workload = this.workload(
+          `ECS service ${name} in cluster ${cluster} (task definition ${lastSegment(arn)})`,
+        );
+        const images = await this.imagesOf(arn);
+        return images.flatMap((image) => imageSightings(workload, { image }));
+      }),
+    );
+    return perDefinition.flat();
+  }
+
+  private async taskSightings(clusterArn: string, cluster: string): Promise<Sighting[]> {
+    const { client } = this.options;
+    const arns = await this.unlessClusterGone(() =>
+      this.calls.listAll(
+        'ListTasks',
+        `cluster ${cluster}`,
+        (nextToken) =>
+          client.send(
+            new ListTasksCommand({
+              cluster: clusterArn,
+              desiredStatus: 'RUNNING',
+              maxResults: LIST_PAGE,
+              nextToken,
+            }),
+          ),
+        (page) => ({ items: page.taskArns, next: page.nextToken }),
+      ),
+    );
+    const batches = await settleAll(
+      chunks(arns, DESCRIBE_TASKS_LIMIT).map(async (batch) => {
+        const answer = await this.calls.call('DescribeTasks', `cluster ${cluster}`, () =>
+          client.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch })),
+        );
+        const tasks = answer.tasks ?? [];
+        checkAnswered(
+          'DescribeTasks',
+          cluster,
+          batch,
+          tasks.map((task) => task.taskArn),
+          answer.failures,
+        );
+        return tasks;
+      }),
+    );
+    return (await settleAll(batches.flat().map((task) => this.runningTask(cluster, task)))).flat();
+  }
+
+  /** A running task's containers; a container that does not say its image yet is read from the task definition. */
+  private async runningTask(cluster: string, task: Task): Promise<Sighting[]> {
+    const name = `running ECS task ${lastSegment(task.taskArn ?? 'unnamed')} in cluster ${cluster}`;
+    const containers = task.containers ?? [];
+    const told = containers.filter((container) => container.image || container.imageDigest);
+    const sightings = told.flatMap((container) =>
+      imageSightings(this.workload(name), { image: container.image, digest: container.imageDigest }),
+    );
+    if (told.length > 0 && told.length === containers.length) return sightings;
+    const definition = task.taskDefinitionArn;
+    if (!definition) {
+      throw new AwsUsageReadError(`${name} names neither its containers' images nor its task definition`);
+    }
+    const workload = this.workload(`${name} (task definition ${lastSegment(definition)})`);
+    const images = await this.imagesOf(definition);
+    return [...sightings, ...images.flatMap((image) => imageSightings(workload, { image }))];
+  }
+
+  /** The container images of a task definition, read once per run. */
+  private imagesOf(arn: string): Promise<readonly string[]> {
+    return getOrCreate(this.taskDefinitions, arn, async () => {
+      const label = `task definition ${lastSegment(arn)}`;
+      const answer = await this.calls.call('DescribeTaskDefinition', label, () =>
+        this.options.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+      );
+      const containers = answer.taskDefinition?.containerDefinitions ?? [];
+      if (containers.length === 0) throw new AwsUsageReadError(`ECS described ${label} without containers`);
+      return containers.map((container) => {
+        if (!container.image) {
+          throw new AwsUsageReadError(`container ${container.name ?? '?'} of ${label} has no image`);
+        }
+        return container.image;
+      });
+    });
+  }
+
+  private async unlessClusterGone(list: () => Promise<string[]>): Promise<string[]> {
+    try {
+      return await list();
+    } catch (error) {
+      if (isAwsError(error, CLUSTER_GONE)) return [];
+      throw error;
+    }
+  }
+
+  private workload(workload: string): Workload {
+    return { cluster: ECS_USAGE_CLUSTER, workload, observedAt: this.options.now };
+  }
+}
+
+/**
+ * Checks that ECS answered for every ARN asked about: a `MISSING` failure means the task or
+ * service is gone (it runs nothing); any other failure, or silence, leaves a doubt.
+ */
+function checkAnswered(
+  operation: string,
+  cluster: string,
+  requested: readonly string[],
+  answered: readonly (string | undefined)[],
+  failures: readonly Failure[] | undefined,
+): void {
+  const accounted = new Set(answered);
+  for (const failure of failures ?? []) {
+    if (failure.reason !== 'MISSING') {
+      const detail = failure.detail ? ` (${failure.detail})` : '';
+      throw new AwsUsageReadError(
+        `ecs:${operation} on cluster ${cluster} failed for ${failure.arn ?? 'an unnamed resource'}: ${failure.reason ?? 'no reason given'}${detail}`,
+      );
+    }
+    accounted.add(failure.arn);
+  }
+  const unanswered = requested.filter((arn) => !accounted.has(arn));
+  if (unanswered.length > 0) {
+    throw new AwsUsageReadError(
+      `ecs:${operation} on cluster ${cluster} did not answer for ${unanswered.length} of ${requested.length} (first: ${unanswered[0]})`,
+    );
+  }
+}
+
+/** `prod` of `arn:aws:ecs:…:cluster/prod`, `web:42` of `…:task-definition/web:42`, the id of a task ARN. */
+function lastSegment(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
