@@ -10,76 +10,85 @@ export interface RuleVerdict {
   readonly reason: string;
 }
 
+const UNTAGGED: RuleVerdict = { candidate: true, reason: 'delete: untagged' };
+const UNTAGGED_KEPT: RuleVerdict = {
+  candidate: false,
+  reason: 'kept: untagged, and no rule deletes untagged images',
+};
+const NO_RULE: RuleVerdict = { candidate: false, reason: 'kept: no delete rule matches' };
+
 /**
- * Applies the delete rules to one repository's family roots, newest first. An image is a
- * candidate when any rule selects it; otherwise it is kept with the reason of the rule that
- * spoke last about it (or "no delete rule matches").
+ * Applies the delete rules to one repository's family roots, newest first, and returns one
+ * verdict per root in the same order. An image is a candidate when any rule selects it;
+ * otherwise it is kept with the reason of the rule that spoke about it (or "no delete rule matches").
  */
 export function applyDeleteRules(
   rootsNewestFirst: readonly RegistryImage[],
   rules: DeleteRules,
   options: { readonly unusedDays: number; readonly now: Date },
-): Map<string, RuleVerdict> {
-  const verdicts = new Map<string, RuleVerdict>();
+): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? applyKeepRules(rootsNewestFirst, rules.keep) : undefined;
   const lifecycle = rules.lifecyclePolicy
     ? evaluateLifecyclePolicy(rules.lifecyclePolicy, rootsNewestFirst, options.now)
     : undefined;
-  for (const image of rootsNewestFirst) {
+  const unused: RuleVerdict = {
+    candidate: true,
+    reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
+  };
+  return rootsNewestFirst.map((image, index) => {
     const untagged = image.tags.length === 0;
-    const keepVerdict = keep?.get(image.digest);
+    const keepVerdict = keep?.[index];
+    if (keepVerdict?.candidate) return keepVerdict;
+    if (untagged && rules.deleteUntagged) return UNTAGGED;
     const lifecycleReason = lifecycle?.get(image.digest);
-    let verdict: RuleVerdict;
-    if (keepVerdict?.candidate) verdict = keepVerdict;
-    else if (untagged && rules.deleteUntagged) verdict = { candidate: true, reason: 'delete: untagged' };
-    else if (lifecycleReason !== undefined)
-      verdict = { candidate: true, reason: `delete: ${lifecycleReason}` };
-    else if (!untagged && rules.unusedTagged) {
-      verdict = {
-        candidate: true,
-        reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
-      };
-    } else if (keepVerdict) verdict = keepVerdict;
-    else if (untagged)
-      verdict = { candidate: false, reason: 'kept: untagged, and no rule deletes untagged images' };
-    else verdict = { candidate: false, reason: 'kept: no delete rule matches' };
-    verdicts.set(image.digest, verdict);
-  }
-  return verdicts;
+    if (lifecycleReason !== undefined) return { candidate: true, reason: `delete: ${lifecycleReason}` };
+    if (!untagged && rules.unusedTagged) return unused;
+    return keepVerdict ?? (untagged ? UNTAGGED_KEPT : NO_RULE);
+  });
 }
 
 /**
  * aws-ecr-gc's `--keep PREFIX=N`: walking images newest first, each prefix keeps its first N
  * images (an image counts once per prefix it has a tag under). An image is a candidate when it
  * has a tag under some prefix, no prefix keeps it, and every tag it has is under some prefix (an
- * image with any other tag is not managed by the keep rules). Untagged images are not managed.
+ * image with any other tag is not managed by the keep rules). Untagged images are not managed
+ * (undefined in the result, which is parallel to the input).
  */
 export function applyKeepRules(
   imagesNewestFirst: readonly Pick<RegistryImage, 'digest' | 'tags'>[],
   rules: readonly KeepRule[],
-): Map<string, RuleVerdict> {
-  const seen = new Map<string, number>(rules.map((rule) => [rule.prefix, 0]));
-  const verdicts = new Map<string, RuleVerdict>();
-  for (const image of imagesNewestFirst) {
-    if (image.tags.length === 0) continue;
-    const unmanaged = image.tags.find((tag) => !rules.some((rule) => tag.startsWith(rule.prefix)));
-    const keptBy: KeepRule[] = [];
-    const beyond: KeepRule[] = [];
-    for (const rule of rules) {
-      if (!image.tags.some((tag) => tag.startsWith(rule.prefix))) continue;
-      const count = seen.get(rule.prefix) ?? 0;
-      (count < rule.count ? keptBy : beyond).push(rule);
-      seen.set(rule.prefix, count + 1);
+): (RuleVerdict | undefined)[] {
+  const seen = rules.map(() => 0);
+  const kept = rules.map((rule): RuleVerdict => ({ candidate: false, reason: `kept: ${newestText(rule)}` }));
+  const beyond = rules.map(
+    (rule): RuleVerdict => ({ candidate: true, reason: `delete: ${beyondText(rule)}` }),
+  );
+  const verdicts: (RuleVerdict | undefined)[] = new Array(imagesNewestFirst.length);
+  for (let i = 0; i < imagesNewestFirst.length; i++) {
+    const { tags } = imagesNewestFirst[i]!;
+    if (tags.length === 0) continue;
+    const unmanaged = tags.find((tag) => !rules.some((rule) => tag.startsWith(rule.prefix)));
+    let keptBy: number[] | undefined;
+    let beyondBy: number[] | undefined;
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
+      if (!tags.some((tag) => tag.startsWith(rule.prefix))) continue;
+      if (seen[r]! < rule.count) (keptBy ??= []).push(r);
+      else (beyondBy ??= []).push(r);
+      seen[r]!++;
     }
     if (unmanaged !== undefined) {
-      verdicts.set(image.digest, {
-        candidate: false,
-        reason: `kept: tag '${unmanaged}' matches no --keep prefix`,
-      });
-    } else if (keptBy.length > 0) {
-      verdicts.set(image.digest, { candidate: false, reason: `kept: ${keptBy.map(newestText).join(', ')}` });
-    } else {
-      verdicts.set(image.digest, { candidate: true, reason: `delete: ${beyond.map(beyondText).join(', ')}` });
+      verdicts[i] = { candidate: false, reason: `kept: tag '${unmanaged}' matches no --keep prefix` };
+    } else if (keptBy) {
+      verdicts[i] =
+        keptBy.length === 1
+          ? kept[keptBy[0]!]
+          : { candidate: false, reason: `kept: ${keptBy.map((r) => newestText(rules[r]!)).join(', ')}` };
+    } else if (beyondBy) {
+      verdicts[i] =
+        beyondBy.length === 1
+          ? beyond[beyondBy[0]!]
+          : { candidate: true, reason: `delete: ${beyondBy.map((r) => beyondText(rules[r]!)).join(', ')}` };
     }
   }
   return verdicts;

@@ -11,6 +11,11 @@ export interface FamilyMember {
   readonly via?: RegistryImage;
   /** A BuildKit attestation manifest listed by its index: never pulled by a runtime. */
   readonly attestation?: boolean;
+  /**
+   * The digests in the repository this manifest points to (an index its children, a referrer its
+   * subject): a registry deletes a manifest before the ones it points to.
+   */
+  readonly references: readonly string[];
 }
 
 /**
@@ -26,22 +31,13 @@ export interface Family {
 
 const REFERRER_TAG = /^sha256-([a-f0-9]{64})(?:\.(?:sig|att|sbom))?$/;
 
-/**
- * The digests a manifest points to within its repository: an index its children, a referrer
- * its subject. A registry deletes a manifest before the ones it points to.
- */
-export function referencedDigests(image: RegistryImage, present: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (const child of image.children ?? []) if (present.has(child.digest)) out.push(child.digest);
-  const subject = subjectOf(image);
-  if (subject !== undefined && subject !== image.digest && present.has(subject)) out.push(subject);
-  return out;
-}
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The subject digest of a referrer: its `subject` field, or the digest named by a cosign/fallback tag. */
 export function subjectOf(image: RegistryImage): string | undefined {
   if (image.subject !== undefined) return image.subject;
   for (const tag of image.tags) {
+    if (!tag.startsWith('sha256-')) continue;
     const match = REFERRER_TAG.exec(tag);
     if (match) return `sha256:${match[1]}`;
   }
@@ -53,41 +49,21 @@ export function subjectOf(image: RegistryImage): string | undefined {
  * an index nor a referrer of a subject present in the repository; a child whose index is gone is
  * a root of its own. A member reachable from several roots (a platform manifest shared by two
  * indexes) is in each of their families. Images caught in a reference cycle become roots, so
- * that every image is decided.
+ * that every image is decided. Member order is canonical: an index's children in manifest
+ * order, then referrers by digest, whatever order the registry listed the images in.
  *
  * @example
  * buildFamilies([index, amd64, arm64]) // [{ root: index, members: [index, amd64, arm64] }]
  */
 export function buildFamilies(images: readonly RegistryImage[]): Family[] {
-  // A canonical order, so that families and their member order do not depend on the listing order.
-  const sorted = [...images].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const byDigest = new Map<string, RegistryImage>();
-  for (const image of sorted) byDigest.set(image.digest, image);
-  const dependents = new Map<string, Dependent[]>();
-  const hasParent = new Set<string>();
-  const link = (from: string, image: RegistryImage, role: MemberRole, attestation = false) => {
-    if (from === image.digest || !byDigest.has(from)) return;
-    const list = getOrCreate(dependents, from, () => []);
-    list.push({ image, role, attestation });
-    hasParent.add(image.digest);
-  };
-  for (const image of sorted) {
-    for (const child of image.children ?? []) {
-      const childImage = byDigest.get(child.digest);
-      if (childImage) link(image.digest, childImage, 'child', child.attestation === true);
-    }
-    const subject = subjectOf(image);
-    if (subject !== undefined) link(subject, image, 'referrer');
-  }
+  for (const image of images) byDigest.set(image.digest, image);
+  const graph = linkImages(byDigest);
   const families: Family[] = [];
-  const reached = new Set<string>();
-  const collect = (root: RegistryImage) => {
-    const family = collectFamily(root, dependents);
-    for (const member of family.members) reached.add(member.image.digest);
-    families.push(family);
-  };
-  for (const image of byDigest.values()) if (!hasParent.has(image.digest)) collect(image);
-  for (const image of byDigest.values()) if (!reached.has(image.digest)) collect(image);
+  for (const image of byDigest.values()) {
+    if (!graph.hasParent.has(image.digest)) families.push(collectFamily(image, graph));
+  }
+  if (graph.hasParent.size > 0) families.push(...cycleRoots(byDigest, families, graph));
   return families;
 }
 
@@ -97,15 +73,81 @@ interface Dependent {
   readonly attestation: boolean;
 }
 
-function collectFamily(root: RegistryImage, dependents: ReadonlyMap<string, readonly Dependent[]>): Family {
-  const members: FamilyMember[] = [{ image: root, role: 'root' }];
+interface Graph {
+  readonly dependents: ReadonlyMap<string, readonly Dependent[]>;
+  readonly hasParent: ReadonlySet<string>;
+  readonly references: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
+function linkImages(byDigest: ReadonlyMap<string, RegistryImage>): Graph {
+  const dependents = new Map<string, Dependent[]>();
+  const referrers = new Map<string, Dependent[]>();
+  const hasParent = new Set<string>();
+  const references = new Map<string, string[]>();
+  for (const image of byDigest.values()) {
+    for (const child of image.children ?? []) {
+      const childImage = byDigest.get(child.digest);
+      if (!childImage || childImage === image) continue;
+      const attestation = child.attestation === true;
+      getOrCreate(dependents, image.digest, () => []).push({ image: childImage, role: 'child', attestation });
+      getOrCreate(references, image.digest, () => []).push(child.digest);
+      hasParent.add(child.digest);
+    }
+    const subject = subjectOf(image);
+    if (subject === undefined || subject === image.digest || !byDigest.has(subject)) continue;
+    getOrCreate(referrers, subject, () => []).push({ image, role: 'referrer', attestation: false });
+    getOrCreate(references, image.digest, () => []).push(subject);
+    hasParent.add(image.digest);
+  }
+  for (const [subject, list] of referrers) {
+    list.sort((a, b) => (a.image.digest < b.image.digest ? -1 : 1));
+    getOrCreate(dependents, subject, () => []).push(...list);
+  }
+  return { dependents, hasParent, references };
+}
+
+/** Images no root reaches (reference cycles) become roots of their own, in digest order. */
+function cycleRoots(
+  byDigest: ReadonlyMap<string, RegistryImage>,
+  families: readonly Family[],
+  graph: Graph,
+): Family[] {
+  const reached = new Set<string>();
+  for (const family of families) {
+    for (let i = 1; i < family.members.length; i++) reached.add(family.members[i]!.image.digest);
+  }
+  const unreached = [...graph.hasParent].filter((digest) => !reached.has(digest)).sort();
+  const extra: Family[] = [];
+  for (const digest of unreached) {
+    if (reached.has(digest)) continue;
+    const family = collectFamily(byDigest.get(digest)!, graph);
+    for (const member of family.members) reached.add(member.image.digest);
+    extra.push(family);
+  }
+  return extra;
+}
+
+function collectFamily(root: RegistryImage, graph: Graph): Family {
+  const rootMember: FamilyMember = {
+    image: root,
+    role: 'root',
+    references: graph.references.get(root.digest) ?? NONE,
+  };
+  if (!graph.dependents.has(root.digest)) return { root, members: [rootMember] };
+  const members: FamilyMember[] = [rootMember];
   const seen = new Set<string>([root.digest]);
   for (let i = 0; i < members.length; i++) {
     const parent = members[i]!.image;
-    for (const { image, role, attestation } of dependents.get(parent.digest) ?? []) {
+    for (const { image, role, attestation } of graph.dependents.get(parent.digest) ?? []) {
       if (seen.has(image.digest)) continue;
       seen.add(image.digest);
-      members.push(attestation ? { image, role, via: parent, attestation } : { image, role, via: parent });
+      const references = graph.references.get(image.digest) ?? NONE;
+      members.push(
+        attestation
+          ? { image, role, via: parent, attestation, references }
+          : { image, role, via: parent, references },
+      );
     }
   }
   return { root, members };

@@ -1,5 +1,5 @@
 import { applyDeleteRules, type RuleVerdict } from './delete-rules';
-import { buildFamilies, type Family, type MemberRole, referencedDigests } from './image-family';
+import { buildFamilies, type Family, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
 import type { Policy } from './policy';
 import { type FamilyUsage, familyUsage, protectionContext } from './protections';
@@ -112,26 +112,29 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
-  const families = buildFamilies(images).sort((a, b) => newestFirst(a.root, b.root));
+  const families = sortedNewestFirst(buildFamilies(images));
   const blockedBy = staleClusters(input);
   const verdicts = applyDeleteRules(
     families.map((family) => family.root),
     policy.rules,
     { unusedDays: policy.unusedDays, now },
   );
-  const context = protectionContext(policy, input.sightings, now, input.registryHosts);
-  const rootDecisions = new Map<string, { decision: Decision; reason: string }>();
-  for (const family of families) {
-    const verdict = verdicts.get(family.root.digest)!;
-    rootDecisions.set(family.root.digest, decideRoot(verdict, familyUsage(family, context), blockedBy, now));
-  }
-  const present = new Set(images.map((image) => image.digest));
-  return {
-    repository,
-    totalImages: images.length,
-    items: itemsOf(families, rootDecisions, present),
-    blockedBy,
-  };
+  const context = protectionContext(policy, input.sightings, now, input.registryHosts, repository);
+  const decisions = families.map((family, index) =>
+    decideRoot(verdicts[index]!, familyUsage(family, context), blockedBy, now),
+  );
+  return { repository, totalImages: images.length, items: itemsOf(families, decisions), blockedBy };
+}
+
+/** Families by their root, newest push first, ties broken by digest (deterministic plans). */
+function sortedNewestFirst(families: Family[]): Family[] {
+  const keyed = families.map((family) => ({
+    family,
+    at: family.root.pushedAt.getTime(),
+    digest: family.root.digest,
+  }));
+  keyed.sort((a, b) => b.at - a.at || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return keyed.map((entry) => entry.family);
 }
 
 function decideRoot(
@@ -170,39 +173,61 @@ function staleClusters(input: PlanRepositoryInput): StaleCluster[] {
   return stale;
 }
 
-function itemsOf(
-  families: readonly Family[],
-  rootDecisions: ReadonlyMap<string, { decision: Decision; reason: string }>,
-  present: ReadonlySet<string>,
-): PlanItem[] {
+type Decided = { decision: Decision; reason: string };
+
+function itemsOf(families: readonly Family[], decisions: readonly Decided[]): PlanItem[] {
+  const shared = sharedMembers(families);
   const keptBy = new Map<string, string>();
-  for (const family of families) {
-    if (rootDecisions.get(family.root.digest)?.decision !== 'keep') continue;
-    for (const { image } of family.members)
-      if (!keptBy.has(image.digest)) keptBy.set(image.digest, family.root.digest);
+  if (shared.size > 0) {
+    families.forEach((family, index) => {
+      if (decisions[index]!.decision !== 'keep') return;
+      for (const { image } of family.members) {
+        if (shared.has(image.digest) && !keptBy.has(image.digest))
+          keptBy.set(image.digest, family.root.digest);
+      }
+    });
   }
   const items: PlanItem[] = [];
   const emitted = new Set<string>();
-  for (const family of families) {
-    const own = rootDecisions.get(family.root.digest)!;
+  families.forEach((family, index) => {
+    const own = decisions[index]!;
     for (const member of family.members) {
       const { image } = member;
-      if (emitted.has(image.digest)) continue;
-      emitted.add(image.digest);
-      const keeper = keptBy.get(image.digest);
-      const decided =
-        member.role === 'root'
-          ? own
-          : memberDecision(
-              member.role,
-              family.root,
-              keeper,
-              own.decision === 'delete' && keeper === undefined,
-            );
-      items.push(toItem(image, member.role, family.root.digest, referencedDigests(image, present), decided));
+      let decided = own;
+      if (member.role !== 'root') {
+        const isShared = shared.has(image.digest);
+        if (isShared && emitted.has(image.digest)) continue;
+        if (isShared) emitted.add(image.digest);
+        const keeper = isShared
+          ? keptBy.get(image.digest)
+          : own.decision === 'keep'
+            ? family.root.digest
+            : undefined;
+        decided = memberDecision(
+          member.role,
+          family.root,
+          keeper,
+          own.decision === 'delete' && keeper === undefined,
+        );
+      }
+      items.push(toItem(image, member.role, family.root.digest, member.references, decided));
+    }
+  });
+  return items;
+}
+
+/** Digests that are members of more than one family (a platform manifest shared by two indexes). */
+function sharedMembers(families: readonly Family[]): ReadonlySet<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const family of families) {
+    for (let i = 1; i < family.members.length; i++) {
+      const digest = family.members[i]!.image.digest;
+      if (seen.has(digest)) shared.add(digest);
+      else seen.add(digest);
     }
   }
-  return items;
+  return shared;
 }
 
 function memberDecision(
@@ -225,22 +250,23 @@ function toItem(
   role: MemberRole,
   root: string,
   references: readonly string[],
-  decided: { decision: Decision; reason: string },
+  decided: Decided,
 ): PlanItem {
-  return {
+  const item: { -readonly [K in keyof PlanItem]: PlanItem[K] } = {
     repository: image.repository,
     digest: image.digest,
     tags: image.tags,
     pushedAt: image.pushedAt,
-    ...(image.pushedAtSource ? { pushedAtSource: image.pushedAtSource } : {}),
     sizeBytes: image.sizeBytes,
-    ...(image.mediaType ? { mediaType: image.mediaType } : {}),
     role,
     root,
     references,
     decision: decided.decision,
     reason: decided.reason,
   };
+  if (image.pushedAtSource !== undefined) item.pushedAtSource = image.pushedAtSource;
+  if (image.mediaType !== undefined) item.mediaType = image.mediaType;
+  return item;
 }
 
 /** Newest push first; ties broken by digest, so that plans are deterministic. */

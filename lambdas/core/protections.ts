@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { type Family, type FamilyMember, pullMeansUse } from './image-family';
 import type { Sighting } from './model';
 import type { Policy } from './policy';
-import type { SightingIndex } from './sighting-index';
+import { newestFromHosts, type SightingIndex } from './sighting-index';
 import { ago, DAY_MS, plural, shortDigest } from './time-text';
 
 /** What the planner knows of a family's use, whether or not it protects it. */
@@ -15,6 +15,9 @@ export interface FamilyUsage {
   readonly lastPulledAt?: Date;
 }
 
+/** Never seen, never pulled, old enough, no protected tag to look for. */
+const UNUSED: FamilyUsage = Object.freeze({});
+
 /** The parts of a policy the protections read, compiled once per repository. */
 export interface ProtectionContext {
   readonly policy: Policy;
@@ -23,22 +26,33 @@ export interface ProtectionContext {
   readonly registryHosts?: ReadonlySet<string>;
   readonly now: Date;
   readonly isProtectedTag: (tag: string) => boolean;
+  /** Tag sightings of the repository being planned (tag → host → sighting). */
+  readonly tagSightings?: ReadonlyMap<string, ReadonlyMap<string, Sighting>>;
+  /** Times in milliseconds: sightings and pulls since `seenSinceMs` protect; pushes after `youngAfterMs`. */
+  readonly seenSinceMs: number;
+  readonly youngAfterMs: number;
 }
 
-/** Compiles the protected-tag globs of a policy. */
+/** Compiles the protected-tag globs of a policy and picks the repository's tag sightings. */
 export function protectionContext(
   policy: Policy,
   sightings: SightingIndex,
   now: Date,
-  registryHosts?: ReadonlySet<string>,
+  registryHosts: ReadonlySet<string> | undefined,
+  repository: string,
 ): ProtectionContext {
-  const matchers = policy.protectTags.map((glob) => picomatch(glob, { dot: true }));
+  const patterns = policy.protectTags.map((glob) => picomatch.makeRe(glob, { dot: true }));
+  const tagSightings = sightings.tagSightingsOf(repository);
   return {
     policy,
     sightings,
     now,
     ...(registryHosts ? { registryHosts } : {}),
-    isProtectedTag: (tag) => matchers.some((match) => match(tag)),
+    ...(tagSightings ? { tagSightings } : {}),
+    isProtectedTag: (tag) => patterns.some((pattern) => pattern.test(tag)),
+    seenSinceMs: now.getTime() - policy.unusedDays * DAY_MS,
+    youngAfterMs:
+      policy.minAgeDays > 0 ? now.getTime() - policy.minAgeDays * DAY_MS : Number.POSITIVE_INFINITY,
   };
 }
 
@@ -50,24 +64,32 @@ export function protectionContext(
 export function familyUsage(family: Family, context: ProtectionContext): FamilyUsage {
   const { policy, now } = context;
   const lastSeen = newestSighting(family, context);
-  let lastPulledAt: Date | undefined;
+  let pulledMs = Number.NEGATIVE_INFINITY;
+  let youngestMs = Number.NEGATIVE_INFINITY;
   for (const member of family.members) {
-    const pulled = member.image.lastPulledAt;
-    if (pulled && pullMeansUse(member) && (!lastPulledAt || pulled > lastPulledAt)) lastPulledAt = pulled;
+    const { image } = member;
+    if (image.lastPulledAt && image.lastPulledAt.getTime() > pulledMs && pullMeansUse(member)) {
+      pulledMs = image.lastPulledAt.getTime();
+    }
+    if (image.pushedAt.getTime() > youngestMs) youngestMs = image.pushedAt.getTime();
   }
-  const since = now.getTime() - policy.unusedDays * DAY_MS;
-  const usage = { ...(lastSeen ? { lastSeen } : {}), ...(lastPulledAt ? { lastPulledAt } : {}) };
-  if (lastSeen && lastSeen.sighting.observedAt.getTime() >= since) {
+  const lastPulledAt = pulledMs > Number.NEGATIVE_INFINITY ? new Date(pulledMs) : undefined;
+  if (!lastSeen && !lastPulledAt && youngestMs <= context.youngAfterMs && policy.protectTags.length === 0)
+    return UNUSED;
+  const usage: { lastSeen?: NonNullable<FamilyUsage['lastSeen']>; lastPulledAt?: Date } = {};
+  if (lastSeen) usage.lastSeen = lastSeen;
+  if (lastPulledAt) usage.lastPulledAt = lastPulledAt;
+  if (lastSeen && lastSeen.sighting.observedAt.getTime() >= context.seenSinceMs) {
     return { ...usage, protection: `kept: ${seenText(lastSeen, family, now)}` };
   }
-  if (policy.usePullTime && lastPulledAt && lastPulledAt.getTime() >= since) {
+  if (policy.usePullTime && lastPulledAt && pulledMs >= context.seenSinceMs) {
     return {
       ...usage,
       protection: `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`,
     };
   }
-  const young = youngestPush(family);
-  if (policy.minAgeDays > 0 && young.getTime() > now.getTime() - policy.minAgeDays * DAY_MS) {
+  if (youngestMs > context.youngAfterMs) {
+    const young = new Date(youngestMs);
     return {
       ...usage,
       protection: `kept: pushed ${ago(young, now)} (minimum age ${plural(policy.minAgeDays, 'day')})`,
@@ -103,23 +125,28 @@ export function seenText(lastSeen: NonNullable<FamilyUsage['lastSeen']>, family:
 }
 
 function newestSighting(family: Family, context: ProtectionContext): FamilyUsage['lastSeen'] {
-  let best: FamilyUsage['lastSeen'];
-  const consider = (sighting: Sighting | undefined, member: FamilyMember, byTag?: string) => {
-    if (!sighting || (best && best.sighting.observedAt.getTime() >= sighting.observedAt.getTime())) return;
-    best = byTag === undefined ? { sighting, member } : { sighting, member, byTag };
-  };
+  let best: Sighting | undefined;
+  let bestMember: FamilyMember | undefined;
+  let bestTag: string | undefined;
   for (const member of family.members) {
-    const { image } = member;
-    consider(context.sightings.newestByDigest(image.digest), member);
-    for (const tag of image.tags) {
-      consider(context.sightings.newestByTag(image.repository, tag, context.registryHosts), member, tag);
+    const byDigest = context.sightings.newestByDigest(member.image.digest);
+    if (byDigest && (!best || best.observedAt.getTime() < byDigest.observedAt.getTime())) {
+      best = byDigest;
+      bestMember = member;
+      bestTag = undefined;
+    }
+    if (!context.tagSightings) continue;
+    for (const tag of member.image.tags) {
+      const byTag = newestFromHosts(context.tagSightings.get(tag), context.registryHosts);
+      if (byTag && (!best || best.observedAt.getTime() < byTag.observedAt.getTime())) {
+        best = byTag;
+        bestMember = member;
+        bestTag = tag;
+      }
     }
   }
-  return best;
-}
-
-function youngestPush(family: Family): Date {
-  let youngest = family.root.pushedAt;
-  for (const { image } of family.members) if (image.pushedAt > youngest) youngest = image.pushedAt;
-  return youngest;
+  if (!best || !bestMember) return undefined;
+  return bestTag === undefined
+    ? { sighting: best, member: bestMember }
+    : { sighting: best, member: bestMember, byTag: bestTag };
 }

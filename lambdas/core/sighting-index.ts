@@ -12,6 +12,8 @@ export interface SightingIndex {
    * undefined (the registry's names are unknown: keep rather than miss a sighting).
    */
   newestByTag(repository: string, tag: string, hosts?: ReadonlySet<string>): Sighting | undefined;
+  /** Tag sightings of one repository: tag → host → newest sighting; undefined when there are none. */
+  tagSightingsOf(repository: string): ReadonlyMap<string, ReadonlyMap<string, Sighting>> | undefined;
   /** Clusters that reported `repository` (by path, from any host) or any of `digests`. */
   clustersReporting(repository: string, digests: Iterable<string>): ReadonlySet<string>;
   /** Each cluster's last report: the newest `observedAt` it sent, or a stored heartbeat. */
@@ -29,7 +31,7 @@ export function indexSightings(
   reports: readonly ClusterReport[] = [],
 ): SightingIndex {
   const byDigest = new Map<string, Sighting>();
-  const byTag = new Map<string, Map<string, Sighting>>();
+  const byTag = new Map<string, Map<string, Map<string, Sighting>>>();
   const clustersByRepository = new Map<string, Set<string>>();
   const clustersByDigest = new Map<string, Set<string>>();
   const lastReports = new Map<string, Date>();
@@ -48,9 +50,12 @@ export function indexSightings(
       note(ref.digest, clustersByDigest, cluster);
     }
     if (ref.tag !== undefined) {
-      const key = `${ref.repository}:${ref.tag}`;
-      const hosts = getOrCreate(byTag, key, () => new Map());
-      newer(hosts, ref.registry, sighting);
+      const tags = getOrCreate(byTag, ref.repository, () => new Map<string, Map<string, Sighting>>());
+      newer(
+        getOrCreate(tags, ref.tag, () => new Map()),
+        ref.registry,
+        sighting,
+      );
     }
     if (ref.repository !== '') note(ref.repository, clustersByRepository, cluster);
     noteReport(lastReports, cluster, sighting.observedAt);
@@ -59,13 +64,9 @@ export function indexSightings(
   return {
     newestByDigest: (digest) => byDigest.get(digest),
     newestByTag(repository, tag, hosts) {
-      let newest: Sighting | undefined;
-      for (const [host, sighting] of byTag.get(`${repository}:${tag}`) ?? []) {
-        if (hosts && !hosts.has(host)) continue;
-        if (!newest || newest.observedAt.getTime() < sighting.observedAt.getTime()) newest = sighting;
-      }
-      return newest;
+      return newestFromHosts(byTag.get(repository)?.get(tag), hosts);
     },
+    tagSightingsOf: (repository) => byTag.get(repository),
     clustersReporting(repository, digests) {
       const found = new Set(clustersByRepository.get(repository) ?? EMPTY);
       for (const digest of digests)
@@ -79,4 +80,18 @@ export function indexSightings(
 function noteReport(lastReports: Map<string, Date>, cluster: string, at: Date): void {
   const current = lastReports.get(cluster);
   if (!current || current.getTime() < at.getTime()) lastReports.set(cluster, at);
+}
+
+/** The newest of a tag's sightings from one of `hosts` (any host when undefined). */
+export function newestFromHosts(
+  byHost: ReadonlyMap<string, Sighting> | undefined,
+  hosts: ReadonlySet<string> | undefined,
+): Sighting | undefined {
+  if (!byHost) return undefined;
+  let newest: Sighting | undefined;
+  for (const [host, sighting] of byHost) {
+    if (hosts && !hosts.has(host)) continue;
+    if (!newest || newest.observedAt.getTime() < sighting.observedAt.getTime()) newest = sighting;
+  }
+  return newest;
 }

@@ -15,7 +15,7 @@ function newestFirst(...tagSets: string[][]) {
 function candidates(tagSets: string[][], keep: string[]): string[] {
   const images = newestFirst(...tagSets);
   const verdicts = applyKeepRules(images, keep.map(parseKeepRule));
-  return images.filter((image) => verdicts.get(image.digest)?.candidate).map((image) => image.tags.join('+'));
+  return images.filter((_, index) => verdicts[index]?.candidate).map((image) => image.tags.join('+'));
 }
 
 describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
@@ -80,9 +80,9 @@ describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
     const verdicts = applyKeepRules(images, [parseKeepRule('build=1')]);
 
     // Assess
-    expect(verdicts.get(images[0]!.digest)?.reason).toBe('kept: among the newest 1 build*');
-    expect(verdicts.get(images[1]!.digest)?.reason).toBe('delete: build* beyond the newest 1');
-    expect(verdicts.get(images[2]!.digest)?.reason).toBe("kept: tag 'latest' matches no --keep prefix");
+    expect(verdicts[0]?.reason).toBe('kept: among the newest 1 build*');
+    expect(verdicts[1]?.reason).toBe('delete: build* beyond the newest 1');
+    expect(verdicts[2]?.reason).toBe("kept: tag 'latest' matches no --keep prefix");
   });
 
   it.each(['build', 'build=', '=3', 'build=-1', 'build=x', 'build=1.5'])('rejects --keep %j', (value) => {
@@ -103,11 +103,11 @@ describe('applyDeleteRules', () => {
     const [plain, labelled] = [anImage('u').build(), anImage('t').tagged('v1').build()];
 
     // Act
-    const verdicts = applyDeleteRules([labelled, plain], { keep: [], ...rules }, options);
+    const [forLabelled, forPlain] = applyDeleteRules([labelled, plain], { keep: [], ...rules }, options);
 
     // Assess
-    expect(verdicts.get(plain.digest)?.candidate).toBe(untagged);
-    expect(verdicts.get(labelled.digest)?.candidate).toBe(tagged);
+    expect(forPlain?.candidate).toBe(untagged);
+    expect(forLabelled?.candidate).toBe(tagged);
   });
 
   it('selects an image when any rule selects it, even if a keep rule keeps it', () => {
@@ -122,7 +122,7 @@ describe('applyDeleteRules', () => {
     );
 
     // Assess
-    expect(verdicts.get(images[0]!.digest)).toEqual({
+    expect(verdicts[0]).toEqual({
       candidate: true,
       reason: 'delete: tagged, not seen for 7 days',
     });
@@ -135,6 +135,6 @@ describe('applyDeleteRules', () => {
       { keep: [], deleteUntagged: true, unusedTagged: false },
       options,
     );
-    expect(verdicts.get(image.digest)).toEqual({ candidate: false, reason: 'kept: no delete rule matches' });
+    expect(verdicts[0]).toEqual({ candidate: false, reason: 'kept: no delete rule matches' });
   });
 });
