@@ -9,7 +9,10 @@ import { benchPolicy, generatePlanInput, PLAN_INPUT_SHAPE } from './plan-input';
 
 const repositories = Number(process.argv[2] ?? 10);
 const input = generatePlanInput({ ...PLAN_INPUT_SHAPE, repositories, sightings: repositories * 500 });
-const images = input.repositories.reduce((total, repository) => total + repository.images.length, 0);
+const images = input.repositories.reduce(
+  (total, repository) => total + ('images' in repository ? repository.images.length : 0),
+  0,
+);
 const run = () =>
   planCleanup({
     repositories: input.repositories,
