@@ -16,11 +16,18 @@ const UNTAGGED_KEPT: RuleVerdict = {
   reason: 'kept: untagged, and no rule deletes untagged images',
 };
 const NO_RULE: RuleVerdict = { candidate: false, reason: 'kept: no delete rule matches' };
+const UNKNOWN_TIME: RuleVerdict = {
+  candidate: false,
+  reason:
+    'kept: push time unknown (the registry records none and the image gives no usable date), so it cannot be ranked by age',
+};
 
 /**
  * Applies the delete rules to one repository's family roots, newest first, and returns one
  * verdict per root in the same order. An image is a candidate when any rule selects it;
  * otherwise it is kept with the reason of the rule that spoke about it (or "no delete rule matches").
+ * Rules that rank by push time (keep N, lifecycle rules) never select an image whose push time is
+ * unknown (`pushedAtSource: 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry).
  */
 export function applyDeleteRules(
   rootsNewestFirst: readonly RegistryImage[],
@@ -38,11 +45,14 @@ export function applyDeleteRules(
   return rootsNewestFirst.map((image, index) => {
     const untagged = image.tags.length === 0;
     const keepVerdict = keep?.[index];
-    if (keepVerdict?.candidate) return keepVerdict;
+    const unknownTime = image.pushedAtSource === 'unknown';
+    if (keepVerdict?.candidate && !unknownTime) return keepVerdict;
     if (untagged && rules.deleteUntagged) return UNTAGGED;
     const lifecycleReason = lifecycle?.get(image.digest);
-    if (lifecycleReason !== undefined) return { candidate: true, reason: `delete: ${lifecycleReason}` };
+    if (lifecycleReason !== undefined && !unknownTime)
+      return { candidate: true, reason: `delete: ${lifecycleReason}` };
     if (!untagged && rules.unusedTagged) return unused;
+    if (unknownTime && (keepVerdict?.candidate || lifecycleReason !== undefined)) return UNKNOWN_TIME;
     return keepVerdict ?? (untagged ? UNTAGGED_KEPT : NO_RULE);
   });
 }

@@ -59,23 +59,34 @@ export function protectionContext(
 /**
  * Finds what protects a family: a sighting within `unusedDays` (of any member's digest, or of a
  * tag that points to a member), a recorded pull within `unusedDays`, a push within `minAgeDays`,
- * or a protected tag, on any member. The first found, in that order, is the reason.
+ * or a protected tag, on any member. The first found, in that order, is the reason. A member whose
+ * push time is unknown is protected whenever a minimum age applies.
  */
 export function familyUsage(family: Family, context: ProtectionContext): FamilyUsage {
   const { policy, now } = context;
   const lastSeen = newestSighting(family, context);
   let pulledMs = Number.NEGATIVE_INFINITY;
   let youngestMs = Number.NEGATIVE_INFINITY;
+  let unknownTime = false;
   for (const member of family.members) {
     const { image } = member;
+    if (image.pushedAtSource === 'unknown') unknownTime = true;
     if (image.lastPulledAt && image.lastPulledAt.getTime() > pulledMs && pullMeansUse(member)) {
       pulledMs = image.lastPulledAt.getTime();
     }
     if (image.pushedAt.getTime() > youngestMs) youngestMs = image.pushedAt.getTime();
   }
   const lastPulledAt = pulledMs > Number.NEGATIVE_INFINITY ? new Date(pulledMs) : undefined;
-  if (!lastSeen && !lastPulledAt && youngestMs <= context.youngAfterMs && policy.protectTags.length === 0)
+  const ageUnknown = unknownTime && policy.minAgeDays > 0;
+  if (
+    !lastSeen &&
+    !lastPulledAt &&
+    !ageUnknown &&
+    youngestMs <= context.youngAfterMs &&
+    policy.protectTags.length === 0
+  ) {
     return UNUSED;
+  }
   const usage: { lastSeen?: NonNullable<FamilyUsage['lastSeen']>; lastPulledAt?: Date } = {};
   if (lastSeen) usage.lastSeen = lastSeen;
   if (lastPulledAt) usage.lastPulledAt = lastPulledAt;
@@ -86,6 +97,12 @@ export function familyUsage(family: Family, context: ProtectionContext): FamilyU
     return {
       ...usage,
       protection: `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`,
+    };
+  }
+  if (ageUnknown) {
+    return {
+      ...usage,
+      protection: `kept: push time unknown, so the minimum age (${plural(policy.minAgeDays, 'day')}) cannot be checked`,
     };
   }
   if (youngestMs > context.youngAfterMs) {

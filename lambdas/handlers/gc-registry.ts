@@ -1,20 +1,25 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EcrRegistry } from '../adapters/ecr-registry';
+import { lookupCredentials } from '../adapters/oci-credentials';
+import { OciRegistry } from '../adapters/oci-registry';
 import { UsageError } from '../core/errors';
 import type { Registry } from '../core/ports';
 import type { GcFlags } from './gc-command';
 
+/** Flags that only mean something for ECR. (`--aws-usage` is checked in gc-usage.ts.) */
+const ECR_ONLY_FLAGS = [
+  ['--region', 'region'],
+  ['--lifecycle-policy', 'lifecyclePolicy'],
+] as const satisfies readonly (readonly [string, keyof GcFlags])[];
+
 /**
- * The registry a `gc` run talks to: ECR through the AWS SDK's default chains (region from
- * `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile). Throws `UsageError` (exit 2)
- * for flags that cannot work together, before anything is touched.
+ * The registry a `gc` run talks to: an OCI Distribution registry with `--registry URL`, else ECR
+ * through the AWS SDK's default chains (region from `--region`, `AWS_REGION`,
+ * `AWS_DEFAULT_REGION` or the profile). Throws `UsageError` (exit 2) for flags that cannot work
+ * together, before anything is touched.
  */
 export async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv): Promise<Registry> {
-  if (flags.registry !== undefined) {
-    throw new UsageError(
-      '--registry (OCI Distribution registries) is not available in this version; use ECR',
-    );
-  }
+  if (flags.registry !== undefined) return ociRegistryFromFlags(flags.registry, flags, env);
   if (!flags.repo || flags.repo.length === 0) {
     throw new UsageError('--repo NAME is required with ECR (repeat it for several repositories)');
   }
@@ -27,4 +32,46 @@ export async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv):
     throw new UsageError('no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)');
   }
   return new EcrRegistry({ client, region: resolved });
+}
+
+/**
+ * `--registry URL`: TLS unless the URL says `http://`; credentials from `REGISTRY_USERNAME`/
+ * `REGISTRY_PASSWORD` or docker's config.json. `--repo` may be left out (every repository of
+ * the catalog).
+ */
+function ociRegistryFromFlags(value: string, flags: GcFlags, env: NodeJS.ProcessEnv): Registry {
+  for (const [flag, key] of ECR_ONLY_FLAGS) {
+    if (flags[key] !== undefined)
+      throw new UsageError(`${flag} is for ECR only; it cannot be used with --registry`);
+  }
+  const url = parseRegistryUrl(value);
+  return new OciRegistry({ url, ...lookupCredentials(url.host, env) });
+}
+
+/**
+ * `https://host[:port]`, `http://host[:port]` or a bare `host[:port]` (TLS), with no path but
+ * an optional `/` or `/v2/`.
+ *
+ * @example parseRegistryUrl('registry.example.com:5000').href // 'https://registry.example.com:5000/'
+ */
+export function parseRegistryUrl(value: string): URL {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--registry expects a URL like https://registry.example.com, got '${value}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`--registry expects an http:// or https:// URL, got '${value}'`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(
+      '--registry must not carry credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD',
+    );
+  }
+  if (!['', '/', '/v2', '/v2/'].includes(url.pathname) || url.search !== '' || url.hash !== '') {
+    throw new UsageError(`--registry takes the registry's address without a path, got '${value}'`);
+  }
+  return new URL(`${url.protocol}//${url.host}/`);
 }

@@ -272,3 +272,34 @@ describe('planCleanup repositories', () => {
     expect(items.map((item) => item.digest)).toEqual(sorted);
   });
 });
+
+describe('planCleanup with unknown push times', () => {
+  const epoch = (name: string, tag: string): RegistryImage => ({
+    ...anImage(name).tagged(tag).build(),
+    pushedAt: new Date(0),
+    pushedAtSource: 'unknown',
+  });
+
+  it('never ranks an image without a push time among keep N candidates', () => {
+    const images = [epoch('a', 'build-1'), epoch('b', 'build-2'), anImage('c').tagged('build-3').build()];
+    const items = plan(images, aPolicy({ rules: { keep: [parseKeepRule('build=1')] } }));
+    expect(items.get(images[0]!.digest)).toMatchObject({
+      decision: 'keep',
+      reason: expect.stringContaining('push time unknown'),
+    });
+    expect(items.get(images[1]!.digest)?.decision).toBe('keep');
+  });
+
+  it('keeps an image without a push time when a minimum age applies', () => {
+    const image: RegistryImage = { ...epoch('a', 'x'), tags: [] };
+    expect(
+      plan([image], aPolicy({ minAgeDays: 3, rules: { deleteUntagged: true } })).get(image.digest),
+    ).toMatchObject({
+      decision: 'keep',
+      reason: 'kept: push time unknown, so the minimum age (3 days) cannot be checked',
+    });
+    expect(
+      plan([image], aPolicy({ minAgeDays: 0, rules: { deleteUntagged: true } })).get(image.digest)?.decision,
+    ).toBe('delete');
+  });
+});

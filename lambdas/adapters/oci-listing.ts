@@ -1,0 +1,290 @@
+import type { RegistryImage } from '../core/model';
+import type { Progress } from '../core/ports';
+import { RegistryAccessError, RegistryReadError } from './errors';
+import { describeResponse, nextPage, type OciHttp, type OciResponse } from './oci-http';
+import {
+  configCreated,
+  MANIFEST_ACCEPT,
+  type ManifestContent,
+  matchesDigest,
+  parseManifest,
+  sha256Digest,
+} from './oci-manifest';
+import { type Dated, datePushes, type ListedManifest } from './oci-push-time';
+
+/** One manifest of a repository as read: its digest, tags and content. */
+interface Entry extends ListedManifest {
+  readonly tags: string[];
+}
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DIGEST = /^sha(?:256:[a-f0-9]{64}|512:[a-f0-9]{128})$/;
+const NO_REFERRERS_API: ReadonlySet<number> = new Set([400, 404, 405, 501]);
+
+/** State shared by the listings of one registry: what it supports, configs already read. */
+export interface ListingContext {
+  readonly http: OciHttp;
+  /** `n` of `tags/list` pages. */
+  readonly pageSize: number;
+  /** Whether the registry has the referrers API; undefined until asked. */
+  referrersApi?: boolean;
+  /** `created` of image configs by digest (content-addressed, so shared by repositories). */
+  readonly configTimes: Map<string, Promise<Date | undefined>>;
+}
+
+/**
+ * Lists one repository of a Distribution registry: every tagged manifest, the children of
+ * indexes (recursively) and referrers (from the referrers API where the registry has it; the
+ * `sha256-<hex>` fallback tags and cosign tags are tags), each dated by its config's `created`
+ * (indexes by their `org.opencontainers.image.created` annotation, else their newest platform
+ * child). Untagged manifests that are none of these cannot be seen through the API. Throws when
+ * any tagged manifest, or the config that dates an image, cannot be read: a partial listing
+ * would make the unread images' children look unused.
+ */
+export async function listRepository(
+  context: ListingContext,
+  repository: string,
+  onProgress?: (progress: Progress) => void,
+): Promise<RegistryImage[]> {
+  const scope = `repository:${repository}:pull`;
+  const report = (done: number) => onProgress?.({ phase: `reading manifests of ${repository}`, done });
+  const entries = await readTagged(context, repository, scope);
+  report(entries.size);
+  let frontier = [...entries.values()];
+  while (frontier.length > 0) {
+    frontier = await readMembers(context, repository, scope, frontier, entries);
+    report(entries.size);
+  }
+  const dated = await datePushes(entries, (digest) => readConfigTime(context, repository, digest, scope));
+  return [...entries.values()].map((entry) => toImage(repository, entry, dated.get(entry.digest)!));
+}
+
+/** Every tagged manifest, once per digest with all its tags. */
+async function readTagged(
+  context: ListingContext,
+  repository: string,
+  scope: string,
+): Promise<Map<string, Entry>> {
+  const tags = await listTags(context, repository, scope);
+  const read = await Promise.all(
+    tags.map(async (tag) => {
+      const found = await readManifest(context.http, repository, tag, scope, { required: true });
+      return { tag, ...found! };
+    }),
+  );
+  const entries = new Map<string, Entry>();
+  for (const { tag, digest, content } of read) {
+    const known = entries.get(digest);
+    if (known) known.tags.push(tag);
+    else entries.set(digest, { digest, tags: [tag], content });
+  }
+  return entries;
+}
+
+/**
+ * Reads what the `frontier` manifests point to or are pointed to by (children of indexes,
+ * referrers from the API) and adds what is new to `entries`; returns the new ones. A child that
+ * an index lists but the registry does not have is left out: there is nothing to delete.
+ */
+async function readMembers(
+  context: ListingContext,
+  repository: string,
+  scope: string,
+  frontier: readonly Entry[],
+  entries: Map<string, Entry>,
+): Promise<Entry[]> {
+  const wanted = new Set<string>();
+  for (const entry of frontier) {
+    if (entry.content.kind === 'index') for (const child of entry.content.children) wanted.add(child.digest);
+  }
+  for (const digest of await referrersOf(context, repository, frontier, scope)) wanted.add(digest);
+  const missing = [...wanted].filter((digest) => !entries.has(digest));
+  const found = await Promise.all(
+    missing.map((digest) => readManifest(context.http, repository, digest, scope)),
+  );
+  const added: Entry[] = [];
+  for (const read of found) {
+    if (!read || entries.has(read.digest)) continue;
+    const entry = { digest: read.digest, tags: [], content: read.content };
+    entries.set(read.digest, entry);
+    added.push(entry);
+  }
+  return added;
+}
+
+async function listTags(context: ListingContext, repository: string, scope: string): Promise<string[]> {
+  const { http } = context;
+  const tags: string[] = [];
+  let path: string | undefined = `/v2/${repository}/tags/list?n=${context.pageSize}`;
+  const seen = new Set<string>();
+  while (path !== undefined) {
+    if (seen.has(path))
+      throw new RegistryReadError(`the tag list of ${repository} pages in a loop at ${path}`);
+    seen.add(path);
+    const response = await http.request(path, { scope });
+    if (response.status === 404) {
+      throw new RegistryReadError(`repository ${repository} does not exist (${describeResponse(response)})`);
+    }
+    ensureOk(response, `listing the tags of ${repository}`);
+    const body = json(response, `the tag list of ${repository}`) as { tags?: unknown };
+    // Distribution answers `"tags": null` once a repository's last tag is gone.
+    if (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags)) {
+      throw new RegistryReadError(`the tag list of ${repository} has no tags array`);
+    }
+    for (const tag of (body.tags ?? []) as unknown[]) if (typeof tag === 'string') tags.push(tag);
+    path = nextPage(response, http.baseUrl);
+  }
+  return [...new Set(tags)];
+}
+
+/**
+ * Reads one manifest by tag or digest, checking that its bytes hash to the digest it is
+ * listed under. Undefined when the registry does not have it (404).
+ */
+async function readManifest(
+  http: OciHttp,
+  repository: string,
+  reference: string,
+  scope: string,
+  options: { readonly required?: boolean } = {},
+): Promise<{ digest: string; content: ManifestContent } | undefined> {
+  const byDigest = reference.includes(':');
+  if (byDigest && !DIGEST.test(reference)) {
+    throw new RegistryReadError(
+      `${repository} names a manifest by a malformed digest: '${reference.slice(0, 80)}'`,
+    );
+  }
+  const path = `/v2/${repository}/manifests/${byDigest ? reference : encodeURIComponent(reference)}`;
+  const response = await http.request(path, { accept: MANIFEST_ACCEPT, scope });
+  const what = `manifest ${reference} of ${repository}`;
+  if (response.status === 404 && options.required) {
+    throw new RegistryReadError(
+      `${what} cannot be read (${describeResponse(response)}): gone while listing, or of a type registry-janitor does not read`,
+    );
+  }
+  if (response.status === 404) return undefined;
+  ensureOk(response, `reading ${what}`);
+  const digest = byDigest ? reference : sha256Digest(response.body);
+  const announced = response.headers.get('docker-content-digest');
+  if (!matchesDigest(response.body, digest) || (!byDigest && announced && announced !== digest)) {
+    throw new RegistryReadError(
+      `${what}: the registry's bytes do not match the digest ${announced ?? digest}`,
+    );
+  }
+  try {
+    return {
+      digest,
+      content: parseManifest(response.body.toString('utf8'), response.headers.get('content-type')),
+    };
+  } catch (error) {
+    throw new RegistryReadError(`${what} (${digest}) cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Digests of the referrers of `entries`, by the referrers API; none when the registry lacks it. */
+async function referrersOf(
+  context: ListingContext,
+  repository: string,
+  entries: readonly Entry[],
+  scope: string,
+): Promise<string[]> {
+  let todo = entries;
+  const found: string[] = [];
+  if (context.referrersApi === undefined && todo.length > 0) {
+    // Ask once before asking for every manifest: many registries (Distribution 2.8) have no API.
+    found.push(...(await referrersOfOne(context, repository, todo[0]!, scope)));
+    todo = todo.slice(1);
+  }
+  if (context.referrersApi !== true) return found;
+  const lists = await Promise.all(todo.map((entry) => referrersOfOne(context, repository, entry, scope)));
+  return [...found, ...lists.flat()];
+}
+
+async function referrersOfOne(
+  context: ListingContext,
+  repository: string,
+  entry: Entry,
+  scope: string,
+): Promise<string[]> {
+  const digests: string[] = [];
+  let path: string | undefined = `/v2/${repository}/referrers/${entry.digest}`;
+  while (path !== undefined) {
+    const response = await context.http.request(path, { accept: OCI_INDEX, scope });
+    // A registry with the API never answers 404 (distribution-spec 1.1): 404 means it has none
+    // (some answer 400, 405 or 501 to a path they do not route).
+    if (NO_REFERRERS_API.has(response.status) && context.referrersApi !== true) {
+      context.referrersApi = false;
+      return [];
+    }
+    ensureOk(response, `listing the referrers of ${entry.digest} in ${repository}`);
+    context.referrersApi = true;
+    const body = json(response, `the referrers of ${entry.digest}`) as { manifests?: unknown };
+    for (const descriptor of Array.isArray(body.manifests) ? body.manifests : []) {
+      const digest = (descriptor as { digest?: unknown }).digest;
+      if (typeof digest === 'string') digests.push(digest);
+    }
+    path = nextPage(response, context.http.baseUrl);
+  }
+  return digests;
+}
+
+/** The `created` of an image config blob (cached by digest); a config that cannot be read fails the listing. */
+function readConfigTime(
+  context: ListingContext,
+  repository: string,
+  digest: string,
+  scope: string,
+): Promise<Date | undefined> {
+  const cached = context.configTimes.get(digest);
+  if (cached) return cached;
+  const pending = (async () => {
+    const response = await context.http.request(`/v2/${repository}/blobs/${digest}`, { scope });
+    ensureOk(response, `reading the image config ${digest} in ${repository}`);
+    if (!matchesDigest(response.body, digest)) {
+      throw new RegistryReadError(`the image config ${digest} in ${repository} does not match its digest`);
+    }
+    return configCreated(response.body.toString('utf8'));
+  })();
+  context.configTimes.set(digest, pending);
+  pending.catch(() => context.configTimes.delete(digest));
+  return pending;
+}
+
+function toImage(repository: string, entry: Entry, dated: Dated): RegistryImage {
+  const { content } = entry;
+  return {
+    repository,
+    digest: entry.digest,
+    tags: [...entry.tags].sort(),
+    pushedAt: dated.pushedAt,
+    pushedAtSource: dated.source,
+    sizeBytes: dated.sizeBytes,
+    mediaType: content.mediaType,
+    ...(content.artifactType ? { artifactType: content.artifactType } : {}),
+    ...(content.kind === 'index' ? { children: content.children } : {}),
+    ...(content.subject ? { subject: content.subject } : {}),
+  };
+}
+
+/** Throws the right error for a non-2xx answer to a read. */
+export function ensureOk(response: OciResponse, doing: string): void {
+  if (response.status >= 200 && response.status < 300) return;
+  const detail = describeResponse(response);
+  if (response.status === 401 || response.status === 403) {
+    throw new RegistryAccessError(`access denied ${doing} (${detail})`);
+  }
+  throw new RegistryReadError(`${doing} failed: ${detail}`);
+}
+
+/** The body as a JSON object, or a `RegistryReadError` naming `what`. */
+export function json(response: OciResponse, what: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(response.body.toString('utf8'));
+    if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new RegistryReadError(`${what} is not a JSON object`);
+}
