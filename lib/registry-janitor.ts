@@ -12,6 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { CLUSTER_REPORT_METRIC, METRICS_NAMESPACE } from '../lambdas/adapters/metrics';
 import { JanitorApi } from './janitor-api';
 import { JanitorFunction } from './janitor-function';
 import { NotificationTopic } from './notification-topic';
@@ -26,10 +27,6 @@ import type { RepositorySelection } from './repository-selection';
 export * from './registry-janitor-props';
 export { RepositorySelection } from './repository-selection';
 
-/** The CloudWatch namespace of the janitor's own metrics (EMF, written by its functions). */
-export const METRICS_NAMESPACE = 'RegistryJanitor';
-/** One data point (value 1) per report the ingest stored, dimensions `FunctionName` and `FunctionName,Cluster`. */
-export const CLUSTER_REPORT_METRIC = 'ClusterReport';
 /** The ingest route; reporters append it to the API URL. */
 export const SIGHTINGS_PATH = '/v1/sightings';
 

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hmacSha256Hex } from '../adapters/crypto';
 import { DynamoSightingStore } from '../adapters/dynamo-sighting-store';
 import { powertoolsLog } from '../adapters/log';
+import { emfMetrics, type Metrics } from '../adapters/metrics';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { SightingsError } from '../core/errors';
 import { clusterReportSchema, parseClusterReport, sightingsFromReport } from '../core/report';
@@ -20,6 +21,8 @@ export interface IngestDeps {
   readonly now: () => Date;
   readonly hmac: Hmac;
   readonly log: Log;
+  /** Counts stored reports per cluster. @default none */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -73,6 +76,7 @@ async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise
   try {
     const result = await deps.store.recordReport({ cluster: report.cluster, observedAt, sightings });
     deps.log.info('ingest stored', { cluster: report.cluster, entries: report.images.length, ...result });
+    deps.metrics?.clusterReported(report.cluster);
   } catch (error) {
     deps.log.error('ingest could not store the report', { cluster: report.cluster, error: String(error) });
     return json(503, { message: 'the report could not be stored; send it again' });
@@ -101,6 +105,7 @@ function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): IngestDeps {
     now: () => new Date(),
     hmac: hmacSha256Hex,
     log: powertoolsLog('registry-janitor-ingest'),
+    metrics: emfMetrics(env.AWS_LAMBDA_FUNCTION_NAME ?? 'registry-janitor-ingest'),
   };
 }
 

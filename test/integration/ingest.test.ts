@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import { silentLog } from '../../lambdas/adapters/log';
+import { emfMetrics } from '../../lambdas/adapters/metrics';
 import { clusterReportSchema } from '../../lambdas/core/report';
 import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
 import type { SightingStore } from '../../lambdas/core/stores';
@@ -232,5 +233,29 @@ describe('POST /v1/sightings', () => {
       { numRuns: 10_000 },
     );
     expect(await storedItems()).toBe(0);
+  });
+});
+
+describe('ingest metrics', () => {
+  it("emits one EMF ClusterReport data point per stored report, matching the construct's alarms", async () => {
+    // Prepare
+    const lines: string[] = [];
+    const metrics = emfMetrics('ingest-fn', (line) => lines.push(line));
+
+    // Act
+    await handleIngest(event(report('prod-eu')), deps({ metrics }));
+    await handleIngest(event(report(), { signature: null }), deps({ metrics }));
+
+    // Assess
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!);
+    expect(emf).toMatchObject({ FunctionName: 'ingest-fn', Cluster: 'prod-eu', ClusterReport: 1 });
+    expect(emf._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'RegistryJanitor',
+        Dimensions: [['FunctionName'], ['FunctionName', 'Cluster']],
+        Metrics: [{ Name: 'ClusterReport', Unit: 'Count' }],
+      },
+    ]);
   });
 });
