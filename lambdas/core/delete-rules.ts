@@ -78,23 +78,23 @@ export function applyKeepRules(
     const { tags } = imagesNewestFirst[i]!;
     if (tags.length === 0) continue;
     const unmanaged = tags.find((tag) => !rules.some((rule) => tag.startsWith(rule.prefix)));
-    let keptBy: number[] | undefined;
-    let beyondBy: number[] | undefined;
+    const keptBy: number[] = [];
+    const beyondBy: number[] = [];
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r]!;
       if (!tags.some((tag) => tag.startsWith(rule.prefix))) continue;
-      if (seen[r]! < rule.count) (keptBy ??= []).push(r);
-      else (beyondBy ??= []).push(r);
+      if (seen[r]! < rule.count) keptBy.push(r);
+      else beyondBy.push(r);
       seen[r]!++;
     }
     if (unmanaged !== undefined) {
       verdicts[i] = { candidate: false, reason: `kept: tag '${unmanaged}' matches no --keep prefix` };
-    } else if (keptBy) {
+    } else if (keptBy.length > 0) {
       verdicts[i] =
         keptBy.length === 1
           ? kept[keptBy[0]!]
           : { candidate: false, reason: `kept: ${keptBy.map((r) => newestText(rules[r]!)).join(', ')}` };
-    } else if (beyondBy) {
+    } else if (beyondBy.length > 0) {
       verdicts[i] =
         beyondBy.length === 1
           ? beyond[beyondBy[0]!]
