@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { clusterKeyCommand } from '../lambdas/handlers/cluster-key-command';
 import { type GcFlags, gcCommand } from '../lambdas/handlers/gc-command';
+import { addReportCommand } from '../reporter/src/report-cli';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { secretArn?: string }) => {
       process.exitCode = await clusterKeyCommand(cluster, flags);
     });
+  addReportCommand(program);
   return program;
 }
 

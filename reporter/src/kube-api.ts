@@ -1,0 +1,185 @@
+/**
+ * Paginated list requests to the Kubernetes API (`limit` + `continue`), one page in memory at a
+ * time. Raw JSON: the reporter reads a few fields and needs no typed models.
+ */
+import http, { type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { KubeApiError } from './errors';
+import type { KubeConnection, KubeRequestOptions } from './kube-connection';
+import { type Attempt, DEFAULT_RETRY, type RetryPolicy, retryAfterMs, retrying } from './retry';
+import type { WorkloadKind } from './workloads';
+
+/** A list endpoint for every namespace, and how the ClusterRole names it. */
+export interface KubeResource {
+  readonly path: string;
+  readonly resource: string;
+  /** API group, '' for the core group. */
+  readonly group: string;
+}
+
+export const POD_RESOURCE: KubeResource = { path: '/api/v1/pods', resource: 'pods', group: '' };
+
+export const WORKLOAD_RESOURCES: Readonly<Record<WorkloadKind, KubeResource>> = {
+  Deployment: { path: '/apis/apps/v1/deployments', resource: 'deployments', group: 'apps' },
+  StatefulSet: { path: '/apis/apps/v1/statefulsets', resource: 'statefulsets', group: 'apps' },
+  DaemonSet: { path: '/apis/apps/v1/daemonsets', resource: 'daemonsets', group: 'apps' },
+  ReplicaSet: { path: '/apis/apps/v1/replicasets', resource: 'replicasets', group: 'apps' },
+  Job: { path: '/apis/batch/v1/jobs', resource: 'jobs', group: 'batch' },
+  CronJob: { path: '/apis/batch/v1/cronjobs', resource: 'cronjobs', group: 'batch' },
+};
+
+/** Lists every object of a resource, handing each page's items to `onPage`; returns how many. */
+export type ListAll = (
+  resource: KubeResource,
+  onPage: (items: readonly unknown[]) => void,
+) => Promise<number>;
+
+export interface ListOptions {
+  /** @default 500 */
+  readonly pageSize?: number;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
+  /** @default 60000 */
+  readonly timeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** A continue token the server no longer knows (410) restarts the listing, at most this often. */
+const MAX_RESTARTS = 2;
+
+const display = (resource: KubeResource) =>
+  resource.group === '' ? resource.resource : `${resource.resource}.${resource.group}`;
+
+/** A `ListAll` over `connection`: pages of `pageSize`, retries on 429, 5xx and network errors. */
+export function kubeLister(connection: KubeConnection, options: ListOptions = {}): ListAll {
+  const log = options.log ?? (() => {});
+  const listPages: ListAll = async (resource, onPage) => {
+    let continueToken: string | undefined;
+    let count = 0;
+    do {
+      const url = pageUrl(connection.server, resource, options.pageSize ?? 500, continueToken);
+      const page = await retrying(
+        options.retry ?? DEFAULT_RETRY,
+        () => getJson(connection, url, resource, options.timeoutMs ?? 60_000),
+        (error, delayMs) => log(`${error.message}; retrying in ${delayMs} ms`),
+      );
+      const items = Array.isArray(page.items) ? page.items : [];
+      onPage(items);
+      count += items.length;
+      const metadata = page.metadata as { continue?: unknown } | undefined;
+      continueToken =
+        typeof metadata?.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
+    } while (continueToken !== undefined);
+    return count;
+  };
+  return async (resource, onPage) => {
+    for (let restart = 0; ; restart++) {
+      try {
+        return await listPages(resource, onPage);
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.status === 410 && restart < MAX_RESTARTS)) throw error;
+        log(`listing ${display(resource)}: the continue token expired; listing again from the start`);
+      }
+    }
+  };
+}
+
+/** `server` (its path kept, as behind a proxy) + the resource path + `limit` and `continue`. */
+export function pageUrl(server: URL, resource: KubeResource, limit: number, continueToken?: string): URL {
+  const url = new URL(server.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${resource.path}`;
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (continueToken !== undefined) query.set('continue', continueToken);
+  url.search = query.toString();
+  return url;
+}
+
+type Page = Record<string, unknown>;
+
+async function getJson(
+  connection: KubeConnection,
+  url: URL,
+  resource: KubeResource,
+  timeoutMs: number,
+): Promise<Attempt<Page>> {
+  let options: KubeRequestOptions;
+  try {
+    options = await connection.requestOptions();
+  } catch (error) {
+    const message = `listing ${display(resource)}: cannot authenticate: ${error instanceof Error ? error.message : String(error)}`;
+    return { ok: false, error: new KubeApiError(message, undefined, { cause: error }), retryable: false };
+  }
+  const transport = url.protocol === 'http:' ? http : https;
+  const headers: OutgoingHttpHeaders = { ...options.headers, Accept: 'application/json' };
+  return new Promise((resolve) => {
+    const request = transport.request(
+      url,
+      { ...options, method: 'GET', headers, timeout: timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (error) => resolve(networkFailure(resource, error)));
+        response.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const retryAfter = retryAfterMs(response.headers['retry-after'] as string | undefined);
+          resolve(pageAttempt(resource, response.statusCode ?? 0, body, retryAfter));
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => resolve(networkFailure(resource, error)));
+    request.end();
+  });
+}
+
+function networkFailure(resource: KubeResource, error: Error): Attempt<Page> {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = `listing ${display(resource)}: ${code ? `${code} ` : ''}${error.message}`;
+  return { ok: false, error: new KubeApiError(message, undefined, { cause: error }), retryable: true };
+}
+
+function pageAttempt(
+  resource: KubeResource,
+  status: number,
+  body: string,
+  retryAfter?: number,
+): Attempt<Page> {
+  if (status === 200) {
+    try {
+      const page: unknown = JSON.parse(body);
+      if (typeof page === 'object' && page !== null && !Array.isArray(page))
+        return { ok: true, value: page as Page };
+    } catch {
+      // answered below as an unreadable page
+    }
+    const error = new KubeApiError(`listing ${display(resource)}: the answer is not a JSON list`, status);
+    return { ok: false, error, retryable: true };
+  }
+  const error = new KubeApiError(
+    `listing ${display(resource)}: ${status} ${statusMessage(body)}${hint(resource, status)}`,
+    status,
+  );
+  const retryable = status === 429 || status >= 500;
+  return { ok: false, error, retryable, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
+}
+
+/** The `message` of a Kubernetes `Status` answer, else the start of the text. */
+function statusMessage(body: string): string {
+  try {
+    const status = JSON.parse(body) as { message?: unknown };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // not a Status object
+  }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+function hint(resource: KubeResource, status: number): string {
+  if (status === 401)
+    return ' (the credentials were refused: check the service account token or the kubeconfig)';
+  if (status === 403) {
+    const group = resource.group === '' ? 'the core group' : resource.group;
+    return ` (the reporter's ClusterRole needs get and list on ${resource.resource} in ${group})`;
+  }
+  return '';
+}

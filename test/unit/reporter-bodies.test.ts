@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { clusterReportSchema } from '../../lambdas/core/report';
+import { formatObservedAt, MAX_BODY_BYTES, splitIntoBodies } from '../../reporter/src/bodies';
+import { EntrySet, type ImageEntry } from '../../reporter/src/image-entries';
+
+const OBSERVED_AT = new Date('2026-11-22T18:00:00.456Z');
+const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const hex = (n: number) => n.toString(16).padStart(64, '0');
+
+const entry = (i: number): ImageEntry => ({
+  image: `${HOST}/team-${i % 50}/service-with-a-rather-long-name-${i}:build-${i}`,
+  imageID: `${HOST}/team-${i % 50}/service-with-a-rather-long-name-${i}@sha256:${hex(i)}`,
+  namespace: `namespace-${i % 200}`,
+  workload: `Deployment/service-with-a-rather-long-name-${i}`,
+});
+
+const parse = (body: string) => clusterReportSchema.parse(JSON.parse(body));
+
+describe('ingest bodies', () => {
+  it('are the contract shape: cluster, observedAt in UTC without milliseconds, images in order', () => {
+    const entries = [entry(1), { image: 'alpine:3.20', namespace: 'default', workload: 'Pod/debug' }];
+
+    const bodies = splitIntoBodies(entries, { cluster: 'prod-eu', observedAt: OBSERVED_AT });
+
+    expect(bodies).toHaveLength(1);
+    expect(JSON.parse(bodies[0]!)).toEqual({
+      cluster: 'prod-eu',
+      observedAt: '2026-11-22T18:00:00Z',
+      images: entries,
+    });
+    expect(parse(bodies[0]!).images).toEqual(entries);
+    expect(Object.keys(JSON.parse(bodies[0]!).images[0])).toEqual([
+      'image',
+      'imageID',
+      'namespace',
+      'workload',
+    ]);
+  });
+
+  it('are one body with no images for an empty cluster (its heartbeat)', () => {
+    const bodies = splitIntoBodies([], { cluster: 'idle', observedAt: OBSERVED_AT });
+    expect(bodies.map((body) => JSON.parse(body))).toEqual([
+      { cluster: 'idle', observedAt: '2026-11-22T18:00:00Z', images: [] },
+    ]);
+  });
+
+  it('are split at 1 MiB for a large cluster, every entry in exactly one body, one observedAt', () => {
+    const entries = Array.from({ length: 12_000 }, (_, i) => entry(i));
+
+    const bodies = splitIntoBodies(entries, { cluster: 'prod-eu', observedAt: OBSERVED_AT });
+
+    expect(bodies.length).toBeGreaterThanOrEqual(3);
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_BODY_BYTES);
+    expect(Buffer.byteLength(bodies[0]!)).toBeGreaterThan(MAX_BODY_BYTES - 1000);
+    const parsed = bodies.map(parse);
+    expect(new Set(parsed.map((body) => body.observedAt))).toEqual(new Set(['2026-11-22T18:00:00Z']));
+    expect(parsed.flatMap((body) => body.images)).toEqual(entries);
+  });
+
+  it('never split an entry and count UTF-8 bytes, not characters (property)', () => {
+    const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 });
+    const anEntry = fc.record({ image: text, namespace: text, workload: text }).map((e) => e as ImageEntry);
+    fc.assert(
+      fc.property(
+        fc.array(anEntry, { maxLength: 60 }),
+        fc.integer({ min: 600, max: 3000 }),
+        (entries, maxBytes) => {
+          const bodies = splitIntoBodies(entries, { cluster: 'c', observedAt: OBSERVED_AT, maxBytes });
+          for (const body of bodies) expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(maxBytes);
+          expect(bodies.flatMap((body) => JSON.parse(body).images)).toEqual(entries);
+        },
+      ),
+    );
+  });
+
+  it('refuse an entry that cannot fit a body on its own', () => {
+    const huge = { image: 'x'.repeat(2000), namespace: 'n', workload: 'Pod/p' };
+    expect(() => splitIntoBodies([huge], { cluster: 'c', observedAt: OBSERVED_AT, maxBytes: 1000 })).toThrow(
+      /alone exceeds 1000 bytes/,
+    );
+  });
+
+  it('format observedAt as the contract example does', () => {
+    expect(formatObservedAt(new Date('2026-11-22T18:00:00Z'))).toBe('2026-11-22T18:00:00Z');
+    expect(formatObservedAt(OBSERVED_AT)).toBe('2026-11-22T18:00:00Z');
+  });
+});
+
+describe('image entries of a report', () => {
+  it('are deduplicated and sorted by namespace, workload and image', () => {
+    const set = new EntrySet();
+    const web = { image: 'web:1', imageID: 'web@sha256:aa', namespace: 'shop', workload: 'Deployment/web' };
+    const db = { image: 'pg:16', namespace: 'data', workload: 'StatefulSet/db' };
+    for (const item of [web, db, web, db]) set.add(item);
+
+    expect(set.entries()).toEqual([db, web]);
+  });
+
+  it('drop a tag-only entry when the same image, namespace and workload has an imageID', () => {
+    const set = new EntrySet();
+    set.add({ image: 'web:1', namespace: 'shop', workload: 'Deployment/web' });
+    set.add({
+      image: 'web:1',
+      imageID: 'docker-pullable://web@sha256:aa',
+      namespace: 'shop',
+      workload: 'Deployment/web',
+    });
+    set.add({ image: 'web:1', imageID: 'web@sha256:aa', namespace: 'shop', workload: 'Deployment/web' });
+    set.add({ image: 'web:1', namespace: 'other', workload: 'Deployment/web' });
+
+    expect(set.entries()).toEqual([
+      { image: 'web:1', namespace: 'other', workload: 'Deployment/web' },
+      {
+        image: 'web:1',
+        imageID: 'docker-pullable://web@sha256:aa',
+        namespace: 'shop',
+        workload: 'Deployment/web',
+      },
+      { image: 'web:1', imageID: 'web@sha256:aa', namespace: 'shop', workload: 'Deployment/web' },
+    ]);
+  });
+});

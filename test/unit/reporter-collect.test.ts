@@ -1,0 +1,171 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectImages } from '../../reporter/src/collect';
+import { ReporterConfigError } from '../../reporter/src/errors';
+import { kubeLister } from '../../reporter/src/kube-api';
+import { connectToKubernetes, inClusterConnection } from '../../reporter/src/kube-connection';
+import type { RetryPolicy } from '../../reporter/src/retry';
+import { RECORDED_CLUSTER_ENTRIES } from '../fixtures/kube-cluster';
+import { type KubeFake, startKubeFake, TEST_CA_FILE, writeKubeconfig } from '../fixtures/kube-fake';
+
+const NO_WAIT: RetryPolicy = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => {} };
+const NOWHERE = { home: '/nonexistent', serviceAccountDir: '/nonexistent' };
+
+let kube: KubeFake;
+beforeAll(async () => {
+  kube = await startKubeFake({ maxPageSize: 2 });
+});
+afterAll(() => kube.close());
+beforeEach(() => kube.reset());
+
+/** Lists through a kubeconfig, read by @kubernetes/client-node, as `KUBECONFIG` would. */
+async function collectViaKubeconfig(log: string[] = []) {
+  const connection = await connectToKubernetes({
+    env: { KUBECONFIG: writeKubeconfig(kube.url, kube.token) },
+    ...NOWHERE,
+  });
+  return collectImages(kubeLister(connection, { retry: NO_WAIT, log: (line) => log.push(line) }));
+}
+
+describe('collecting what a cluster runs', () => {
+  it('reports every image kind with the workload that owns it, scaled-to-zero workloads included', async () => {
+    const collected = await collectViaKubeconfig();
+
+    expect(collected.entries).toEqual(RECORDED_CLUSTER_ENTRIES);
+    expect(collected.pods).toBe(6);
+    expect(collected.workloads).toEqual({
+      ReplicaSet: 3,
+      Job: 2,
+      Deployment: 2,
+      StatefulSet: 1,
+      DaemonSet: 1,
+      CronJob: 1,
+    });
+  });
+
+  it('asks for pages of 500 and follows continue tokens to the end of every list', async () => {
+    await collectViaKubeconfig();
+
+    const podRequests = kube.requests.filter((request) => request.startsWith('/api/v1/pods'));
+    expect(podRequests).toHaveLength(3);
+    expect(podRequests[0]).toBe('/api/v1/pods?limit=500');
+    expect(
+      podRequests.slice(1).every((request) => /^\/api\/v1\/pods\?limit=500&continue=[\w-]+$/.test(request)),
+    ).toBe(true);
+    for (const path of [
+      '/apis/apps/v1/deployments',
+      '/apis/apps/v1/replicasets',
+      '/apis/batch/v1/cronjobs',
+    ]) {
+      expect(kube.requests).toContain(`${path}?limit=500`);
+    }
+  });
+
+  it('lists again from the start when the continue token expired (410)', async () => {
+    const connection = await connectToKubernetes({
+      env: { KUBECONFIG: writeKubeconfig(kube.url, kube.token) },
+      ...NOWHERE,
+    });
+    const list = kubeLister(connection, { retry: NO_WAIT });
+    const pages: number[] = [];
+    let expired = false;
+
+    const count = await list({ path: '/api/v1/pods', resource: 'pods', group: '' }, (items) => {
+      pages.push(items.length);
+      if (!expired) {
+        expired = true;
+        kube.expireContinueTokens();
+      }
+    });
+
+    expect(count).toBe(6);
+    expect(pages).toEqual([2, 2, 2, 2]);
+  });
+
+  it('retries a list page the API server could not answer (503)', async () => {
+    kube.failNext('pods', 503, 2);
+    const log: string[] = [];
+
+    const collected = await collectViaKubeconfig(log);
+
+    expect(collected.entries).toEqual(RECORDED_CLUSTER_ENTRIES);
+    expect(log.filter((line) => line.includes('retrying'))).toHaveLength(2);
+  });
+
+  it('fails the whole listing, naming the missing permission, when a resource is forbidden', async () => {
+    kube.failNext('cronjobs', 403);
+
+    await expect(collectViaKubeconfig()).rejects.toThrow(
+      /listing cronjobs\.batch: 403 cronjobs\.batch is forbidden: .* \(the reporter's ClusterRole needs get and list on cronjobs in batch\)/,
+    );
+  });
+
+  it('says when the credentials are refused', async () => {
+    const connection = await connectToKubernetes({
+      env: { KUBECONFIG: writeKubeconfig(kube.url, 'wrong') },
+      ...NOWHERE,
+    });
+    await expect(collectImages(kubeLister(connection, { retry: NO_WAIT }))).rejects.toThrow(
+      /401 Unauthorized \(the credentials were refused/,
+    );
+  });
+});
+
+describe('reaching the Kubernetes API', () => {
+  it("uses the pod's service account over TLS when there is no kubeconfig", async () => {
+    const tlsKube = await startKubeFake({ tls: true, token: 'service-account-token' });
+    try {
+      const dir = serviceAccountDir('service-account-token\n');
+      const port = new URL(tlsKube.url).port;
+      const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port };
+
+      const connection = await connectToKubernetes({ env, home: '/nonexistent', serviceAccountDir: dir });
+      const collected = await collectImages(kubeLister(connection, { retry: NO_WAIT }));
+
+      expect(connection.source).toBe('in-cluster service account');
+      expect(collected.entries).toEqual(RECORDED_CLUSTER_ENTRIES);
+    } finally {
+      await tlsKube.close();
+    }
+  });
+
+  it('reads a rotated service account token again for every request', async () => {
+    const dir = serviceAccountDir('first');
+    const connection = inClusterConnection(
+      { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' },
+      dir,
+    );
+    const before = await connection.requestOptions();
+    writeFileSync(join(dir, 'token'), 'second');
+    const after = await connection.requestOptions();
+
+    expect(connection.server.href).toBe('https://[fd00::1]:6443/');
+    expect([before.headers?.Authorization, after.headers?.Authorization]).toEqual([
+      'Bearer first',
+      'Bearer second',
+    ]);
+  });
+
+  it('is a configuration error when there is neither a kubeconfig nor a service account', async () => {
+    await expect(connectToKubernetes({ env: {}, ...NOWHERE })).rejects.toThrow(ReporterConfigError);
+    await expect(connectToKubernetes({ env: {}, ...NOWHERE })).rejects.toThrow(/set KUBECONFIG/);
+  });
+
+  it('refuses a plain-HTTP kubeconfig server unless insecure-skip-tls-verify is set, as the client does', async () => {
+    const file = writeKubeconfig(kube.url, kube.token);
+    const strict = join(mkdtempSync(join(tmpdir(), 'janitor-kube-')), 'kubeconfig');
+    writeFileSync(strict, readFileSync(file, 'utf8').replace(/.*insecure-skip-tls-verify.*\n/, ''));
+
+    await expect(connectToKubernetes({ env: { KUBECONFIG: strict }, ...NOWHERE })).rejects.toThrow(
+      /plain HTTP: set insecure-skip-tls-verify/,
+    );
+  });
+});
+
+function serviceAccountDir(token: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'janitor-sa-'));
+  writeFileSync(join(dir, 'token'), token);
+  copyFileSync(TEST_CA_FILE, join(dir, 'ca.crt'));
+  return dir;
+}
