@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -8,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PlanItem } from '../core/plan';
 import type { RepositorySummary } from '../core/plan-summary';
+import type { Approval, ImageOutcome } from '../core/review-view';
 import type { CandidatePage, PlanRecord, PlanStore } from '../core/stores';
 
 const DAY_SECONDS = 86_400;
@@ -193,6 +195,109 @@ export class DynamoPlanStore implements PlanStore {
     return plans.filter((plan): plan is PlanRecord => plan !== undefined);
   }
 
+  async approve(planId: string, approval: Approval): Promise<boolean> {
+    const pk = `PLAN#${planId}`;
+    const expiresAt = await this.expiresAtOf(planId);
+    const approvalId = randomUUID();
+    const pages = paginate([...approval.approved]);
+    const puts = pages.map((keys, page) => ({
+      PutRequest: {
+        Item: { pk, sk: `APPROVAL#${approvalId}#${pageNumber(page)}`, keys: JSON.stringify(keys), expiresAt },
+      },
+    }));
+    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk, sk: 'META' },
+          UpdateExpression:
+            'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':approved': 'APPROVED',
+            ':pending': 'PENDING',
+            ':id': approvalId,
+            ':pages': pages.length,
+            ':at': approval.approvedAt.toISOString(),
+            ':by': {
+              ...(approval.sourceIp ? { sourceIp: approval.sourceIp } : {}),
+              ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
+            },
+            ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async approval(planId: string): Promise<Approval | undefined> {
+    const pk = `PLAN#${planId}`;
+    const meta = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: { pk, sk: 'META' }, ConsistentRead: true }),
+    );
+    const item = meta.Item;
+    if (!item?.approvalId) return undefined;
+    const approved: string[] = [];
+    for (const page of await this.queryAll(pk, `APPROVAL#${item.approvalId}#`))
+      approved.push(...JSON.parse(String(page.keys)));
+    const by = (item.approvedBy ?? {}) as { sourceIp?: string; userAgent?: string };
+    return {
+      approvedAt: new Date(String(item.approvedAt)),
+      ...(by.sourceIp ? { sourceIp: by.sourceIp } : {}),
+      ...(by.userAgent ? { userAgent: by.userAgent } : {}),
+      approved,
+      ignored: JSON.parse(String(item.ignoredImages ?? '[]')),
+    };
+  }
+
+  async recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void> {
+    const pk = `PLAN#${planId}`;
+    const expiresAt = await this.expiresAtOf(planId);
+    const puts = [...outcomes].map(([key, outcome]) => ({
+      PutRequest: { Item: { pk, sk: `OUT#${key}`, outcome: JSON.stringify(outcome), expiresAt } },
+    }));
+    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
+  }
+
+  async outcomes(planId: string): Promise<Map<string, ImageOutcome>> {
+    const items = await this.queryAll(`PLAN#${planId}`, 'OUT#');
+    return new Map(
+      items.map((item) => [
+        String(item.sk).slice('OUT#'.length),
+        JSON.parse(String(item.outcome)) as ImageOutcome,
+      ]),
+    );
+  }
+
+  async finishApply(planId: string): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: `PLAN#${planId}`, sk: 'META' },
+          UpdateExpression: 'SET #status = :applied, appliedAt = :at',
+          ConditionExpression: '#status = :approved',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':applied': 'APPLIED',
+            ':approved': 'APPROVED',
+            ':at': new Date().toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   private async expiresAtOf(planId: string): Promise<number> {
     const plan = await this.getPlan(planId);
     if (!plan) throw new Error(`plan ${planId} does not exist`);
@@ -231,7 +336,11 @@ export class DynamoPlanStore implements PlanStore {
 }
 
 function pageKey(repository: string, page: number): string {
-  return `ITEMS#${repository}#${String(page).padStart(5, '0')}`;
+  return `ITEMS#${repository}#${pageNumber(page)}`;
+}
+
+function pageNumber(page: number): string {
+  return String(page).padStart(5, '0');
 }
 
 type StoredItem = Omit<PlanItem, 'pushedAt'> & { readonly pushedAt: string };
@@ -269,8 +378,19 @@ function toStoredRecord(record: PlanRecord): Record<string, unknown> {
 }
 
 function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
-  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, createdAt, ...rest } = item;
-  return { ...(rest as Omit<PlanRecord, 'createdAt'>), createdAt: new Date(String(createdAt)) };
+  const { createdAt, id, status, totalRepositories, linkExp, policyHash, candidates, candidateBytes, error } =
+    item;
+  return {
+    id: String(id),
+    createdAt: new Date(String(createdAt)),
+    status: status as PlanRecord['status'],
+    totalRepositories: Number(totalRepositories),
+    linkExp: Number(linkExp),
+    policyHash: String(policyHash),
+    ...(candidates === undefined ? {} : { candidates: Number(candidates) }),
+    ...(candidateBytes === undefined ? {} : { candidateBytes: Number(candidateBytes) }),
+    ...(error === undefined ? {} : { error: String(error) }),
+  };
 }
 
 /** Splits items into pages of at most `PAGE_BYTES` of JSON each; never splits one item. */

@@ -1,6 +1,7 @@
 import type { ClusterReport, Sighting } from './model';
 import type { PlanItem } from './plan';
 import type { RepositorySummary } from './plan-summary';
+import type { Approval, ImageOutcome } from './review-view';
 
 /** What recording one report cost, for logs and benchmarks. */
 export interface RecordResult {
@@ -79,4 +80,12 @@ export interface PlanStore {
   candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage>;
   /** The newest plans first. */
   recentPlans(limit: number): Promise<PlanRecord[]>;
+  /** Records the approval and moves PENDING to APPROVED, once: false when the plan was not PENDING. */
+  approve(planId: string, approval: Approval): Promise<boolean>;
+  approval(planId: string): Promise<Approval | undefined>;
+  /** Records outcomes by `repository@digest`; a later record of the same image replaces it. */
+  recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void>;
+  outcomes(planId: string): Promise<Map<string, ImageOutcome>>;
+  /** Moves APPROVED to APPLIED once every approved image has an outcome; false when it was not APPROVED. */
+  finishApply(planId: string): Promise<boolean>;
 }

@@ -1,0 +1,174 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readAwsUsage } from '../adapters/aws-usage';
+import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
+import { DynamoSightingStore } from '../adapters/dynamo-sighting-store';
+import { EcrRegistry } from '../adapters/ecr-registry';
+import { powertoolsLog } from '../adapters/log';
+import { executePlan, type Outcome } from '../core/execute-plan';
+import type { Sighting } from '../core/model';
+import { type PlanItem, planCleanup, type RepositoryListing } from '../core/plan';
+import type { Registry } from '../core/ports';
+import { recheckApproved } from '../core/recheck';
+import { type ImageOutcome, imageKey } from '../core/review-view';
+import type { ScanConfig } from '../core/scan-config';
+import { parseScanConfig } from '../core/scan-config';
+import type { PlanStore, SightingStore } from '../core/stores';
+import type { Log } from './http-api';
+
+export interface DeleteDeps {
+  readonly registry: Registry;
+  readonly sightings: SightingStore;
+  readonly plans: PlanStore;
+  readonly config: ScanConfig;
+  readonly usage?: (now: Date) => Promise<readonly Sighting[]>;
+  readonly now: () => Date;
+  readonly log: Log;
+}
+
+/**
+ * Deletes what a person approved, and nothing else: per repository, re-plans from a fresh
+ * listing, fresh sightings and pull times, skips (with the reason) any approved image that
+ * became protected, changed tags or family, or whose root was not approved, deletes the rest in
+ * the core's order and batches, and records an outcome per image. Safe to run again: images
+ * with an outcome are done, and an image already gone counts as deleted.
+ */
+export async function applyApproval(planId: string, deps: DeleteDeps): Promise<void> {
+  const plan = await deps.plans.getPlan(planId);
+  if (plan?.status !== 'APPROVED') return;
+  const approval = await deps.plans.approval(planId);
+  if (!approval) return;
+  const approved = new Set(approval.approved);
+  const done = await deps.plans.outcomes(planId);
+  const byRepository = new Map<string, PlanItem[]>();
+  for (const summary of await deps.plans.summaries(planId)) {
+    const items = await allCandidates(deps.plans, planId, summary.repository);
+    const todo = items.filter((item) => approved.has(imageKey(item)) && !done.has(imageKey(item)));
+    if (todo.length > 0) byRepository.set(summary.repository, todo);
+  }
+  for (const [repository, todo] of byRepository) {
+    const outcomes = await applyRepository(repository, todo, approved, deps);
+    await deps.plans.recordOutcomes(planId, outcomes);
+    deps.log.info('approved deletions applied', { planId, repository, ...count(outcomes) });
+  }
+  await deps.plans.finishApply(planId);
+}
+
+async function applyRepository(
+  repository: string,
+  todo: readonly PlanItem[],
+  approved: ReadonlySet<string>,
+  deps: DeleteDeps,
+): Promise<Map<string, ImageOutcome>> {
+  const outcomes = new Map<string, ImageOutcome>();
+  const fresh = await freshPlan(repository, deps);
+  if ('error' in fresh) {
+    for (const item of todo)
+      outcomes.set(imageKey(item), { status: 'skipped', reason: `could not re-check: ${fresh.error}` });
+    return outcomes;
+  }
+  const ready: PlanItem[] = [];
+  for (const item of todo) {
+    const verdict = recheckApproved(item, fresh.items.get(item.digest), (repo, digest) =>
+      approved.has(`${repo}@${digest}`),
+    );
+    if (verdict === 'delete') ready.push(item);
+    else outcomes.set(imageKey(item), verdict);
+  }
+  const executed = await executePlan(
+    {
+      createdAt: deps.now(),
+      repositories: [{ repository, totalImages: ready.length, items: ready, blockedBy: [] }],
+    },
+    deps.registry,
+  );
+  for (const outcome of executed) outcomes.set(imageKey(outcome.item), toImageOutcome(outcome));
+  return outcomes;
+}
+
+/** A plan of the repository made now, the way the scan makes it. */
+async function freshPlan(
+  repository: string,
+  deps: DeleteDeps,
+): Promise<{ items: Map<string, PlanItem> } | { error: string }> {
+  const now = deps.now();
+  let listing: RepositoryListing;
+  let usage: readonly Sighting[];
+  try {
+    usage = deps.usage ? await deps.usage(now) : [];
+    listing = { repository, images: await deps.registry.listImages(repository) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+  const [own, bare, clusterReports, hosts] = await Promise.all([
+    deps.sightings.sightingsOf(repository),
+    deps.sightings.sightingsOf(''),
+    deps.sightings.clusterReports(),
+    deps.registry.hosts(),
+  ]);
+  const planned = planCleanup({
+    repositories: [listing],
+    sightings: [...own, ...bare, ...usage],
+    clusterReports,
+    policy: deps.config.policyFor,
+    ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
+    now,
+  }).repositories[0]!;
+  return { items: new Map(planned.items.map((item) => [item.digest, item])) };
+}
+
+async function allCandidates(plans: PlanStore, planId: string, repository: string): Promise<PlanItem[]> {
+  const items: PlanItem[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await plans.candidates(planId, repository, cursor);
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return items;
+}
+
+function toImageOutcome(outcome: Outcome): ImageOutcome {
+  if (outcome.status === 'deleted') return { status: 'deleted' };
+  if (outcome.status === 'skipped') return { status: 'skipped', reason: outcome.reason };
+  return { status: 'failed', error: `${outcome.code}: ${outcome.message}` };
+}
+
+function count(outcomes: ReadonlyMap<string, ImageOutcome>): Record<string, number> {
+  const counts: Record<string, number> = { deleted: 0, skipped: 0, failed: 0 };
+  for (const outcome of outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
+  return counts;
+}
+
+let lambdaDeps: DeleteDeps | undefined;
+
+/** The deployed deleter's deps, built once per container from its environment. */
+function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): DeleteDeps {
+  const { TABLE_NAME: tableName, AWS_REGION: region } = env;
+  if (!tableName || !region) throw new Error('TABLE_NAME and AWS_REGION must be set');
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const ecs = new ECSClient({});
+  const lambda = new LambdaClient({});
+  return {
+    registry: new EcrRegistry({ client: new ECRClient({}), region }),
+    sightings: new DynamoSightingStore({ client: documents, tableName }),
+    plans: new DynamoPlanStore({ client: documents, tableName }),
+    config: parseScanConfig(JSON.parse(env.SCAN_CONFIG ?? '{}')),
+    ...(env.AWS_USAGE === 'false' ? {} : { usage: (now: Date) => readAwsUsage({ ecs, lambda, now }) }),
+    now: () => new Date(),
+    log: powertoolsLog('registry-janitor-delete'),
+  };
+}
+
+/** The Lambda entry point, invoked asynchronously by the review function with `{ planId }`. */
+export async function handler(event: { readonly planId?: unknown }): Promise<void> {
+  if (typeof event.planId !== 'string' || event.planId === '')
+    throw new Error('the deleter needs { planId }');
+  lambdaDeps ??= depsFromEnvironment();
+  await applyApproval(event.planId, lambdaDeps);
+}

@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpApiEvent, HttpApiResult } from '../handlers/http-api';
+
+/** A route of the local API: the same handlers as in Lambda, behind the same event shape. */
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** A path pattern with `{name}` parameters, e.g. `/v1/plans/{id}/approve`. */
+  readonly path: string;
+  readonly handle: (event: HttpApiEvent) => Promise<HttpApiResult>;
+}
+
+/** Request bodies larger than this are cut off (the ingest refuses anything over 1 MiB itself). */
+const MAX_READ_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Serves `routes` over HTTP by turning each request into an API Gateway HTTP API (payload 2.0)
+ * event, as `serve` and the tests need: the deployed handlers run unchanged. HEAD is answered
+ * like GET without a body.
+ */
+export async function startHttpServer(
+  routes: readonly Route[],
+  options: { readonly host?: string; readonly port?: number } = {},
+): Promise<{ readonly server: Server; readonly url: string; close(): Promise<void> }> {
+  const compiled = routes.map((route) => ({ route, pattern: compile(route.path) }));
+  const server = createServer((request, response) => {
+    void answer(request, response, compiled);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  routes: readonly { route: Route; pattern: RegExp }[],
+): Promise<void> {
+  try {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    for (const { route, pattern } of routes) {
+      const match = route.method === method ? pattern.exec(url.pathname) : null;
+      if (!match) continue;
+      const event = await toEvent(request, url, match.groups ?? {});
+      const result = await route.handle(event);
+      response.writeHead(result.statusCode, result.headers);
+      response.end(request.method === 'HEAD' ? undefined : result.body);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ message: 'not found' }));
+  } catch {
+    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ message: 'internal error' }));
+  }
+}
+
+async function toEvent(
+  request: IncomingMessage,
+  url: URL,
+  pathParameters: Record<string, string>,
+): Promise<HttpApiEvent> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_READ_BYTES) chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams)
+    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  return {
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: query,
+    pathParameters: Object.fromEntries(
+      Object.entries(pathParameters).map(([key, value]) => [key, decodeURIComponent(value)]),
+    ),
+    // A body cut at MAX_READ_BYTES is still well over the ingest's 1 MiB: it is refused with 413.
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+    requestContext: {
+      http: {
+        method: request.method ?? 'GET',
+        sourceIp: request.socket.remoteAddress ?? '',
+        userAgent: headers['user-agent'] ?? '',
+      },
+    },
+  };
+}
+
+function compile(path: string): RegExp {
+  const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, '(?<$1>[^/]+)');
+  return new RegExp(`^${source}$`);
+}

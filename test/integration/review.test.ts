@@ -1,0 +1,204 @@
+import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import { linkSignature } from '../../lambdas/core/signed-link';
+import { applyApproval } from '../../lambdas/handlers/delete';
+import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
+import { handleApprove, handleReview } from '../../lambdas/handlers/review';
+import { digestOf } from '../fixtures/builders';
+import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
+import { HOST, janitorWorld, LINK_SECRET } from '../fixtures/janitor-world';
+
+const ecr = mockClient(ECRClient);
+const now = { value: new Date('2026-11-22T06:00:00Z') };
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(() => {
+  ecr.reset();
+  now.value = new Date('2026-11-22T06:00:00Z');
+});
+
+function get(link: URL, overrides: { id?: string; exp?: string; sig?: string } = {}): HttpApiEvent {
+  const id = overrides.id ?? decodeURIComponent(link.pathname.split('/').at(-1)!);
+  return {
+    rawPath: `/v1/plans/${id}`,
+    pathParameters: { id },
+    queryStringParameters: {
+      exp: overrides.exp ?? link.searchParams.get('exp')!,
+      sig: overrides.sig ?? link.searchParams.get('sig')!,
+    },
+    requestContext: { http: { method: 'GET', sourceIp: '198.51.100.7', userAgent: 'test-browser' } },
+  };
+}
+
+function post(link: URL, images: string[], overrides: { exp?: string; sig?: string } = {}): HttpApiEvent {
+  const id = decodeURIComponent(link.pathname.split('/').at(-1)!);
+  const form = new URLSearchParams();
+  for (const image of images) form.append('image', image);
+  form.set('exp', overrides.exp ?? link.searchParams.get('exp')!);
+  form.set('sig', overrides.sig ?? link.searchParams.get('sig')!);
+  return {
+    rawPath: `/v1/plans/${id}/approve`,
+    pathParameters: { id },
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7', userAgent: 'test-browser' } },
+  };
+}
+
+const key = (repository: string, tag: string) => `${repository}@${digestOf(`${repository}/${tag}`)}`;
+
+async function pendingPlan(tags = ['a', 'b', 'c']) {
+  const world = await janitorWorld(dynamo, ecr, now);
+  world.seed('web', tags);
+  const { planId, link } = await world.scan();
+  if (!link) throw new Error('no review link in the digest');
+  return { world, planId, link };
+}
+
+describe('GET /v1/plans/{id}', () => {
+  it('shows every candidate with a checked checkbox and the security headers', async () => {
+    const { world, link } = await pendingPlan();
+    const result = await handleReview(get(link), world.reviewDeps);
+    expect(result.statusCode).toBe(200);
+    for (const tag of ['a', 'b', 'c']) expect(result.body).toContain(`value="${key('web', tag)}"`);
+    expect(result.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(result.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+    expect(result.headers['x-frame-options']).toBe('DENY');
+    expect(result.headers['referrer-policy']).toBe('no-referrer');
+    expect(result.headers['cache-control']).toBe('no-store');
+  });
+
+  it.each([
+    ['a tampered sig', { sig: 'AAAA' }, 403],
+    ['a tampered exp', { exp: String(Math.floor(Date.now() / 1000) + 999_999) }, 403],
+    ['another plan id', { id: 'scan-20991231T0000Z' }, 403],
+  ])('answers 403 for %s', async (_name, overrides, status) => {
+    const { world, link } = await pendingPlan();
+    expect((await handleReview(get(link, overrides), world.reviewDeps)).statusCode).toBe(status);
+  });
+
+  it('answers 410 after the link expires and 404 for a well-signed unknown plan', async () => {
+    const { world, link } = await pendingPlan();
+    now.value = new Date(Number(link.searchParams.get('exp')) * 1000 + 1000);
+    expect((await handleReview(get(link), world.reviewDeps)).statusCode).toBe(410);
+    now.value = new Date('2026-11-22T06:00:00Z');
+    const exp = String(Math.floor(now.value.getTime() / 1000) + 60);
+    const sig = linkSignature(hmacSha256Hex, LINK_SECRET, 'no-such-plan', Number(exp));
+    expect(
+      (await handleReview(get(link, { id: 'no-such-plan', exp, sig }), world.reviewDeps)).statusCode,
+    ).toBe(404);
+  });
+
+  it('changes nothing when an e-mail scanner fetches the link three times', async () => {
+    const { world, planId, link } = await pendingPlan();
+    for (let i = 0; i < 3; i++) await handleReview(get(link), world.reviewDeps);
+    expect((await world.plans.getPlan(planId))?.status).toBe('PENDING');
+    expect(world.tagsOf('web')).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('POST /v1/plans/{id}/approve and the deleter', () => {
+  it('deletes the checked images only, once, and shows the outcomes afterwards', async () => {
+    // Prepare
+    const { world, planId, link } = await pendingPlan();
+
+    // Act
+    const approved = await handleApprove(post(link, [key('web', 'a'), key('web', 'b')]), world.reviewDeps);
+    await world.deletionsDone();
+    const again = await handleApprove(post(link, [key('web', 'c')]), world.reviewDeps);
+    const later = await handleReview(get(link), world.reviewDeps);
+
+    // Assess
+    expect(approved.statusCode).toBe(200);
+    expect(again.statusCode).toBe(409);
+    expect(world.tagsOf('web')).toEqual(['c']);
+    expect((await world.plans.getPlan(planId))?.status).toBe('APPLIED');
+    expect(later.statusCode).toBe(200);
+    expect(later.body).not.toContain('type="checkbox"');
+    expect(later.body).toContain('deleted');
+    const approval = await world.plans.approval(planId);
+    expect(approval).toMatchObject({ sourceIp: '198.51.100.7', userAgent: 'test-browser' });
+  });
+
+  it('ignores images that are not candidates of the plan and lists them', async () => {
+    const { world, planId, link } = await pendingPlan();
+    await handleApprove(post(link, [key('web', 'a'), 'web@sha256:ffff', 'other@x']), world.reviewDeps);
+    await world.deletionsDone();
+    expect((await world.plans.approval(planId))?.ignored).toEqual(['web@sha256:ffff', 'other@x']);
+    expect(world.tagsOf('web')).toEqual(['b', 'c']);
+  });
+
+  it('refuses a forged or expired approval and an unknown content type, approving nothing', async () => {
+    const { world, planId, link } = await pendingPlan();
+    expect(
+      (await handleApprove(post(link, [key('web', 'a')], { sig: 'x' }), world.reviewDeps)).statusCode,
+    ).toBe(403);
+    const plain = { ...post(link, [key('web', 'a')]), headers: { 'content-type': 'text/plain' } };
+    expect((await handleApprove(plain, world.reviewDeps)).statusCode).toBe(415);
+    now.value = new Date(Number(link.searchParams.get('exp')) * 1000 + 1000);
+    expect((await handleApprove(post(link, [key('web', 'a')]), world.reviewDeps)).statusCode).toBe(410);
+    expect((await world.plans.getPlan(planId))?.status).toBe('PENDING');
+  });
+
+  it('skips an image sighted between the scan and the approval, and one that got a new tag', async () => {
+    // Prepare
+    const { world, planId, link } = await pendingPlan();
+    now.value = new Date(now.value.getTime() + 3_600_000);
+    await world.sightings.recordReport({
+      cluster: 'prod',
+      observedAt: now.value,
+      sightings: [
+        { cluster: 'prod', observedAt: now.value, ref: { registry: HOST, repository: 'web', tag: 'a' } },
+      ],
+    });
+    const b = world.repositories.get('web')!.find((image) => image.imageTags?.includes('b'))!;
+    b.imageTags = ['b', 'release-1'];
+
+    // Act
+    await handleApprove(post(link, [key('web', 'a'), key('web', 'b'), key('web', 'c')]), world.reviewDeps);
+    await world.deletionsDone();
+
+    // Assess
+    const outcomes = await world.plans.outcomes(planId);
+    expect(outcomes.get(key('web', 'a'))).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('became protected'),
+    });
+    expect(outcomes.get(key('web', 'b'))).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('tags changed'),
+    });
+    expect(outcomes.get(key('web', 'c'))).toEqual({ status: 'deleted' });
+    expect(world.tagsOf('web')).toEqual(['a', 'b', 'release-1']);
+  });
+
+  it('records a per-image ECR failure and deletes the rest', async () => {
+    const { world, planId, link } = await pendingPlan();
+    world.failDeletes.set(digestOf('web/b'), 'ImageTagDoesNotMatchDigest');
+    await handleApprove(post(link, [key('web', 'a'), key('web', 'b')]), world.reviewDeps);
+    await world.deletionsDone();
+    const outcomes = await world.plans.outcomes(planId);
+    expect(outcomes.get(key('web', 'b'))).toEqual({
+      status: 'failed',
+      error: 'ImageTagDoesNotMatchDigest: refused: ImageTagDoesNotMatchDigest',
+    });
+    expect(outcomes.get(key('web', 'a'))).toEqual({ status: 'deleted' });
+  });
+
+  it('does nothing more when the deleter event is delivered again', async () => {
+    const { world, planId, link } = await pendingPlan();
+    await handleApprove(post(link, [key('web', 'a')]), world.reviewDeps);
+    await world.deletionsDone();
+    const deletesBefore = ecr.commandCalls(BatchDeleteImageCommand).length;
+    await applyApproval(planId, world.deleteDeps);
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(deletesBefore);
+    expect((await world.plans.outcomes(planId)).size).toBe(1);
+  });
+});
