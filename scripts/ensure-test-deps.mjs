@@ -1,9 +1,12 @@
 // Runs before `npm test`: the tests use real components from Debian's packages (the CNCF
-// Distribution registry). As root, installs what is missing; otherwise says exactly what to install.
+// Distribution registry, Chromium for the review page). As root, installs what is missing; otherwise says exactly what to install.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const needed = [{ binary: '/usr/bin/docker-registry', pkg: 'docker-registry' }];
+const needed = [
+  { binary: '/usr/bin/docker-registry', pkg: 'docker-registry' },
+  { binary: '/usr/bin/chromium', pkg: 'chromium' },
+];
 const missing = needed.filter(({ binary }) => !existsSync(binary)).map(({ pkg }) => pkg);
 
 if (missing.length > 0) {
