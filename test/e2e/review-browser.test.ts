@@ -70,7 +70,7 @@ describeWithBinary('the review page in a real browser', CHROMIUM, 'chromium', ()
       // Assess
       expect(world.tagsOf('web')).toEqual(['build-2']);
       expect(world.tagsOf('api')).toEqual([]);
-      const text = await page.locator('body').innerText();
+      const text = (await page.locator('body').textContent()) ?? '';
       expect(text).toMatch(/deleted/);
       expect(text).toMatch(/kept \(not approved\)/);
       expect(await page.locator('input[type="checkbox"]').count()).toBe(0);
