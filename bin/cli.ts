@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { clusterKeyCommand } from '../lambdas/handlers/cluster-key-command';
 import { type GcFlags, gcCommand } from '../lambdas/handlers/gc-command';
+import { type ServeFlags, serveCommand } from '../lambdas/local/serve-command';
 import { addReportCommand } from '../reporter/src/report-cli';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -46,6 +47,20 @@ export function buildProgram(): Command {
     .option('--verbose', 'list every image with its decision and reason')
     .action(async (flags: GcFlags) => {
       process.exitCode = await gcCommand(flags);
+    });
+  program
+    .command('serve')
+    .description('Runs the whole janitor on this machine: API, review pages, dashboard, scheduled scans')
+    .option('--port <port>', 'port to listen on', '8787')
+    .option(
+      '--host <address>',
+      'address to bind (the dashboard has no password: keep it on loopback)',
+      '127.0.0.1',
+    )
+    .option('--data-dir <dir>', 'where the embedded database, secrets and outbox live', '.janitor')
+    .option('--config <file>', 'YAML or JSON: registry, repositories, policy, schedule')
+    .action(async (flags: ServeFlags) => {
+      process.exitCode = await serveCommand(flags);
     });
   program
     .command('cluster-key')

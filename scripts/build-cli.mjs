@@ -11,5 +11,7 @@ await build({
   format: 'cjs',
   sourcemap: true,
   banner: { js: '#!/usr/bin/env node' },
+  // dynalite loads LevelDB's native binding from its own package folder: keep it out of the bundle.
+  external: ['dynalite'],
   logLevel: 'warning',
 });

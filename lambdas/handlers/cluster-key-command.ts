@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hmacSha256Hex } from '../adapters/crypto';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { JanitorError } from '../core/errors';
@@ -6,6 +8,8 @@ import { clusterKey } from '../core/signature';
 
 export interface ClusterKeyFlags {
   readonly secretArn?: string;
+  /** A `serve` data dir: its `secrets.json` holds the generated ingest secret. */
+  readonly dataDir?: string;
 }
 
 /**
@@ -26,10 +30,10 @@ export async function clusterKeyCommand(
     return 2;
   }
   const arn = flags.secretArn ?? env.JANITOR_INGEST_SECRET_ARN;
-  let secret = env.JANITOR_INGEST_SECRET;
+  let secret = env.JANITOR_INGEST_SECRET || (flags.dataDir ? storedIngestSecret(flags.dataDir) : undefined);
   if (!secret && !arn) {
     process.stderr.write(
-      'registry-janitor cluster-key: set JANITOR_INGEST_SECRET, or pass --secret-arn (or JANITOR_INGEST_SECRET_ARN) with AWS credentials\n',
+      'registry-janitor cluster-key: set JANITOR_INGEST_SECRET, pass --data-dir of a serve that has started once, or pass --secret-arn (or JANITOR_INGEST_SECRET_ARN) with AWS credentials\n',
     );
     return 2;
   }
@@ -43,4 +47,15 @@ export async function clusterKeyCommand(
   }
   process.stdout.write(`${clusterKey(hmacSha256Hex, secret, cluster)}\n`);
   return 0;
+}
+
+function storedIngestSecret(dataDir: string): string | undefined {
+  const file = join(dataDir, 'secrets.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { ingestSecret?: unknown };
+    return typeof stored.ingestSecret === 'string' ? stored.ingestSecret : undefined;
+  } catch {
+    return undefined;
+  }
 }

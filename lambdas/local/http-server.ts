@@ -21,8 +21,14 @@ const MAX_READ_BYTES = 2 * 1024 * 1024;
 export async function startHttpServer(
   routes: readonly Route[],
   options: { readonly host?: string; readonly port?: number } = {},
-): Promise<{ readonly server: Server; readonly url: string; close(): Promise<void> }> {
-  const compiled = routes.map((route) => ({ route, pattern: compile(route.path) }));
+): Promise<{
+  readonly server: Server;
+  readonly url: string;
+  /** Replaces the routes (`serve` builds them once it knows its own address). */
+  setRoutes(routes: readonly Route[]): void;
+  close(): Promise<void>;
+}> {
+  let compiled = routes.map((route) => ({ route, pattern: compile(route.path) }));
   const server = createServer((request, response) => {
     void answer(request, response, compiled);
   });
@@ -35,7 +41,14 @@ export async function startHttpServer(
   return {
     server,
     url: `http://${host}:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    setRoutes(next) {
+      compiled = next.map((route) => ({ route, pattern: compile(route.path) }));
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }
 

@@ -1,0 +1,96 @@
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { newSecret } from '../adapters/crypto';
+import { UsageError } from '../core/errors';
+
+/** The secrets `serve` signs with: from the environment, else generated once into the data dir. */
+export interface LocalSecrets {
+  readonly ingestSecret: string;
+  readonly linkSecret: string;
+}
+
+/**
+ * Reads `JANITOR_INGEST_SECRET` / `JANITOR_LINK_SECRET`, else `<dataDir>/secrets.json` (created
+ * on first start with mode 0600). Never prints a secret.
+ */
+export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): LocalSecrets {
+  const file = join(dataDir, 'secrets.json');
+  let stored: Partial<LocalSecrets> = {};
+  if (existsSync(file)) {
+    try {
+      stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>;
+    } catch (error) {
+      throw new UsageError(`${file} is not valid JSON (${(error as Error).message}); fix or remove it`);
+    }
+  }
+  const ingestSecret = env.JANITOR_INGEST_SECRET || stored.ingestSecret;
+  const linkSecret = env.JANITOR_LINK_SECRET || stored.linkSecret;
+  const secrets: LocalSecrets = {
+    ingestSecret: ingestSecret || newSecret(),
+    linkSecret: linkSecret || newSecret(),
+  };
+  if (!ingestSecret || !linkSecret) {
+    // Keep what was generated; a secret given in the environment is never written to disk.
+    save(file, {
+      ...stored,
+      ...(ingestSecret ? {} : { ingestSecret: secrets.ingestSecret }),
+      ...(linkSecret ? {} : { linkSecret: secrets.linkSecret }),
+    });
+  }
+  return secrets;
+}
+
+function save(file: string, secrets: Partial<LocalSecrets>): void {
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/**
+ * Takes `<dataDir>/serve.lock` for this process: a second `serve` on the same data dir refuses
+ * to start with a clear message; a lock left by a process that is gone is taken over.
+ */
+export function lockDataDir(dataDir: string): { release(): void } {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'serve.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return {
+        release: () => {
+          if (existsSync(file) && readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new UsageError(
+          `another registry-janitor serve (pid ${holder}) is using ${dataDir}; stop it or pass another --data-dir`,
+        );
+      }
+      unlinkSync(file);
+    }
+  }
+  throw new UsageError(`could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,57 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { readAwsUsage } from '../adapters/aws-usage';
+import { EcrRegistry } from '../adapters/ecr-registry';
+import { lookupCredentials } from '../adapters/oci-credentials';
+import { OciRegistry } from '../adapters/oci-registry';
+import type { Sighting } from '../core/model';
+import type { Registry } from '../core/ports';
+import type { RegistrySetting } from './serve-config';
+
+/** A registry that cannot be reached: `serve` still starts, and each scan records why. */
+class UnavailableRegistry implements Registry {
+  constructor(
+    readonly label: string,
+    private readonly reason: string,
+  ) {}
+  async hosts(): Promise<readonly string[]> {
+    return [];
+  }
+  listRepositories(): Promise<readonly string[]> {
+    return Promise.reject(new Error(this.reason));
+  }
+  listImages(): Promise<never> {
+    return Promise.reject(new Error(this.reason));
+  }
+  deleteImages(): Promise<never> {
+    return Promise.reject(new Error(this.reason));
+  }
+}
+
+/** The registry `serve` scans, and the ECS/Lambda usage reader when asked for and on ECR. */
+export async function localRegistry(
+  setting: RegistrySetting,
+  awsUsage: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<{ registry: Registry; usage?: (now: Date) => Promise<readonly Sighting[]> }> {
+  if ('url' in setting) {
+    const url = new URL(setting.url);
+    return { registry: new OciRegistry({ url, ...lookupCredentials(url.host, env) }) };
+  }
+  const region = setting.ecr.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const client = new ECRClient(region ? { region } : {});
+  let resolved: string;
+  try {
+    resolved = await client.config.region();
+  } catch {
+    const reason =
+      'no AWS region: set AWS_REGION, or registry.ecr.region in --config, or use an OCI registry (registry.url)';
+    return { registry: new UnavailableRegistry('ECR (no region)', reason) };
+  }
+  const registry = new EcrRegistry({ client, region: resolved });
+  if (!awsUsage) return { registry };
+  const ecs = new ECSClient({ region: resolved });
+  const lambda = new LambdaClient({ region: resolved });
+  return { registry, usage: (now) => readAwsUsage({ ecs, lambda, now }) };
+}

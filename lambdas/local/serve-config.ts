@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { Cron } from 'croner';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { PolicyError, UsageError } from '../core/errors';
+import { stableHash } from '../core/hash';
+import { parseScanConfig, type ScanConfig } from '../core/scan-config';
+
+/** Twice a day, as the deployed scanner. */
+export const DEFAULT_SCHEDULE = '0 6,18 * * *';
+
+const registrySchema = z.union([
+  z.object({ ecr: z.object({ region: z.string().min(1).optional() }).strict() }).strict(),
+  z.object({ url: z.url({ protocol: /^https?$/ }) }).strict(),
+]);
+
+const serveOnly = z
+  .object({
+    /** ECR (region from the config, else the AWS SDK's chain) or an OCI registry URL. @default ECR */
+    registry: registrySchema.optional(),
+    /** A cron expression (5 fields, UTC). @default twice a day */
+    schedule: z.string().min(1).optional(),
+    /** Also keep images that ECS and Lambda use (ECR only; needs their read permissions). @default false */
+    awsUsage: z.boolean().optional(),
+  })
+  .loose();
+
+export type RegistrySetting = z.infer<typeof registrySchema>;
+
+export interface ServeConfig {
+  readonly registry: RegistrySetting;
+  readonly schedule: string;
+  readonly awsUsage: boolean;
+  readonly scan: ScanConfig;
+  readonly policyHash: string;
+}
+
+/**
+ * Reads `serve --config FILE` (YAML or JSON): the registry, the schedule, and the scan settings
+ * (repositories, policy, overrides, notifyWhenClean, linkExpiryDays). Every problem is a
+ * `UsageError` that names the file and the field. No file: every repository of the account's ECR
+ * with the default policy.
+ */
+export function loadServeConfig(file: string | undefined): ServeConfig {
+  const value = file === undefined ? {} : readConfigFile(file);
+  const where = file ?? 'the default configuration';
+  const parsed = serveOnly.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`,
+    );
+    throw new UsageError(`${where}: ${problems.join('; ')}`);
+  }
+  const { registry, schedule, awsUsage, ...scanSettings } = parsed.data;
+  if (awsUsage && registry && !('ecr' in registry))
+    throw new UsageError(`${where}: awsUsage applies to ECR only`);
+  let scan: ScanConfig;
+  try {
+    scan = parseScanConfig(scanSettings);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new UsageError(`${where}: ${error.message}`);
+    throw error;
+  }
+  const cron = schedule ?? DEFAULT_SCHEDULE;
+  try {
+    new Cron(cron, { paused: true, timezone: 'UTC' }).stop();
+  } catch (error) {
+    throw new UsageError(
+      `${where}: schedule '${cron}' is not a cron expression (${(error as Error).message})`,
+    );
+  }
+  return {
+    registry: registry ?? { ecr: {} },
+    schedule: cron,
+    awsUsage: awsUsage ?? false,
+    scan,
+    policyHash: stableHash(scanSettings),
+  };
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read the configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : (parseYaml(text) ?? {});
+  } catch (error) {
+    throw new UsageError(
+      `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
+  }
+}

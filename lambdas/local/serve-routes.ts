@@ -1,0 +1,113 @@
+import type { Cron } from 'croner';
+import { hmacSha256Hex } from '../adapters/crypto';
+import { renderDashboard } from '../core/dashboard-page';
+import type { Registry } from '../core/ports';
+import { linkSignature, reviewUrl } from '../core/signed-link';
+import type { PlanStore, SightingStore } from '../core/stores';
+import { type HttpApiEvent, type HttpApiResult, json } from '../handlers/http-api';
+import { handleIngest, type IngestDeps } from '../handlers/ingest';
+import { handleApprove, handleReview, REVIEW_HEADERS, type ReviewDeps } from '../handlers/review';
+import { type ScanDeps, type StartedScan, startScan } from '../handlers/scan';
+import type { Route } from './http-server';
+import type { InProcessScanQueue } from './in-process-queue';
+import type { ServeConfig } from './serve-config';
+
+export interface LocalRouteDeps {
+  readonly baseUrl: string;
+  readonly registry: Registry;
+  readonly config: ServeConfig;
+  readonly scanDeps: ScanDeps;
+  readonly reviewDeps: ReviewDeps;
+  readonly ingestDeps: IngestDeps;
+  readonly queue: InProcessScanQueue;
+  readonly cron: Cron;
+  readonly linkSecret: string;
+  readonly plans: PlanStore;
+  readonly sightings: SightingStore;
+}
+
+/**
+ * The routes of `serve`: the deployed API (ingest, review, approve) plus what only a local janitor
+ * has: `POST /v1/scans` (scan now), `GET /v1/health` and the dashboard at `/`.
+ */
+export function localRoutes(deps: LocalRouteDeps): { list: Route[]; scan(at: Date): Promise<StartedScan> } {
+  const scan = (at: Date) => startScan({ scheduledAt: at, planId: manualPlanId(at) }, deps.scanDeps);
+  const list: Route[] = [
+    { method: 'POST', path: '/v1/sightings', handle: (event) => handleIngest(event, deps.ingestDeps) },
+    { method: 'GET', path: '/v1/plans/{id}', handle: (event) => handleReview(event, deps.reviewDeps) },
+    {
+      method: 'POST',
+      path: '/v1/plans/{id}/approve',
+      handle: (event) => handleApprove(event, deps.reviewDeps),
+    },
+    { method: 'POST', path: '/v1/scans', handle: (event) => scanNow(event, scan, deps.queue) },
+    { method: 'GET', path: '/v1/health', handle: () => health(deps) },
+    { method: 'GET', path: '/', handle: () => dashboard(deps) },
+  ];
+  return { list, scan };
+}
+
+/** A plan id for a scan started at `at`, to the second: `scan-20261122T061502Z`. */
+function manualPlanId(at: Date): string {
+  return `scan-${at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+}
+
+/** Starts a scan now; `?wait=true` answers once the plan is complete. */
+async function scanNow(
+  event: HttpApiEvent,
+  scan: (at: Date) => Promise<StartedScan>,
+  queue: InProcessScanQueue,
+): Promise<HttpApiResult> {
+  const started = await scan(new Date());
+  const wait = event.queryStringParameters?.wait === 'true';
+  if (wait) await queue.drained();
+  const body = {
+    planId: started.planId,
+    reviewUrl: started.reviewUrl,
+    repositories: started.repositories,
+    started: started.started,
+    ...(started.error === undefined ? {} : { error: started.error }),
+  };
+  return json(started.error ? 200 : wait ? 200 : 202, body);
+}
+
+async function health(deps: LocalRouteDeps): Promise<HttpApiResult> {
+  const [latest] = await deps.plans.recentPlans(1);
+  const next = deps.cron.nextRun();
+  return json(200, {
+    status: 'ok',
+    registry: deps.registry.label,
+    schedule: deps.config.schedule,
+    ...(next ? { nextScanAt: next.toISOString() } : {}),
+    ...(latest
+      ? { lastScan: { planId: latest.id, status: latest.status, createdAt: latest.createdAt.toISOString() } }
+      : {}),
+  });
+}
+
+async function dashboard(deps: LocalRouteDeps): Promise<HttpApiResult> {
+  const records = await deps.plans.recentPlans(20);
+  const plans = await Promise.all(
+    records.map(async (record) => {
+      const sig = linkSignature(hmacSha256Hex, deps.linkSecret, record.id, record.linkExp);
+      const decided = record.status === 'APPROVED' || record.status === 'APPLIED';
+      return {
+        record,
+        reviewUrl: reviewUrl(deps.baseUrl, record.id, record.linkExp, sig),
+        ...(decided ? { outcomes: await deps.plans.outcomes(record.id) } : {}),
+      };
+    }),
+  );
+  const next = deps.cron.nextRun();
+  const body = renderDashboard({
+    now: new Date(),
+    registryLabel: deps.registry.label,
+    baseUrl: deps.baseUrl,
+    schedule: deps.config.schedule,
+    ...(next ? { nextScanAt: next } : {}),
+    staleAfterHours: deps.config.scan.policyFor('').staleAfterHours,
+    clusters: await deps.sightings.clusterReports(),
+    plans,
+  });
+  return { statusCode: 200, headers: REVIEW_HEADERS, body };
+}

@@ -1,0 +1,168 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Cron } from 'croner';
+import dynalite from 'dynalite';
+import { hmacSha256Hex } from '../adapters/crypto';
+import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
+import { DynamoSightingStore } from '../adapters/dynamo-sighting-store';
+import { ensureTable } from '../adapters/dynamo-table';
+import type { ScanTask } from '../core/ports-scan';
+import { applyApproval, type DeleteDeps } from '../handlers/delete';
+import type { Log } from '../handlers/http-api';
+import type { IngestDeps } from '../handlers/ingest';
+import type { ReviewDeps } from '../handlers/review';
+import { type ScanDeps, scanRepository } from '../handlers/scan';
+import { loadSecrets, lockDataDir } from './data-dir';
+import { startHttpServer } from './http-server';
+import { InProcessScanQueue } from './in-process-queue';
+import { localRegistry } from './local-registry';
+import { OutboxNotifier } from './outbox';
+import { loadServeConfig } from './serve-config';
+import { localRoutes } from './serve-routes';
+
+export interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly configFile?: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Where digests and notices are printed. */
+  readonly print: (text: string) => void;
+  readonly log: Log;
+}
+
+export interface RunningJanitor {
+  readonly url: string;
+  /** Stops taking requests and scans, finishes running deletions, closes the database. */
+  close(): Promise<void>;
+}
+
+const TABLE = 'registry-janitor';
+
+/**
+ * The whole janitor on one machine: the same handlers as in AWS behind one HTTP server, DynamoDB
+ * embedded (dynalite, persisted under the data dir), scans on the configured schedule through an
+ * in-process fan-out, digests in `<dataDir>/outbox/`, deletions in process.
+ */
+export async function startServe(options: ServeOptions): Promise<RunningJanitor> {
+  const config = loadServeConfig(options.configFile);
+  const lock = lockDataDir(options.dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    const secrets = loadSecrets(options.dataDir, options.env);
+    const database = await startDatabase(join(options.dataDir, 'dynamodb'));
+    cleanups.unshift(database.close);
+    const plans = new DynamoPlanStore({ client: database.documents, tableName: TABLE });
+    const sightings = new DynamoSightingStore({ client: database.documents, tableName: TABLE });
+    const { registry, usage } = await localRegistry(config.registry, config.awsUsage, options.env);
+    const now = () => new Date();
+    const { log } = options;
+    const deleteDeps: DeleteDeps = {
+      registry,
+      sightings,
+      plans,
+      config: config.scan,
+      ...(usage ? { usage } : {}),
+      now,
+      log,
+    };
+    const deletions = new Set<Promise<void>>();
+    let scanDeps: ScanDeps | undefined;
+    const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!));
+    const server = await startHttpServer([], { host: options.host, port: options.port });
+    const baseUrl = server.url;
+    scanDeps = {
+      registry,
+      sightings,
+      plans,
+      queue,
+      notifier: new OutboxNotifier(options.dataDir, options.print),
+      config: config.scan,
+      policyHash: config.policyHash,
+      linkSecret: async () => secrets.linkSecret,
+      hmac: hmacSha256Hex,
+      reviewBaseUrl: baseUrl,
+      ...(usage ? { usage } : {}),
+      now,
+      log,
+    };
+    const reviewDeps: ReviewDeps = {
+      plans,
+      linkSecret: async () => secrets.linkSecret,
+      hmac: hmacSha256Hex,
+      startDeletion: async (planId) => {
+        const running = applyApproval(planId, deleteDeps)
+          .catch((error: unknown) => log.error('deletion failed', { planId, error: String(error) }))
+          .finally(() => deletions.delete(running));
+        deletions.add(running);
+      },
+      now,
+      log,
+    };
+    const ingestDeps: IngestDeps = {
+      store: sightings,
+      ingestSecret: async () => secrets.ingestSecret,
+      now,
+      hmac: hmacSha256Hex,
+      log,
+    };
+    const cron = new Cron(config.schedule, { timezone: 'UTC', protect: true }, async () => {
+      await routes.scan(new Date());
+    });
+    const routes = localRoutes({
+      baseUrl,
+      registry,
+      config,
+      scanDeps,
+      reviewDeps,
+      ingestDeps,
+      queue,
+      cron,
+      linkSecret: secrets.linkSecret,
+      plans,
+      sightings,
+    });
+    server.setRoutes(routes.list);
+    cleanups.unshift(async () => {
+      cron.stop();
+      await server.close();
+      await queue.drained();
+      await Promise.all([...deletions]);
+    });
+    return { url: baseUrl, close: () => runCleanups(cleanups) };
+  } catch (error) {
+    await runCleanups(cleanups);
+    throw error;
+  }
+}
+
+async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): Promise<void> {
+  for (const cleanup of cleanups) await cleanup();
+}
+
+/** dynalite with its LevelDB under `path`, the table created on first start. */
+async function startDatabase(
+  path: string,
+): Promise<{ documents: DynamoDBDocumentClient; close(): Promise<void> }> {
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTable(client, TABLE);
+  return {
+    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        client.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
