@@ -120,7 +120,7 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** Reads one `--sightings` file (an ingest body); any bad entry is a usage error, never skipped. */
+/** Reads one `--sightings` file (an ingest body, or an array of them); any bad entry is a usage error, never skipped. */
 export function readSightingsFile(path: string): Sighting[] {
   const text = readText(path, 'sightings');
   let value: unknown;
@@ -129,14 +129,19 @@ export function readSightingsFile(path: string): Sighting[] {
   } catch (error) {
     throw new SightingsError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
+  // One ingest body, or the array of bodies that `registry-janitor report --dry-run` prints.
+  const bodies = Array.isArray(value) ? value : [value];
   try {
-    const { sightings, ignored } = sightingsFromReport(parseClusterReport(value));
-    if (ignored.length > 0) {
-      throw new SightingsError(
-        `image '${ignored[0]!.image}': ${ignored[0]!.reason} (${ignored.length} unusable entries)`,
-      );
-    }
-    return sightings;
+    return bodies.flatMap((body, index) => {
+      const { sightings, ignored } = sightingsFromReport(parseClusterReport(body));
+      if (ignored.length > 0) {
+        const where = bodies.length > 1 ? `body ${index + 1}: ` : '';
+        throw new SightingsError(
+          `${where}image '${ignored[0]!.image}': ${ignored[0]!.reason} (${ignored.length} unusable entries)`,
+        );
+      }
+      return sightings;
+    });
   } catch (error) {
     if (error instanceof SightingsError) throw new SightingsError(`${path}: ${error.message}`);
     throw error;

@@ -345,3 +345,26 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('gc --sightings from the reporter', () => {
+  beforeEach(() => fake.reset());
+
+  it('accepts the array of bodies that report --dry-run prints', async () => {
+    seedReadmeRepository();
+    const file = join(dir, 'dry-run.json');
+    const body = (image: string) => ({
+      cluster: 'prod-eu',
+      observedAt: new Date().toISOString(),
+      images: [{ image }],
+    });
+    writeFileSync(
+      file,
+      JSON.stringify([body(`${HOST}/testrepo:build-64cd372`), body(`${HOST}/testrepo:build-1d293f7`)]),
+    );
+    const result = await runCli([...README_ARGS, ...REGION, '--sightings', file, '--dry-run'], {
+      endpoint: fake.url,
+    });
+    expect(result.stdout).toContain('Images to delete (0)');
+    expect(result.code).toBe(0);
+  });
+});
