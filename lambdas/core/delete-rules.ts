@@ -74,34 +74,46 @@ export function applyKeepRules(
     (rule): RuleVerdict => ({ candidate: true, reason: `delete: ${beyondText(rule)}` }),
   );
   const verdicts: (RuleVerdict | undefined)[] = new Array(imagesNewestFirst.length);
+  const matches = (tags: readonly string[], prefix: string) => {
+    for (const tag of tags) if (tag.startsWith(prefix)) return true;
+    return false;
+  };
   for (let i = 0; i < imagesNewestFirst.length; i++) {
     const { tags } = imagesNewestFirst[i]!;
     if (tags.length === 0) continue;
     const unmanaged = tags.find((tag) => !rules.some((rule) => tag.startsWith(rule.prefix)));
-    const keptBy: number[] = [];
-    const beyondBy: number[] = [];
+    let keptBy: number[] | number | undefined;
+    let beyondBy: number[] | number | undefined;
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r]!;
-      if (!tags.some((tag) => tag.startsWith(rule.prefix))) continue;
-      if (seen[r]! < rule.count) keptBy.push(r);
-      else beyondBy.push(r);
+      if (!matches(tags, rule.prefix)) continue;
+      if (seen[r]! < rule.count) keptBy = withRule(keptBy, r);
+      else beyondBy = withRule(beyondBy, r);
       seen[r]!++;
     }
     if (unmanaged !== undefined) {
       verdicts[i] = { candidate: false, reason: `kept: tag '${unmanaged}' matches no --keep prefix` };
-    } else if (keptBy.length > 0) {
-      verdicts[i] =
-        keptBy.length === 1
-          ? kept[keptBy[0]!]
-          : { candidate: false, reason: `kept: ${keptBy.map((r) => newestText(rules[r]!)).join(', ')}` };
-    } else if (beyondBy.length > 0) {
-      verdicts[i] =
-        beyondBy.length === 1
-          ? beyond[beyondBy[0]!]
-          : { candidate: true, reason: `delete: ${beyondBy.map((r) => beyondText(rules[r]!)).join(', ')}` };
+    } else if (typeof keptBy === 'number') verdicts[i] = kept[keptBy];
+    else if (keptBy)
+      verdicts[i] = {
+        candidate: false,
+        reason: `kept: ${keptBy.map((r) => newestText(rules[r]!)).join(', ')}`,
+      };
+    else if (typeof beyondBy === 'number') verdicts[i] = beyond[beyondBy];
+    else if (beyondBy) {
+      verdicts[i] = {
+        candidate: true,
+        reason: `delete: ${beyondBy.map((r) => beyondText(rules[r]!)).join(', ')}`,
+      };
     }
   }
   return verdicts;
+}
+
+/** Rule indexes: one as a number (no allocation in the common case), several as an array. */
+function withRule(list: number[] | number | undefined, rule: number): number[] | number {
+  if (list === undefined) return rule;
+  return typeof list === 'number' ? [list, rule] : [...list, rule];
 }
 
 const newestText = (rule: KeepRule) => `among the newest ${rule.count} ${rule.prefix}*`;

@@ -144,12 +144,24 @@ function decideRoot(
   now: Date,
 ): { decision: Decision; reason: string } {
   if (usage.protection !== undefined) return { decision: 'keep', reason: usage.protection };
-  if (!verdict.candidate) return { decision: 'keep', reason: verdict.reason };
+  if (!verdict.candidate) return keptBy(verdict);
   if (blockedBy.length > 0) {
     const names = blockedBy.map((stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, now)})`);
     return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
   }
   return { decision: 'delete', reason: `${verdict.reason}, ${usageText(usage, now)}` };
+}
+
+/** One shared decision object per kept-by-rule verdict (most images share a handful). */
+const KEPT_BY_VERDICT = new WeakMap<RuleVerdict, { decision: Decision; reason: string }>();
+
+function keptBy(verdict: RuleVerdict): { decision: Decision; reason: string } {
+  let decided = KEPT_BY_VERDICT.get(verdict);
+  if (!decided) {
+    decided = { decision: 'keep', reason: verdict.reason };
+    KEPT_BY_VERDICT.set(verdict, decided);
+  }
+  return decided;
 }
 
 function usageText(usage: FamilyUsage, now: Date): string {
