@@ -149,17 +149,33 @@ function decideRoot(
     const names = blockedBy.map((stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, now)})`);
     return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
   }
+  if (!usage.lastSeen && !usage.lastPulledAt) return deletedUnseen(verdict);
   return { decision: 'delete', reason: `${verdict.reason}, ${usageText(usage, now)}` };
 }
 
-/** One shared decision object per kept-by-rule verdict (most images share a handful). */
-const KEPT_BY_VERDICT = new WeakMap<RuleVerdict, { decision: Decision; reason: string }>();
+const DELETED_UNSEEN = new WeakMap<RuleVerdict, Decided>();
+const KEPT_BY_RULE = new WeakMap<RuleVerdict, Decided>();
 
-function keptBy(verdict: RuleVerdict): { decision: Decision; reason: string } {
-  let decided = KEPT_BY_VERDICT.get(verdict);
+/** One shared decision per rule for images never seen nor pulled (most candidates). */
+const deletedUnseen = (verdict: RuleVerdict) =>
+  sharedDecision(DELETED_UNSEEN, verdict, () => ({
+    decision: 'delete',
+    reason: `${verdict.reason}, never seen`,
+  }));
+
+/** One shared decision per kept-by-rule verdict (most kept images share a handful). */
+const keptBy = (verdict: RuleVerdict) =>
+  sharedDecision(KEPT_BY_RULE, verdict, () => ({ decision: 'keep', reason: verdict.reason }));
+
+function sharedDecision(
+  cache: WeakMap<RuleVerdict, Decided>,
+  verdict: RuleVerdict,
+  make: () => Decided,
+): Decided {
+  let decided = cache.get(verdict);
   if (!decided) {
-    decided = { decision: 'keep', reason: verdict.reason };
-    KEPT_BY_VERDICT.set(verdict, decided);
+    decided = make();
+    cache.set(verdict, decided);
   }
   return decided;
 }
