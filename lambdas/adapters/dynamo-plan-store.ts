@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,10 +9,10 @@ import type { PlanItem } from '../core/plan';
 import type { RepositorySummary } from '../core/plan-summary';
 import type { Approval, ImageOutcome } from '../core/review-view';
 import type { CandidatePage, PlanRecord, PlanStore } from '../core/stores';
+import { isConditionFailure, pageNumber, paginate, putAll, queryAll } from './dynamo-helpers';
+import { approvePlan, finishApply, putOutcomes, readApproval, readOutcomes } from './dynamo-plan-approvals';
 
 const DAY_SECONDS = 86_400;
-/** Candidates per stored page stay under this many bytes of JSON (DynamoDB items hold 400 KB). */
-const PAGE_BYTES = 300_000;
 
 export interface DynamoPlanStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -81,12 +79,15 @@ export class DynamoPlanStore implements PlanStore {
     const pk = `PLAN#${planId}`;
     const expiresAt = await this.expiresAtOf(planId);
     const pages = paginate(candidates.map(toStoredItem));
-    const puts = pages.map((items, page) => ({
-      PutRequest: {
-        Item: { pk, sk: pageKey(summary.repository, page), items: JSON.stringify(items), expiresAt },
-      },
-    }));
-    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
+    await putAll(
+      this.options,
+      pages.map((items, page) => ({
+        pk,
+        sk: pageKey(summary.repository, page),
+        items: JSON.stringify(items),
+        expiresAt,
+      })),
+    );
     try {
       await this.options.client.send(
         new PutCommand({
@@ -156,7 +157,7 @@ export class DynamoPlanStore implements PlanStore {
   }
 
   async summaries(planId: string): Promise<RepositorySummary[]> {
-    const items = await this.queryAll(`PLAN#${planId}`, 'REPO#');
+    const items = await queryAll(this.options, `PLAN#${planId}`, 'REPO#');
     return items.map((item) => fromStoredSummary(item.summary as StoredSummary));
   }
 
@@ -196,106 +197,23 @@ export class DynamoPlanStore implements PlanStore {
   }
 
   async approve(planId: string, approval: Approval): Promise<boolean> {
-    const pk = `PLAN#${planId}`;
-    const expiresAt = await this.expiresAtOf(planId);
-    const approvalId = randomUUID();
-    const pages = paginate([...approval.approved]);
-    const puts = pages.map((keys, page) => ({
-      PutRequest: {
-        Item: { pk, sk: `APPROVAL#${approvalId}#${pageNumber(page)}`, keys: JSON.stringify(keys), expiresAt },
-      },
-    }));
-    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
-    try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk, sk: 'META' },
-          UpdateExpression:
-            'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
-          ConditionExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':approved': 'APPROVED',
-            ':pending': 'PENDING',
-            ':id': approvalId,
-            ':pages': pages.length,
-            ':at': approval.approvedAt.toISOString(),
-            ':by': {
-              ...(approval.sourceIp ? { sourceIp: approval.sourceIp } : {}),
-              ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
-            },
-            ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return approvePlan(this.options, planId, approval, await this.expiresAtOf(planId));
   }
 
-  async approval(planId: string): Promise<Approval | undefined> {
-    const pk = `PLAN#${planId}`;
-    const meta = await this.options.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: { pk, sk: 'META' }, ConsistentRead: true }),
-    );
-    const item = meta.Item;
-    if (!item?.approvalId) return undefined;
-    const approved: string[] = [];
-    for (const page of await this.queryAll(pk, `APPROVAL#${item.approvalId}#`))
-      approved.push(...JSON.parse(String(page.keys)));
-    const by = (item.approvedBy ?? {}) as { sourceIp?: string; userAgent?: string };
-    return {
-      approvedAt: new Date(String(item.approvedAt)),
-      ...(by.sourceIp ? { sourceIp: by.sourceIp } : {}),
-      ...(by.userAgent ? { userAgent: by.userAgent } : {}),
-      approved,
-      ignored: JSON.parse(String(item.ignoredImages ?? '[]')),
-    };
+  approval(planId: string): Promise<Approval | undefined> {
+    return readApproval(this.options, planId);
   }
 
   async recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void> {
-    const pk = `PLAN#${planId}`;
-    const expiresAt = await this.expiresAtOf(planId);
-    const puts = [...outcomes].map(([key, outcome]) => ({
-      PutRequest: { Item: { pk, sk: `OUT#${key}`, outcome: JSON.stringify(outcome), expiresAt } },
-    }));
-    for (let i = 0; i < puts.length; i += 25) await this.batchWrite(puts.slice(i, i + 25));
+    await putOutcomes(this.options, planId, outcomes, await this.expiresAtOf(planId));
   }
 
-  async outcomes(planId: string): Promise<Map<string, ImageOutcome>> {
-    const items = await this.queryAll(`PLAN#${planId}`, 'OUT#');
-    return new Map(
-      items.map((item) => [
-        String(item.sk).slice('OUT#'.length),
-        JSON.parse(String(item.outcome)) as ImageOutcome,
-      ]),
-    );
+  outcomes(planId: string): Promise<Map<string, ImageOutcome>> {
+    return readOutcomes(this.options, planId);
   }
 
-  async finishApply(planId: string): Promise<boolean> {
-    try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: `PLAN#${planId}`, sk: 'META' },
-          UpdateExpression: 'SET #status = :applied, appliedAt = :at',
-          ConditionExpression: '#status = :approved',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':applied': 'APPLIED',
-            ':approved': 'APPROVED',
-            ':at': new Date().toISOString(),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  finishApply(planId: string): Promise<boolean> {
+    return finishApply(this.options, planId);
   }
 
   private async expiresAtOf(planId: string): Promise<number> {
@@ -303,44 +221,10 @@ export class DynamoPlanStore implements PlanStore {
     if (!plan) throw new Error(`plan ${planId} does not exist`);
     return Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds;
   }
-
-  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
-    let pending = requests;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('DynamoDB left plan pages unprocessed after retries');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-      const answer = await this.options.client.send(
-        new BatchWriteCommand({ RequestItems: { [this.options.tableName]: pending } }),
-      );
-      pending = (answer.UnprocessedItems?.[this.options.tableName] ?? []) as Record<string, unknown>[];
-    }
-  }
-
-  private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
-  }
 }
 
 function pageKey(repository: string, page: number): string {
   return `ITEMS#${repository}#${pageNumber(page)}`;
-}
-
-function pageNumber(page: number): string {
-  return String(page).padStart(5, '0');
 }
 
 type StoredItem = Omit<PlanItem, 'pushedAt'> & { readonly pushedAt: string };
@@ -391,27 +275,4 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     ...(candidateBytes === undefined ? {} : { candidateBytes: Number(candidateBytes) }),
     ...(error === undefined ? {} : { error: String(error) }),
   };
-}
-
-/** Splits items into pages of at most `PAGE_BYTES` of JSON each; never splits one item. */
-function paginate<T>(items: readonly T[]): T[][] {
-  const pages: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const item of items) {
-    const bytes = JSON.stringify(item).length + 1;
-    if (current.length > 0 && size + bytes > PAGE_BYTES) {
-      pages.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += bytes;
-  }
-  if (current.length > 0) pages.push(current);
-  return pages;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

@@ -1,12 +1,8 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import type { ClusterReport, ImageRef, Sighting } from '../core/model';
 import type { RecordResult, SightingStore } from '../core/stores';
+import { backoff, isConditionFailure, queryAll } from './dynamo-helpers';
 
 const HOUR_MS = 3_600_000;
 const DAY_SECONDS = 86_400;
@@ -74,12 +70,12 @@ export class DynamoSightingStore implements SightingStore {
   }
 
   async sightingsOf(repository: string): Promise<Sighting[]> {
-    const items = await this.queryAll(`REPO#${repository}`);
+    const items = await queryAll(this.options, `REPO#${repository}`);
     return items.map((item) => fromItem(item as unknown as SightingItem));
   }
 
   async clusterReports(): Promise<ClusterReport[]> {
-    const items = await this.queryAll('CLUSTER');
+    const items = await queryAll(this.options, 'CLUSTER');
     return items.map((item) => ({
       cluster: String(item.cluster),
       lastReportAt: new Date(String(item.lastReportAt)),
@@ -109,7 +105,7 @@ export class DynamoSightingStore implements SightingStore {
         .slice(i, i + BATCH_GET_LIMIT)
         .map(({ pk, sk }) => ({ pk, sk }));
       for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+        if (attempt > 0) await backoff(attempt);
         if (attempt > 8) throw new Error('DynamoDB left keys unprocessed after retries');
         const answer = await this.options.client.send(
           new BatchGetCommand({
@@ -168,27 +164,9 @@ export class DynamoSightingStore implements SightingStore {
     try {
       await this.options.client.send(command);
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return;
+      if (isConditionFailure(error)) return;
       throw error;
     }
-  }
-
-  private async queryAll(pk: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
   }
 }
 
@@ -210,8 +188,4 @@ function fromItem(item: SightingItem): Sighting {
 
 function expiresAt(lastSeen: string, retentionSeconds: number): number {
   return Math.floor(Date.parse(lastSeen) / 1000) + retentionSeconds;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,86 @@
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+/** A table as the stores use it: one document client, one table name. */
+export interface Table {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+const MAX_ATTEMPTS = 9;
+
+/** Waits before the next try of items DynamoDB left unprocessed: 100 ms, 200 ms, ... up to 1 s. */
+export function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+}
+
+/** Every item of a partition (optionally of a sort-key prefix), all pages. */
+export async function queryAll(
+  table: Table,
+  pk: string,
+  skPrefix?: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table.client.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues:
+          skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': skPrefix },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Puts items 25 a call, retrying what DynamoDB leaves unprocessed; throws when it never goes through. */
+export async function putAll(table: Table, items: readonly Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let pending: Record<string, unknown>[] = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`DynamoDB left ${pending.length} items unprocessed after retries`);
+      if (attempt > 0) await backoff(attempt);
+      const answer = await table.client.send(
+        new BatchWriteCommand({ RequestItems: { [table.tableName]: pending } }),
+      );
+      pending = (answer.UnprocessedItems?.[table.tableName] ?? []) as Record<string, unknown>[];
+    }
+  }
+}
+
+/** True when a conditional write found the item in another state (someone else got there first). */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Stored pages stay under this many bytes of JSON (DynamoDB items hold 400 KB). */
+const PAGE_BYTES = 300_000;
+
+/** A page number as it sorts in a key: `00042`. */
+export function pageNumber(page: number): string {
+  return String(page).padStart(5, '0');
+}
+
+/** Splits items into pages of at most `PAGE_BYTES` of JSON each; never splits one item. */
+export function paginate<T>(items: readonly T[]): T[][] {
+  const pages: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const bytes = JSON.stringify(item).length + 1;
+    if (current.length > 0 && size + bytes > PAGE_BYTES) {
+      pages.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length > 0) pages.push(current);
+  return pages;
+}

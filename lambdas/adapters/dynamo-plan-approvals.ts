@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Approval, ImageOutcome } from '../core/review-view';
+import { isConditionFailure, pageNumber, paginate, putAll, queryAll, type Table } from './dynamo-helpers';
+
+/**
+ * Approvals and outcomes of a plan: `PLAN#<id>` / `APPROVAL#<approvalId>#<page>` (the approved
+ * `repository@digest` keys, written before the plan moves to APPROVED, under a fresh id so that a
+ * losing concurrent approval never overwrites the winner's list) and `OUT#<repository@digest>`.
+ */
+export async function approvePlan(
+  table: Table,
+  planId: string,
+  approval: Approval,
+  expiresAt: number,
+): Promise<boolean> {
+  const pk = `PLAN#${planId}`;
+  const approvalId = randomUUID();
+  const pages = paginate([...approval.approved]);
+  await putAll(
+    table,
+    pages.map((keys, page) => ({
+      pk,
+      sk: `APPROVAL#${approvalId}#${pageNumber(page)}`,
+      keys: JSON.stringify(keys),
+      expiresAt,
+    })),
+  );
+  try {
+    await table.client.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk, sk: 'META' },
+        UpdateExpression:
+          'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':approved': 'APPROVED',
+          ':pending': 'PENDING',
+          ':id': approvalId,
+          ':pages': pages.length,
+          ':at': approval.approvedAt.toISOString(),
+          ':by': {
+            ...(approval.sourceIp ? { sourceIp: approval.sourceIp } : {}),
+            ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
+          },
+          ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export async function readApproval(table: Table, planId: string): Promise<Approval | undefined> {
+  const pk = `PLAN#${planId}`;
+  const meta = await table.client.send(
+    new GetCommand({ TableName: table.tableName, Key: { pk, sk: 'META' }, ConsistentRead: true }),
+  );
+  const item = meta.Item;
+  if (!item?.approvalId) return undefined;
+  const approved: string[] = [];
+  for (const page of await queryAll(table, pk, `APPROVAL#${item.approvalId}#`))
+    approved.push(...JSON.parse(String(page.keys)));
+  const by = (item.approvedBy ?? {}) as { sourceIp?: string; userAgent?: string };
+  return {
+    approvedAt: new Date(String(item.approvedAt)),
+    ...(by.sourceIp ? { sourceIp: by.sourceIp } : {}),
+    ...(by.userAgent ? { userAgent: by.userAgent } : {}),
+    approved,
+    ignored: JSON.parse(String(item.ignoredImages ?? '[]')),
+  };
+}
+
+export async function putOutcomes(
+  table: Table,
+  planId: string,
+  outcomes: ReadonlyMap<string, ImageOutcome>,
+  expiresAt: number,
+): Promise<void> {
+  const pk = `PLAN#${planId}`;
+  await putAll(
+    table,
+    [...outcomes].map(([key, outcome]) => ({
+      pk,
+      sk: `OUT#${key}`,
+      outcome: JSON.stringify(outcome),
+      expiresAt,
+    })),
+  );
+}
+
+export async function readOutcomes(table: Table, planId: string): Promise<Map<string, ImageOutcome>> {
+  const items = await queryAll(table, `PLAN#${planId}`, 'OUT#');
+  return new Map(
+    items.map((item) => [
+      String(item.sk).slice('OUT#'.length),
+      JSON.parse(String(item.outcome)) as ImageOutcome,
+    ]),
+  );
+}
+
+export async function finishApply(table: Table, planId: string): Promise<boolean> {
+  try {
+    await table.client.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: `PLAN#${planId}`, sk: 'META' },
+        UpdateExpression: 'SET #status = :applied, appliedAt = :at',
+        ConditionExpression: '#status = :approved',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':applied': 'APPLIED',
+          ':approved': 'APPROVED',
+          ':at': new Date().toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
