@@ -1,8 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
-import { clusterKeyCommand } from '../lambdas/handlers/cluster-key-command';
-import { type GcFlags, gcCommand } from '../lambdas/handlers/gc-command';
-import { type ServeFlags, serveCommand } from '../lambdas/local/serve-command';
+import type { GcFlags } from '../lambdas/handlers/gc-command';
+import type { ServeFlags } from '../lambdas/local/serve-command';
 import { addReportCommand } from '../reporter/src/report-cli';
+
+// Each command loads its own code when it runs, so that `gc` does not start the SDK clients of
+// `serve` or `cluster-key` (start-up time counts in CI).
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -46,6 +48,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the plan and outcomes as JSON')
     .option('--verbose', 'list every image with its decision and reason')
     .action(async (flags: GcFlags) => {
+      const { gcCommand } = await import('../lambdas/handlers/gc-command');
       process.exitCode = await gcCommand(flags);
     });
   program
@@ -60,6 +63,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'where the embedded database, secrets and outbox live', '.janitor')
     .option('--config <file>', 'YAML or JSON: registry, repositories, policy, schedule')
     .action(async (flags: ServeFlags) => {
+      const { serveCommand } = await import('../lambdas/local/serve-command');
       process.exitCode = await serveCommand(flags);
     });
   program
@@ -71,6 +75,7 @@ export function buildProgram(): Command {
       'the ingest secret in AWS Secrets Manager (default: JANITOR_INGEST_SECRET_ARN)',
     )
     .action(async (cluster: string, flags: { secretArn?: string }) => {
+      const { clusterKeyCommand } = await import('../lambdas/handlers/cluster-key-command');
       process.exitCode = await clusterKeyCommand(cluster, flags);
     });
   addReportCommand(program);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageReferenceError, SightingsError } from './errors';
 import { formatImageReference, parseImageReference } from './image-ref';
 import type { ImageRef, Sighting } from './model';

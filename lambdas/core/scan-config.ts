@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PolicyError } from './errors';
 import { parseLifecyclePolicy } from './lifecycle-policy';
 import { DEFAULT_POLICY, type Policy, parseKeepRule, validatePolicy } from './policy';

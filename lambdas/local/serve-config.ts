@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PolicyError, UsageError } from '../core/errors';
 import { stableHash } from '../core/hash';
 import { parseScanConfig, type ScanConfig } from '../core/scan-config';
