@@ -6,15 +6,20 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The directory of the Lambda handlers (`lambdas/handlers/<name>.ts`, each exporting `handler`). */
+/** The directory of the Lambda handlers (`lambdas/handlers/<name>.ts`, each exporting its entry points). */
 export const HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
 
 /** The runtime of every janitor function (named, never "latest": a runtime change is a reviewed change). */
 export const JANITOR_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 export interface JanitorFunctionProps {
-  /** The handler file, relative to `lambdas/handlers/` (e.g. `ingest.ts`); it exports `handler`. */
+  /** The handler file, relative to `lambdas/handlers/` (e.g. `ingest.ts`). */
   readonly entry: string;
+  /**
+   * The exported function Lambda calls; one file may hold several entry points (`scan-lambda.ts`).
+   * @default 'handler'
+   */
+  readonly handler?: string;
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -47,7 +52,7 @@ export class JanitorFunction extends Construct {
     this.logGroup.grantWrite(this.role);
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(HANDLERS_DIR, props.entry),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: JANITOR_RUNTIME,
       architecture: lambda.Architecture.ARM_64,

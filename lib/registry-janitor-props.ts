@@ -45,6 +45,12 @@ export interface RegistryJanitorProps {
    */
   readonly schedule?: events.Schedule;
   /**
+   * The "scan did not run" alarm fires when no scheduled scan has started for this many hours.
+   * Set it a little above the longest gap between two runs of `schedule`.
+   * @default 13 (the default schedule runs every 12 hours)
+   */
+  readonly scanOverdueAfterHours?: number;
+  /**
    * The ECR repositories of the stack's account and region to manage. The scanner's and deleter's
    * IAM permissions are limited to them.
    * @default RepositorySelection.all()
@@ -116,6 +122,7 @@ export type ResolvedJanitorPolicy = Required<RegistryJanitorPolicy>;
 /** The props with every default filled in and every value checked. */
 export interface ResolvedJanitorProps {
   readonly schedule: events.Schedule;
+  readonly scanOverdueAfterHours: number;
   readonly repositories: RepositorySelection;
   readonly policy: ResolvedJanitorPolicy;
   readonly notificationEmails: readonly string[];
@@ -139,6 +146,14 @@ export function resolveJanitorProps(scope: IConstruct, props: RegistryJanitorPro
   const policy = props.policy ?? {};
   const resolved: ResolvedJanitorProps = {
     schedule: props.schedule ?? events.Schedule.expression(DEFAULT_SCHEDULE),
+    // Hourly periods, like the silence alarms: CloudWatch evaluates at most 7 days of them.
+    scanOverdueAfterHours: wholeNumber(
+      scope,
+      'scanOverdueAfterHours',
+      props.scanOverdueAfterHours ?? 13,
+      1,
+      168,
+    ),
     repositories: props.repositories ?? RepositorySelection.all(),
     policy: {
       unusedDays: wholeNumber(scope, 'policy.unusedDays', policy.unusedDays ?? 7, 1, 3650),

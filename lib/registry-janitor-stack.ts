@@ -1,7 +1,7 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct, Node } from 'constructs';
 import { RegistryJanitorConfigError } from './errors';
-import { RegistryJanitor, type RegistryJanitorProps, SIGHTINGS_PATH } from './registry-janitor';
+import { REVIEW_PATH, RegistryJanitor, type RegistryJanitorProps, SIGHTINGS_PATH } from './registry-janitor';
 import { RepositorySelection } from './repository-selection';
 
 export interface RegistryJanitorStackProps extends StackProps {
@@ -29,7 +29,9 @@ export class RegistryJanitorStack extends Stack {
       );
     }
     new CfnOutput(this, 'ApiUrl', {
-      description: `JANITOR_ENDPOINT for the reporters; they POST to this URL + ${SIGHTINGS_PATH}`,
+      description:
+        `JANITOR_ENDPOINT for the reporters (they POST to this URL + ${SIGHTINGS_PATH}); ` +
+        `review links in digests are this URL + ${REVIEW_PATH}?exp=...&sig=...`,
       value: this.janitor.apiUrl,
     });
     new CfnOutput(this, 'ClusterKeyCommand', {
@@ -39,6 +41,21 @@ export class RegistryJanitorStack extends Stack {
     new CfnOutput(this, 'TopicArn', {
       description: 'Digests and alarms are published here',
       value: this.janitor.topic.topicArn,
+    });
+    new CfnOutput(this, 'ScanNowCommand', {
+      description:
+        'Starts a scan now, besides the schedule (one per minute: a second start in the same minute does nothing)',
+      value:
+        `aws lambda invoke --function-name ${this.janitor.scanScheduleFunction.functionName} ` +
+        "--invocation-type Event --cli-binary-format raw-in-base64-out --payload '{}' /dev/null",
+    });
+    new CfnOutput(this, 'ScanDeadLetterQueueUrl', {
+      description: 'Scan tasks (plan id, repository) that failed every attempt: the ScanDeadLettersAlarm',
+      value: this.janitor.scanDeadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'DeletionFailureQueueUrl', {
+      description: 'Approved deletions that failed every attempt (plan id, error): the DeletionFailedAlarm',
+      value: this.janitor.deletionFailureQueue.queueUrl,
     });
   }
 }

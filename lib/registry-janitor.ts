@@ -1,20 +1,25 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
-import type * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CLUSTER_REPORT_METRIC, METRICS_NAMESPACE } from '../lambdas/adapters/metrics';
+import { METRICS_NAMESPACE } from '../lambdas/adapters/metrics';
+import { grantAwsUsageRead } from './aws-usage-access';
+import { JanitorAlarms } from './janitor-alarms';
 import { JanitorApi } from './janitor-api';
 import { JanitorFunction } from './janitor-function';
+import { createFailureQueue, createScanQueues, failureDestination, grantSend } from './janitor-queue';
 import { NotificationTopic } from './notification-topic';
 import {
   type RegistryJanitorProps,
@@ -23,17 +28,29 @@ import {
   resolveJanitorProps,
 } from './registry-janitor-props';
 import type { RepositorySelection } from './repository-selection';
+import { scanConfigOf } from './scan-settings';
+import { TABLE_ACTIONS } from './table-access';
 
 export * from './registry-janitor-props';
 export { RepositorySelection } from './repository-selection';
 
 /** The ingest route; reporters append it to the API URL. */
 export const SIGHTINGS_PATH = '/v1/sightings';
+/** The review page (`GET`); digests link to it with `?exp&sig`. */
+export const REVIEW_PATH = '/v1/plans/{id}';
+/** The approval (`POST`, form-encoded) the review page sends. */
+export const APPROVE_PATH = '/v1/plans/{id}/approve';
+
+/** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
+const WORKER_TIMEOUT = Duration.minutes(5);
+/** Deliveries of one scan task before it goes to the dead-letter queue. */
+const SCAN_TASK_ATTEMPTS = 3;
 
 /**
- * registry-janitor in your own stack: the sightings table, the secrets, the signed ingest API that
- * clusters report to, the notification topic and the alarms. Nothing in it is named, so it can be
- * used more than once in one account, or in one stack.
+ * registry-janitor in your own stack: the sightings and plans table, the secrets, the signed ingest
+ * API that clusters report to, the scheduled scan (schedule function, SQS fan-out, workers), the
+ * review page and the deleter behind it, the notification topic and the alarms. Nothing in it is
+ * named, so it can be used more than once in one account, or in one stack.
  *
  * @example
  * new RegistryJanitor(this, 'Janitor', {
@@ -43,7 +60,7 @@ export const SIGHTINGS_PATH = '/v1/sightings';
  * });
  */
 export class RegistryJanitor extends Construct {
-  /** Sightings, cluster heartbeats and (later) plans; `pk`/`sk`, TTL on `expiresAt`. */
+  /** Sightings, cluster heartbeats and plans; `pk`/`sk`, TTL on `expiresAt`. */
   readonly table: dynamodb.Table;
   /** The secret each cluster's signing key derives from (`registry-janitor cluster-key`). */
   readonly ingestSecret: secretsmanager.Secret;
@@ -51,6 +68,20 @@ export class RegistryJanitor extends Construct {
   readonly linkSecret: secretsmanager.Secret;
   /** `POST /v1/sightings`. */
   readonly ingestFunction: lambda.IFunction;
+  /** Starts each scheduled scan: creates the plan and sends one task per repository to `scanQueue`. */
+  readonly scanScheduleFunction: lambda.IFunction;
+  /** Plans one repository per task; the last one assembles the plan and mails the digest. */
+  readonly scanWorkerFunction: lambda.IFunction;
+  /** One message per repository of a scan. */
+  readonly scanQueue: sqs.IQueue;
+  /** Scan tasks that failed every delivery. */
+  readonly scanDeadLetterQueue: sqs.IQueue;
+  /** `GET /v1/plans/{id}` and `POST /v1/plans/{id}/approve`. */
+  readonly reviewFunction: lambda.IFunction;
+  /** Deletes what was approved, after re-checking it; the only function that may delete images. */
+  readonly deleterFunction: lambda.IFunction;
+  /** Deleter invocations that failed every attempt (its on-failure destination). */
+  readonly deletionFailureQueue: sqs.IQueue;
   readonly api: apigwv2.HttpApi;
   /** The API's base URL, without a trailing slash: what reporters take as `JANITOR_ENDPOINT`. */
   readonly apiUrl: string;
@@ -59,14 +90,15 @@ export class RegistryJanitor extends Construct {
   readonly repositories: RepositorySelection;
   readonly policy: ResolvedJanitorPolicy;
   readonly schedule: events.Schedule;
+  /** What the scanner and deleter run with (`SCAN_CONFIG`, JSON). */
+  readonly scanConfig: string;
   readonly staleAfterHours: number;
   readonly linkExpiryDays: number;
   readonly awsUsage: boolean;
 
   private readonly settings: ResolvedJanitorProps;
   private readonly encryptionKey: kms.IKey | undefined;
-  private readonly alarmList: cloudwatch.Alarm[] = [];
-  /** Later routes (review, approve) are added here. */
+  private readonly alarmSet: JanitorAlarms;
   private readonly janitorApi: JanitorApi;
 
   constructor(scope: Construct, id: string, props: RegistryJanitorProps = {}) {
@@ -79,6 +111,7 @@ export class RegistryJanitor extends Construct {
     this.staleAfterHours = this.settings.staleAfterHours;
     this.linkExpiryDays = this.settings.linkExpiryDays;
     this.awsUsage = this.settings.awsUsage;
+    this.scanConfig = scanConfigOf(this, this.settings);
 
     this.table = this.createTable();
     this.ingestSecret = this.createSecret(
@@ -91,6 +124,7 @@ export class RegistryJanitor extends Construct {
       new NotificationTopic(this, 'Notifications', { removalPolicy: this.settings.removalPolicy }).topic;
     for (const email of this.settings.notificationEmails)
       this.topic.addSubscription(new EmailSubscription(email));
+    this.alarmSet = new JanitorAlarms(this, this.topic);
 
     const ingest = this.addFunction('Ingest', 'ingest.ts', {
       description: 'registry-janitor ingest: stores the images clusters report (POST /v1/sightings)',
@@ -98,7 +132,7 @@ export class RegistryJanitor extends Construct {
       timeout: Duration.seconds(15),
       environment: { INGEST_SECRET_ARN: this.ingestSecret.secretArn },
     });
-    this.grantTableAccess(ingest.role, ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.grantTableAccess(ingest.role, TABLE_ACTIONS.ingest);
     this.ingestSecret.grantRead(ingest.role);
     this.ingestFunction = ingest.function;
 
@@ -110,12 +144,27 @@ export class RegistryJanitor extends Construct {
     this.janitorApi.addRoute(apigwv2.HttpMethod.POST, SIGHTINGS_PATH, 'Ingest', ingest.function);
     this.api = this.janitorApi.httpApi;
     this.apiUrl = this.janitorApi.url;
-    this.createIngestAlarms(ingest.function, this.janitorApi.stage);
+    this.alarmSet.forIngest({
+      ingest: ingest.function,
+      stage: this.janitorApi.stage,
+      clusters: this.settings.clusters,
+      staleAfterHours: this.staleAfterHours,
+    });
+
+    const deleter = this.createDeleter();
+    this.deleterFunction = deleter.function;
+    this.deletionFailureQueue = deleter.failures;
+    this.reviewFunction = this.createReview(deleter.function);
+    const scanner = this.createScanner();
+    this.scanScheduleFunction = scanner.schedule;
+    this.scanWorkerFunction = scanner.worker;
+    this.scanQueue = scanner.queue;
+    this.scanDeadLetterQueue = scanner.deadLetterQueue;
   }
 
   /** The alarms created so far, each notifying the topic. */
   get alarms(): readonly cloudwatch.IAlarm[] {
-    return [...this.alarmList];
+    return this.alarmSet.all;
   }
 
   /**
@@ -140,6 +189,7 @@ export class RegistryJanitor extends Construct {
     id: string,
     entry: string,
     options: {
+      readonly handler?: string;
       readonly description: string;
       readonly memorySize: number;
       readonly timeout: Duration;
@@ -159,8 +209,151 @@ export class RegistryJanitor extends Construct {
     });
   }
 
+  /**
+   * The scan: an EventBridge rule on `schedule` starts the schedule function, which lists the
+   * repositories, creates the plan and sends one task per repository to an SQS queue; workers plan
+   * each repository, and the one that stores the last assembles the plan and mails the digest.
+   */
+  private createScanner() {
+    const { queue, deadLetterQueue } = createScanQueues(this, {
+      visibilityTimeout: Duration.minutes(WORKER_TIMEOUT.toMinutes() * 6),
+      maxReceiveCount: SCAN_TASK_ATTEMPTS,
+    });
+    const environment = {
+      QUEUE_URL: queue.queueUrl,
+      TOPIC_ARN: this.topic.topicArn,
+      LINK_SECRET_ARN: this.linkSecret.secretArn,
+      // The scanner is not behind the API, so reading its URL makes no dependency cycle.
+      API_URL: this.apiUrl,
+      SCAN_CONFIG: this.scanConfig,
+      AWS_USAGE: String(this.awsUsage),
+    };
+    const schedule = this.createScanSchedule(queue, environment);
+    const worker = this.createScanWorker(queue, environment);
+    this.alarmSet.forScan({
+      schedule,
+      worker,
+      deadLetterQueue,
+      attempts: SCAN_TASK_ATTEMPTS,
+      overdueAfterHours: this.settings.scanOverdueAfterHours,
+    });
+    return { schedule, worker, queue, deadLetterQueue };
+  }
+
+  private createScanSchedule(queue: sqs.IQueue, environment: Record<string, string>): lambda.IFunction {
+    const schedule = this.addFunction('ScanSchedule', 'scan-lambda.ts', {
+      handler: 'scheduleHandler',
+      description: 'registry-janitor scan schedule: creates the plan and sends one task per repository',
+      memorySize: 512,
+      timeout: Duration.minutes(2),
+      environment,
+    });
+    this.repositories.grantList(schedule.role);
+    this.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);
+    this.linkSecret.grantRead(schedule.role);
+    grantSend(queue, schedule.role);
+    // With no repository to scan, the schedule function assembles the (empty) plan itself.
+    this.grantPublish(schedule.role);
+    new events.Rule(this, 'ScanScheduleRule', {
+      description: 'registry-janitor: starts a scan of the registry',
+      schedule: this.schedule,
+      targets: [
+        new targets.LambdaFunction(schedule.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
+      ],
+    });
+    return schedule.function;
+  }
+
+  private createScanWorker(queue: sqs.IQueue, environment: Record<string, string>): lambda.IFunction {
+    const worker = this.addFunction('ScanWorker', 'scan-lambda.ts', {
+      handler: 'workerHandler',
+      description: 'registry-janitor scan worker: plans one repository per task, then mails the digest',
+      memorySize: 1024,
+      timeout: WORKER_TIMEOUT,
+      environment,
+    });
+    this.repositories.grantRead(worker.role);
+    this.registerPullTimeExclusion(worker.role);
+    this.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker);
+    this.linkSecret.grantRead(worker.role);
+    this.grantPublish(worker.role);
+    if (this.awsUsage) grantAwsUsageRead(worker.role);
+    worker.function.addEventSource(
+      new SqsEventSource(queue, { batchSize: 3, reportBatchItemFailures: true, maxConcurrency: 4 }),
+    );
+    return worker.function;
+  }
+
+  /** The review page and the approval, behind the API; it starts the deleter and touches no image. */
+  private createReview(deleter: lambda.IFunction): lambda.IFunction {
+    const review = this.addFunction('Review', 'review.ts', {
+      description:
+        'registry-janitor review: the signed review page and the approval (GET/POST /v1/plans/{id})',
+      memorySize: 1024,
+      // Below API Gateway's 30 s integration limit, so that a slow page ends as this function's error.
+      timeout: Duration.seconds(25),
+      environment: {
+        LINK_SECRET_ARN: this.linkSecret.secretArn,
+        DELETER_FUNCTION_NAME: deleter.functionName,
+      },
+    });
+    this.grantTableAccess(review.role, TABLE_ACTIONS.review);
+    this.linkSecret.grantRead(review.role);
+    // The unqualified function only: no version or alias (grantInvoke would add "<arn>:*").
+    iam.Grant.addToPrincipal({
+      grantee: review.role,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [deleter.functionArn],
+    });
+    this.janitorApi.addRoute(apigwv2.HttpMethod.GET, REVIEW_PATH, 'Review', review.function);
+    this.janitorApi.addRoute(apigwv2.HttpMethod.POST, APPROVE_PATH, 'Approve', review.function);
+    return review.function;
+  }
+
+  /**
+   * The deleter, invoked asynchronously by the review function with `{ planId }`: re-checks and
+   * deletes the approved images. Its role is the only one with `ecr:BatchDeleteImage`.
+   */
+  private createDeleter(): { function: lambda.IFunction; failures: sqs.IQueue } {
+    const deleter = this.addFunction('Deleter', 'delete.ts', {
+      description: 'registry-janitor deleter: re-checks and deletes the images a person approved',
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      environment: { SCAN_CONFIG: this.scanConfig, AWS_USAGE: String(this.awsUsage) },
+    });
+    this.repositories.grantRead(deleter.role);
+    this.repositories.grantDelete(deleter.role);
+    this.registerPullTimeExclusion(deleter.role);
+    this.grantTableAccess(deleter.role, TABLE_ACTIONS.deleter);
+    if (this.awsUsage) grantAwsUsageRead(deleter.role);
+    const failures = createFailureQueue(this, 'DeletionFailures');
+    // Safe to run again (outcomes are recorded per repository; gone images count as deleted).
+    deleter.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: failureDestination(failures),
+    });
+    this.alarmSet.deadLetters(
+      'DeletionFailedAlarm',
+      failures,
+      'registry-janitor: an approved deletion failed every attempt; the plan shows what was done. The ' +
+        'failure record (plan id, error) is in the deletion failure queue.',
+    );
+    return { function: deleter.function, failures };
+  }
+
+  /** `sns:Publish` on the topic, and the use of its key to encrypt (no `kms:GenerateDataKey*`). */
+  private grantPublish(role: iam.IRole): void {
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['sns:Publish'],
+      resourceArns: [this.topic.topicArn],
+    });
+    this.topic.masterKey?.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+
   /** Grants exactly `actions` on the table (no index exists), and the use of its key if it has one. */
-  private grantTableAccess(role: iam.IRole, actions: string[]): void {
+  private grantTableAccess(role: iam.IRole, actions: readonly string[]): void {
     this.table.grant(role, ...actions);
     this.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey');
   }
@@ -196,75 +389,5 @@ export class RegistryJanitor extends Construct {
         'new value, then `registry-janitor cluster-key` for each cluster.',
     });
     return secret;
-  }
-
-  private createIngestAlarms(ingest: lambda.IFunction, stage: apigwv2.HttpStage): void {
-    this.addAlarm('IngestErrorsAlarm', {
-      alarmDescription:
-        'registry-janitor: the ingest function failed (crash or timeout): reports may be lost.',
-      metric: ingest.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.addAlarm('ApiServerErrorsAlarm', {
-      alarmDescription:
-        'registry-janitor: the API answered 5xx repeatedly (reports not stored; the clusters retry, then look silent).',
-      metric: stage.metricServerError({ period: Duration.minutes(15), statistic: cloudwatch.Stats.SUM }),
-      threshold: 5,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.addSilenceAlarm('NoClusterReportsAlarm', ingest, undefined);
-    for (const cluster of this.settings.clusters) {
-      this.addSilenceAlarm(`ClusterSilentAlarm-${cluster}`, ingest, cluster);
-    }
-  }
-
-  /**
-   * "No report for `staleAfterHours`": the ingest writes one `ClusterReport` data point per stored
-   * report; hours without any are breaching, so silence is what alarms. Without `cluster`, across
-   * all clusters of this janitor.
-   */
-  private addSilenceAlarm(id: string, ingest: lambda.IFunction, cluster: string | undefined): void {
-    const hours = this.staleAfterHours;
-    const alarmDescription =
-      cluster === undefined
-        ? `registry-janitor: no cluster has reported for ${hours} h. Either every reporter is down (their ` +
-          'repositories are blocked) or none is installed (then only ECR pull times protect images).'
-        : `registry-janitor: cluster ${cluster} has not reported for ${hours} h: deletions are blocked in the ` +
-          'repositories it reported from. Check its reporter CronJob and its key.';
-    this.addAlarm(
-      id,
-      {
-        alarmDescription,
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: CLUSTER_REPORT_METRIC,
-          dimensionsMap: {
-            FunctionName: ingest.functionName,
-            ...(cluster === undefined ? {} : { Cluster: cluster }),
-          },
-          statistic: cloudwatch.Stats.SUM,
-          period: Duration.hours(1),
-        }),
-        threshold: 1,
-        evaluationPeriods: hours,
-        datapointsToAlarm: hours,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      },
-      { notifyOk: true },
-    );
-  }
-
-  private addAlarm(id: string, props: cloudwatch.AlarmProps, options: { notifyOk?: boolean } = {}): void {
-    const alarm = new cloudwatch.Alarm(this, id, props);
-    const action = new SnsAction(this.topic);
-    alarm.addAlarmAction(action);
-    if (options.notifyOk) alarm.addOkAction(action);
-    this.alarmList.push(alarm);
   }
 }

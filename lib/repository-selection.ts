@@ -1,6 +1,8 @@
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
 import { RegistryJanitorConfigError } from './errors';
+import { accountResource, acknowledgeWildcards } from './nag';
 
 /** ECR repository names, plus the two IAM wildcards `*` and `?` (IAM cannot express other glob syntax). */
 const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]{1,256}$/;
@@ -62,6 +64,21 @@ export class RepositorySelection {
   }
 
   /**
+   * Lets `grantee` list the repositories of the account and region (the scan's schedule), nothing
+   * more: `ecr:DescribeRepositories` returns names and settings, never an image, and must cover
+   * every repository because globs can only be resolved against the full list.
+   */
+  grantList(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecr:DescribeRepositories'],
+      resourceArns: [repositoryArn('*')],
+    });
+    acknowledgeOn(grantee, [repositoryFinding('*')], LISTING_REASON);
+    return grant;
+  }
+
+  /**
    * Lets `grantee` list repositories and read the images of the selected ones (the scanner).
    * `ecr:DescribeRepositories` and `ecr:ListTagsForResource` cover every repository: globs and tags
    * can only be resolved against the full list, and both return metadata only.
@@ -72,6 +89,7 @@ export class RepositorySelection {
       actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
       resourceArns: [repositoryArn('*')],
     });
+    acknowledgeOn(grantee, [repositoryFinding('*')], LISTING_REASON);
     return this.grantOnSelected(grantee, ['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:ListImages']);
   }
 
@@ -82,9 +100,25 @@ export class RepositorySelection {
 
   private grantOnSelected(grantee: iam.IGrantable, actions: string[]): iam.Grant {
     const selection = this.selection;
+    const what = actions.join(', ');
     if ('names' in selection) {
+      acknowledgeOn(
+        grantee,
+        selection.names.filter((name) => name.includes('*')).map(repositoryFinding),
+        `${what} only on the repositories the janitor was configured to manage, named by glob ` +
+          `(${selection.names.join(', ')}): the glob is the configured boundary, in IAM as in the scanner.`,
+      );
       return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: selection.names.map(repositoryArn) });
     }
+    acknowledgeOn(
+      grantee,
+      [repositoryFinding('*')],
+      'tag' in selection
+        ? `${what} only on repositories tagged ${selection.tag.key}=${selection.tag.value}, enforced by an ` +
+            'aws:ResourceTag condition: a repository is managed by tagging it, so no ARN list can name them.'
+        : `${what} on the repositories of this account and region: the janitor was configured to manage ` +
+            'every repository (RepositorySelection.all()); use RepositorySelection.named() or tagged() to narrow it.',
+    );
     const conditions =
       'tag' in selection
         ? { StringEquals: { [`aws:ResourceTag/${selection.tag.key}`]: selection.tag.value } }
@@ -96,6 +130,22 @@ export class RepositorySelection {
       ...(conditions ? { conditions } : {}),
     });
   }
+}
+
+const LISTING_REASON =
+  'ecr:DescribeRepositories (and ecr:ListTagsForResource) return repository names, settings and tags, ' +
+  'never an image; the repositories a selection manages (globs, tags) can only be found in the full list ' +
+  'of this account and region. Reading and deleting images is granted separately, on the selection only.';
+
+function repositoryFinding(name: string): string {
+  return accountResource('ecr', `repository/${name}`);
+}
+
+/** Acknowledges the wildcard findings of a grant on the grantee (a role of this app). */
+function acknowledgeOn(grantee: iam.IGrantable, findings: readonly string[], reason: string): void {
+  const principal = grantee.grantPrincipal;
+  if (findings.length > 0 && Construct.isConstruct(principal))
+    acknowledgeWildcards(principal, findings, reason);
 }
 
 function repositoryArn(name: string): string {

@@ -4,6 +4,7 @@ import { App, type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RegistryJanitor } from '../../lib/registry-janitor';
@@ -46,6 +47,55 @@ function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }
   return stack.getLogicalId(construct.node.defaultChild as CfnElement);
 }
 
+/** Every statement of every policy in the template, with the logical ids of the roles it is attached to. */
+function allStatements(template: Template): { roles: string[]; statement: Statement }[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({
+      roles: (policy.Properties.Roles as { Ref: string }[]).map((role) => role.Ref),
+      statement,
+    })),
+  );
+}
+
+/** The distinct actions `role` may take, sorted. */
+function actionsOfRole(template: Template, stack: Stack, role: iam.IRole): string[] {
+  return [...new Set(statementsOfRole(template, stack, role).flatMap(actionsOf))].sort();
+}
+
+function roleId(stack: Stack, fn: lambda.IFunction): string {
+  return stack.getLogicalId(fn.role!.node.defaultChild as CfnElement);
+}
+
+/** An ARN of this stack's account and region, as the template writes it. */
+function accountArn(service: string, resource: string) {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        `:${service}:`,
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:${resource}`,
+      ],
+    ],
+  };
+}
+
+const DEFAULT_SCAN_CONFIG = {
+  policy: {
+    unusedDays: 7,
+    minAgeDays: 3,
+    deleteUntagged: true,
+    unusedTagged: true,
+    protectTags: [],
+    staleAfterHours: 6,
+  },
+  linkExpiryDays: 7,
+};
+
 describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clusters=...)', () => {
   // Prepare: one app and one synth (one esbuild run) for the whole block.
   const app = appWith({ notifyEmail: 'ops@example.com, oncall@example.com', clusters: 'prod-eu,prod-us' });
@@ -61,7 +111,17 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     ingest: logicalId(stack, janitor.ingestFunction),
     api: logicalId(stack, janitor.api),
     topic: stack.getLogicalId(janitor.topic.node.defaultChild as CfnElement),
+    schedule: logicalId(stack, janitor.scanScheduleFunction),
+    worker: logicalId(stack, janitor.scanWorkerFunction),
+    review: logicalId(stack, janitor.reviewFunction),
+    deleter: logicalId(stack, janitor.deleterFunction),
+    scanQueue: logicalId(stack, janitor.scanQueue),
+    scanDeadLetters: logicalId(stack, janitor.scanDeadLetterQueue),
+    deletionFailures: logicalId(stack, janitor.deletionFailureQueue),
   };
+  // The template as JSON (CloudFormation's shape, untyped).
+  const resources = template.toJSON().Resources;
+  const environmentOf = (id: string) => resources[id]!.Properties.Environment.Variables;
 
   it('keeps sightings in one on-demand table with pk/sk, PITR, TTL on expiresAt, AWS-managed KMS, retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
@@ -99,21 +159,24 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
   });
 
   it('runs the ingest on Node.js 22, arm64, with explicit memory and timeout, and the table and secret in its environment', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 1);
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    expect(resources[ids.ingest]!.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 512,
       Timeout: 15,
       Handler: 'index.handler',
       Environment: {
-        Variables: Match.objectLike({
+        Variables: {
           TABLE_NAME: { Ref: ids.table },
           INGEST_SECRET_ARN: { Ref: ids.ingestSecret },
           NODE_OPTIONS: '--enable-source-maps',
-        }),
+        },
       },
     });
+    for (const id of [ids.schedule, ids.worker, ids.review, ids.deleter]) {
+      expect(resources[id]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    }
   });
 
   it('writes the ingest logs to its own log group with a retention', () => {
@@ -146,8 +209,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     expect(sourceMap.sources.some((source) => source.endsWith('lambdas/handlers/ingest.ts'))).toBe(true);
   });
 
-  it('routes POST /v1/sightings to the ingest function (payload 2.0), and nothing else', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+  it('routes POST /v1/sightings to the ingest function (payload 2.0)', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       ApiId: { Ref: ids.api },
       RouteKey: 'POST /v1/sightings',
@@ -272,8 +334,9 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         AlarmDescription: Match.stringLikeRegexp(`cluster ${cluster} has not reported for 6 h`),
       });
     }
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
-    expect(janitor.alarms).toHaveLength(5);
+    // 5 for the ingest and clusters, 4 for the scan, 1 for the deleter.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    expect(janitor.alarms).toHaveLength(10);
   });
 
   it('lets the ingest role write its logs, read and update the table and read the ingest secret, nothing more', () => {
@@ -302,20 +365,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       }),
       ManagedPolicyArns: Match.absent(),
     });
-  });
-
-  it('grants no ECR action, no wildcard action and nothing on "*" anywhere in the stack', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
-    );
-    expect(statements.length).toBeGreaterThan(0);
-    for (const statement of statements) {
-      for (const action of actionsOf(statement)) {
-        expect(action).not.toMatch(/^ecr:|\*/);
-      }
-      expect([statement.Resource].flat()).not.toContain('*');
-    }
-    template.resourceCountIs('AWS::ECR::PullTimeUpdateExclusion', 0);
   });
 
   it('passes the cdk-nag AwsSolutions checks with no unacknowledged finding', () => {
@@ -353,6 +402,23 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     template.hasOutput('TopicArn', { Value: { Ref: ids.topic } });
   });
 
+  it('outputs the command that starts a scan now and the two dead-letter queues', () => {
+    template.hasOutput('ScanNowCommand', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'aws lambda invoke --function-name ',
+            { Ref: ids.schedule },
+            Match.stringLikeRegexp('--invocation-type Event .*/dev/null'),
+          ],
+        ],
+      },
+    });
+    template.hasOutput('ScanDeadLetterQueueUrl', { Value: { Ref: ids.scanDeadLetters } });
+    template.hasOutput('DeletionFailureQueueUrl', { Value: { Ref: ids.deletionFailures } });
+  });
+
   it('keeps the documented defaults for what later functions will read', () => {
     expect(janitor.schedule.expressionString).toBe('cron(0 6,18 * * ? *)');
     expect(janitor.policy).toEqual({
@@ -364,12 +430,369 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     });
     expect([janitor.staleAfterHours, janitor.linkExpiryDays, janitor.awsUsage]).toEqual([6, 7, true]);
     expect(janitor.repositories.toJson()).toEqual({ all: true });
+    expect(JSON.parse(janitor.scanConfig)).toEqual(DEFAULT_SCAN_CONFIG);
+  });
+
+  describe('the scan', () => {
+    it('fires twice a day, at 06:00 and 18:00 UTC, and retries a failed start', () => {
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'cron(0 6,18 * * ? *)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [ids.schedule, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 7200 },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [ids.schedule, 'Arn'] },
+      });
+    });
+
+    it('runs both entry points of one bundle: the schedule and the worker', () => {
+      expect(resources[ids.schedule]!.Properties).toMatchObject({
+        Handler: 'index.scheduleHandler',
+        Runtime: 'nodejs22.x',
+        Timeout: 120,
+      });
+      expect(resources[ids.worker]!.Properties).toMatchObject({
+        Handler: 'index.workerHandler',
+        Runtime: 'nodejs22.x',
+        Timeout: 300,
+        MemorySize: 1024,
+      });
+      expect(resources[ids.schedule]!.Properties.Code.S3Key).toBe(
+        resources[ids.worker]!.Properties.Code.S3Key,
+      );
+    });
+
+    it('gives both the queue, the topic, the link secret, the API URL for review links and the policy', () => {
+      for (const id of [ids.schedule, ids.worker]) {
+        const environment = environmentOf(id);
+        expect(environment).toMatchObject({
+          TABLE_NAME: { Ref: ids.table },
+          QUEUE_URL: { Ref: ids.scanQueue },
+          TOPIC_ARN: { Ref: ids.topic },
+          LINK_SECRET_ARN: { Ref: ids.linkSecret },
+          API_URL: { 'Fn::GetAtt': [ids.api, 'ApiEndpoint'] },
+          AWS_USAGE: 'true',
+        });
+        expect(JSON.parse(environment.SCAN_CONFIG)).toEqual(DEFAULT_SCAN_CONFIG);
+      }
+    });
+
+    it('fans out over an encrypted, TLS-only queue that dead-letters a task after 3 deliveries', () => {
+      const workerTimeout = resources[ids.worker]!.Properties.Timeout as number;
+      const queue = resources[ids.scanQueue]!.Properties;
+      expect(queue).toMatchObject({
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          maxReceiveCount: 3,
+          deadLetterTargetArn: { 'Fn::GetAtt': [ids.scanDeadLetters, 'Arn'] },
+        },
+      });
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      for (const id of [ids.scanQueue, ids.scanDeadLetters, ids.deletionFailures]) {
+        expect(resources[id]!.Properties.SqsManagedSseEnabled).toBe(true);
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    });
+
+    it('feeds the worker small batches and lets it report partial batch failures', () => {
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: ids.worker },
+        EventSourceArn: { 'Fn::GetAtt': [ids.scanQueue, 'Arn'] },
+        BatchSize: 3,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 4 },
+      });
+    });
+
+    it('alarms when no scan started for 13 h, a scan could not start, a worker failed or a task was dead-lettered', () => {
+      const notifies = { AlarmActions: [{ Ref: ids.topic }] };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...notifies,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Invocations',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.schedule } }],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 13,
+        DatapointsToAlarm: 13,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        OKActions: [{ Ref: ids.topic }],
+      });
+      for (const fn of [ids.schedule, ids.worker]) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...notifies,
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      }
+      for (const queue of [ids.scanDeadLetters, ids.deletionFailures]) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...notifies,
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+          Statistic: 'Maximum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    });
+  });
+
+  describe('review and deletion', () => {
+    it('routes GET /v1/plans/{id} and POST /v1/plans/{id}/approve to the review function (payload 2.0)', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+      for (const [routeKey, path] of [
+        ['GET /v1/plans/{id}', '/*/*/v1/plans/{id}'],
+        ['POST /v1/plans/{id}/approve', '/*/*/v1/plans/{id}/approve'],
+      ] as const) {
+        const route = routes.find((candidate) => candidate.Properties.RouteKey === routeKey);
+        const integrationId = route?.Properties.Target['Fn::Join'][1][1].Ref as string;
+        expect(resources[integrationId]!.Properties).toMatchObject({
+          IntegrationType: 'AWS_PROXY',
+          PayloadFormatVersion: '2.0',
+          IntegrationUri: { 'Fn::GetAtt': [ids.review, 'Arn'] },
+        });
+        template.hasResourceProperties('AWS::Lambda::Permission', {
+          FunctionName: { 'Fn::GetAtt': [ids.review, 'Arn'] },
+          SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: ids.api }, path])] },
+        });
+      }
+    });
+
+    it('tells the review function which deleter to start, and no policy', () => {
+      expect(environmentOf(ids.review)).toEqual({
+        TABLE_NAME: { Ref: ids.table },
+        LINK_SECRET_ARN: { Ref: ids.linkSecret },
+        DELETER_FUNCTION_NAME: { Ref: ids.deleter },
+        POWERTOOLS_METRICS_NAMESPACE: 'RegistryJanitor',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(resources[ids.review]!.Properties.Timeout).toBeLessThan(30);
+    });
+
+    it('runs the deleter for up to 15 minutes, invoked asynchronously: 2 retries, then an SQS on-failure destination', () => {
+      expect(resources[ids.deleter]!.Properties).toMatchObject({ Handler: 'index.handler', Timeout: 900 });
+      expect(JSON.parse(environmentOf(ids.deleter).SCAN_CONFIG)).toEqual(DEFAULT_SCAN_CONFIG);
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: ids.deleter },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [ids.deletionFailures, 'Arn'] } } },
+      });
+    });
+  });
+
+  describe('permissions', () => {
+    const statements = allStatements(template);
+    const roles = {
+      ingest: roleId(stack, janitor.ingestFunction),
+      schedule: roleId(stack, janitor.scanScheduleFunction),
+      worker: roleId(stack, janitor.scanWorkerFunction),
+      review: roleId(stack, janitor.reviewFunction),
+      deleter: roleId(stack, janitor.deleterFunction),
+    };
+    const rolesAllowed = (action: string) => [
+      ...new Set(
+        statements.filter(({ statement }) => actionsOf(statement).includes(action)).flatMap((s) => s.roles),
+      ),
+    ];
+
+    it('gives ecr:BatchDeleteImage to the deleter role only', () => {
+      expect(rolesAllowed('ecr:BatchDeleteImage')).toEqual([roles.deleter]);
+    });
+
+    it('gives the review and ingest roles no ECR action at all', () => {
+      for (const role of [janitor.reviewFunction.role!, janitor.ingestFunction.role!]) {
+        expect(actionsOfRole(template, stack, role).filter((action) => action.startsWith('ecr:'))).toEqual(
+          [],
+        );
+      }
+    });
+
+    it('grants no "*" or "*:*" action, and "*" resources only to list and describe ECS and Lambda', () => {
+      expect(statements.length).toBeGreaterThan(0);
+      for (const { statement } of statements) {
+        expect(statement.Effect).toBe('Allow');
+        for (const action of actionsOf(statement)) expect(action).not.toMatch(/^\*$|^\*:\*$|:\*$/);
+        if ([statement.Resource].flat().includes('*')) {
+          expect(actionsOf(statement).every((action) => /^(ecs|lambda):(List|Describe)/.test(action))).toBe(
+            true,
+          );
+        }
+      }
+    });
+
+    it('lets the schedule function list repositories, create the plan, send tasks and publish, nothing more', () => {
+      expect(actionsOfRole(template, stack, janitor.scanScheduleFunction.role!)).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ecr:DescribeRepositories',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'sns:Publish',
+        'sqs:SendMessage',
+      ]);
+    });
+
+    it('lets the worker read images, sightings, ECS and Lambda, store the plan, consume tasks and publish', () => {
+      expect(actionsOfRole(template, stack, janitor.scanWorkerFunction.role!)).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ecr:BatchGetImage',
+        'ecr:DescribeImages',
+        'ecr:DescribeRepositories',
+        'ecr:ListImages',
+        'ecr:ListTagsForResource',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'ecs:DescribeTasks',
+        'ecs:ListClusters',
+        'ecs:ListServices',
+        'ecs:ListTasks',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'lambda:GetFunction',
+        'lambda:ListAliases',
+        'lambda:ListFunctions',
+        'lambda:ListVersionsByFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'sns:Publish',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ]);
+    });
+
+    it('lets the review function read and approve plans, read the link secret and invoke the deleter, nothing more', () => {
+      expect(actionsOfRole(template, stack, janitor.reviewFunction.role!)).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'lambda:InvokeFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+      expect(rolesAllowed('lambda:InvokeFunction')).toEqual([roles.review]);
+      const invoke = statements.find(({ statement }) =>
+        actionsOf(statement).includes('lambda:InvokeFunction'),
+      );
+      expect(invoke?.statement.Resource).toEqual({ 'Fn::GetAtt': [ids.deleter, 'Arn'] });
+    });
+
+    it('lets the deleter re-read and delete images, read sightings, ECS and Lambda, and record outcomes', () => {
+      expect(actionsOfRole(template, stack, janitor.deleterFunction.role!)).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ecr:BatchDeleteImage',
+        'ecr:BatchGetImage',
+        'ecr:DescribeImages',
+        'ecr:DescribeRepositories',
+        'ecr:ListImages',
+        'ecr:ListTagsForResource',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'ecs:DescribeTasks',
+        'ecs:ListClusters',
+        'ecs:ListServices',
+        'ecs:ListTasks',
+        'lambda:GetFunction',
+        'lambda:ListAliases',
+        'lambda:ListFunctions',
+        'lambda:ListVersionsByFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+      ]);
+    });
+
+    it('scopes ECS and Lambda reads to this account and region wherever IAM can', () => {
+      const scoped = statements.filter(({ statement }) =>
+        actionsOf(statement).some((action) =>
+          ['ecs:ListTasks', 'ecs:DescribeTasks', 'lambda:GetFunction'].includes(action),
+        ),
+      );
+      expect(scoped.map(({ statement }) => [statement.Resource, statement.Condition ?? null])).toEqual(
+        expect.arrayContaining([
+          ['*', { ArnLike: { 'ecs:cluster': accountArn('ecs', 'cluster/*') } }],
+          [[accountArn('ecs', 'service/*'), accountArn('ecs', 'task/*')], null],
+          [accountArn('lambda', 'function:*'), null],
+        ]),
+      );
+    });
+
+    it('registers the scan worker and deleter roles as ECR pull-time update exclusions', () => {
+      template.resourceCountIs('AWS::ECR::PullTimeUpdateExclusion', 2);
+      for (const role of [roles.worker, roles.deleter]) {
+        template.hasResourceProperties('AWS::ECR::PullTimeUpdateExclusion', {
+          PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] },
+        });
+      }
+    });
   });
 });
 
 describe('cdk-nag acknowledgements', () => {
-  it('are each needed: without them AwsSolutions reports exactly APIG4, L1 and SMG4', () => {
-    // Prepare: the same stack, built while acknowledgements are dropped.
+  /** The rule ids acknowledged anywhere under `scope`, as cdk-nag matches them. */
+  function acknowledgedRules(scope: Stack): Set<string> {
+    return new Set(
+      scope.node
+        .findAll()
+        .flatMap((construct) => construct.node.metadata)
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .map((id) => id.replace(/^annotation::/i, '')),
+    );
+  }
+
+  it('are each needed, and name each granular IAM5 finding exactly', () => {
+    // Prepare: the same stack twice, once built while acknowledgements are dropped.
+    const acknowledged = new RegistryJanitorStack(
+      appWith({ ...AUXILIARY, notifyEmail: 'ops@example.com' }),
+      'Acknowledged',
+    );
     const acknowledge = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
     const app = appWith({ ...AUXILIARY, notifyEmail: 'ops@example.com' });
     const stack = new RegistryJanitorStack(app, 'Unacknowledged', {
@@ -379,11 +802,33 @@ describe('cdk-nag acknowledgements', () => {
     // Act
     const report = new AwsSolutionsChecks().validateScope(stack);
     // Assess
-    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual([
+    const findings = report.violations.map((violation) => violation.ruleName).sort();
+    expect(findings).toEqual([
       'AwsSolutions-APIG4',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
     ]);
+    expect([...acknowledgedRules(acknowledged)].sort()).toEqual(findings);
+  });
+
+  it('acknowledge the wildcards of ECS and Lambda only on the roles that read them', () => {
+    const stack = new RegistryJanitorStack(appWith(AUXILIARY), 'Scoped');
+    const janitor = stack.janitor;
+    const acknowledgedOn = (fn: lambda.IFunction) =>
+      fn
+        .role!.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .map((id) => id.replace(/^annotation::/i, ''));
+    expect(acknowledgedOn(janitor.ingestFunction)).toEqual([]);
+    expect(acknowledgedOn(janitor.reviewFunction)).toEqual([]);
+    expect(acknowledgedOn(janitor.deleterFunction)).toContain('AwsSolutions-IAM5[Resource::*]');
+    expect(acknowledgedOn(janitor.scanScheduleFunction)).not.toContain('AwsSolutions-IAM5[Resource::*]');
   });
 });
 
@@ -400,6 +845,7 @@ describe('RegistryJanitor used twice in one stack', () => {
     notificationTopic: topic,
     notificationEmails: ['team@example.com'],
     staleAfterHours: 12,
+    awsUsage: false,
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const ciRole = new iam.Role(stack, 'CiRole', { assumedBy: new iam.AccountRootPrincipal() });
@@ -409,7 +855,7 @@ describe('RegistryJanitor used twice in one stack', () => {
 
   it('synthesizes two complete janitors without a physical name', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 10);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     for (const [type, nameProperty] of [
@@ -465,11 +911,41 @@ describe('RegistryJanitor used twice in one stack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('registers a role as an ECR pull-time update exclusion once', () => {
-    template.resourceCountIs('AWS::ECR::PullTimeUpdateExclusion', 1);
-    template.hasResourceProperties('AWS::ECR::PullTimeUpdateExclusion', {
-      PrincipalArn: { 'Fn::GetAtt': [logicalId(stack, ciRole), 'Arn'] },
-    });
+  it("registers a role as an ECR pull-time update exclusion once, besides each janitor's worker and deleter", () => {
+    template.resourceCountIs('AWS::ECR::PullTimeUpdateExclusion', 5);
+    const principals = Object.values(template.findResources('AWS::ECR::PullTimeUpdateExclusion')).map(
+      (exclusion) => exclusion.Properties.PrincipalArn['Fn::GetAtt'][0],
+    );
+    expect(principals.filter((principal) => principal === logicalId(stack, ciRole))).toHaveLength(1);
+  });
+
+  it("limits the second janitor's deleter and scanner to its named repositories", () => {
+    const deletes = statementsOfRole(template, stack, second.deleterFunction.role!).find((statement) =>
+      actionsOf(statement).includes('ecr:BatchDeleteImage'),
+    );
+    expect(deletes?.Resource).toHaveLength(2);
+    expect(deletes?.Resource).toEqual(
+      expect.arrayContaining([accountArn('ecr', 'repository/web'), accountArn('ecr', 'repository/build/*')]),
+    );
+    expect(JSON.parse(second.scanConfig).repositories).toEqual(['web', 'build/*']);
+  });
+
+  it('reads no ECS or Lambda usage when awsUsage is off', () => {
+    for (const fn of [second.scanWorkerFunction, second.deleterFunction]) {
+      expect(
+        actionsOfRole(template, stack, fn.role!).filter((action) => /^(ecs|lambda):/.test(action)),
+      ).toEqual([]);
+    }
+    const worker = template.toJSON().Resources[logicalId(stack, second.scanWorkerFunction)];
+    expect(worker.Properties.Environment.Variables.AWS_USAGE).toBe('false');
+  });
+
+  it('keeps both janitors free of unacknowledged cdk-nag findings', () => {
+    for (const janitor of [first, second]) {
+      expect(
+        new AwsSolutionsChecks().validateScope(janitor).violations.map((violation) => violation.ruleName),
+      ).toEqual([]);
+    }
   });
 });
 
@@ -481,6 +957,8 @@ describe('RegistryJanitor configuration', () => {
     [{ policy: { unusedDays: 0 } }, /policy.unusedDays/],
     [{ notificationEmails: ['ops'] }, /notificationEmails: 'ops' is not an e-mail address/],
     [{ clusters: ['prod eu'] }, /clusters: 'prod eu' is not a cluster name/],
+    [{ scanOverdueAfterHours: 169 }, /scanOverdueAfterHours must be a whole number from 1 to 168/],
+    [{ policy: { protectTags: [''] } }, /policy.protectTags.0/],
   ])('refuses %j, naming the construct', (props, message) => {
     const stack = new Stack(new App(), 'Config');
     expect(() => new RegistryJanitor(stack, 'Janitor', props)).toThrow(message);
@@ -507,7 +985,7 @@ describe('RegistryJanitor configuration', () => {
   });
 });
 
-describe('RepositorySelection permissions (for the scanner and deleter to come)', () => {
+describe('RepositorySelection permissions', () => {
   const stack = new Stack(new App(), 'Grants');
   const roles = {
     named: new iam.Role(stack, 'NamedDeleter', {
@@ -517,10 +995,12 @@ describe('RepositorySelection permissions (for the scanner and deleter to come)'
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     }),
     reader: new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    lister: new iam.Role(stack, 'Lister', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
   };
   RepositorySelection.named('web', 'build/*').grantDelete(roles.named);
   RepositorySelection.tagged('janitor', 'managed').grantDelete(roles.tagged);
   RepositorySelection.named('web').grantRead(roles.reader);
+  RepositorySelection.named('web').grantList(roles.lister);
   const template = Template.fromStack(stack);
   const repository = (name: string) => ({
     'Fn::Join': [
@@ -571,6 +1051,12 @@ describe('RepositorySelection permissions (for the scanner and deleter to come)'
         Effect: 'Allow',
         Resource: repository('web'),
       },
+    ]);
+  });
+
+  it('lets the scan schedule list repositories and nothing else: no image is read', () => {
+    expect(statementsOfRole(template, stack, roles.lister)).toEqual([
+      { Action: 'ecr:DescribeRepositories', Effect: 'Allow', Resource: repository('*') },
     ]);
   });
 

@@ -1,0 +1,32 @@
+/**
+ * What each janitor function calls on the table, and nothing more: the calls of the stores it
+ * uses (`lambdas/adapters/dynamo-sighting-store.ts`, `dynamo-plan-store.ts`). There is no index, so
+ * every grant is on the table's ARN alone. `BatchWriteItem` writes only `PutRequest`s.
+ */
+export const TABLE_ACTIONS = {
+  /** `recordReport`: BatchGetItem of known sightings, conditional UpdateItem per sighting and heartbeat. */
+  ingest: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /**
+   * `startScan`: GetItem (plan exists?), PutItem (header, listing entry); with no repository,
+   * `assemblePlan`: Query (summaries) and UpdateItem (SCANNING → PENDING).
+   */
+  scanSchedule: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  /**
+   * `scanRepository`: Query (sightings, heartbeats, stored repositories), BatchWriteItem (candidate
+   * pages), PutItem (summary, conditional), GetItem (header); `assemblePlan`: Query and UpdateItem.
+   */
+  scanWorker: [
+    'dynamodb:BatchWriteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
+  /** The page: GetItem and Query; `approve`: BatchWriteItem (approval pages) and a conditional UpdateItem. */
+  review: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  /**
+   * `applyApproval`: GetItem and Query (plan, approval, candidates, sightings), BatchWriteItem
+   * (outcomes), UpdateItem (APPROVED → APPLIED).
+   */
+  deleter: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+} as const satisfies Record<string, readonly string[]>;
