@@ -71,7 +71,11 @@ export class RepositorySelection {
   grantList(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['ecr:DescribeRepositories'],
+      // A tag selection is resolved by the scanner itself: it reads each repository's tags.
+      actions:
+        'tag' in this.selection
+          ? ['ecr:DescribeRepositories', 'ecr:ListTagsForResource']
+          : ['ecr:DescribeRepositories'],
       resourceArns: [repositoryArn('*')],
     });
     acknowledgeOn(grantee, [repositoryFinding('*')], LISTING_REASON);

@@ -13,8 +13,9 @@ import type { ResolvedJanitorProps } from './registry-janitor-props';
 export function scanConfigOf(scope: IConstruct, settings: ResolvedJanitorProps): string {
   const selection = settings.repositories.toJson();
   const input: ScanConfigInput = {
-    // A tag selection is enforced by IAM only; the scanner lists every repository.
+    // A tag selection is enforced by IAM and by the scanner, which lists only tagged repositories.
     ...('names' in selection ? { repositories: [...selection.names] } : {}),
+    ...('tag' in selection ? { repositoryTag: selection.tag } : {}),
     policy: {
       unusedDays: settings.policy.unusedDays,
       minAgeDays: settings.policy.minAgeDays,

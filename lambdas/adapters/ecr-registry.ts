@@ -5,6 +5,7 @@ import {
   DescribeRepositoriesCommand,
   type ECRClient,
   type ImageDetail,
+  ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import pLimit from 'p-limit';
 import { isIndex, type RegistryImage } from '../core/model';
@@ -55,20 +56,47 @@ export class EcrRegistry implements Registry {
     ];
   }
 
-  async listRepositories(): Promise<readonly string[]> {
-    const names: string[] = [];
+  async listRepositories(withTag?: {
+    readonly key: string;
+    readonly value: string;
+  }): Promise<readonly string[]> {
+    const repositories: { name: string; arn?: string }[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.call('DescribeRepositories', undefined, () =>
         this.options.client.send(new DescribeRepositoriesCommand({ maxResults: PAGE_SIZE, nextToken })),
       );
       for (const repository of page.repositories ?? []) {
-        if (repository.repositoryName) names.push(repository.repositoryName);
+        if (repository.repositoryName)
+          repositories.push({
+            name: repository.repositoryName,
+            ...(repository.repositoryArn ? { arn: repository.repositoryArn } : {}),
+          });
         this.registryId ??= repository.registryId;
       }
       nextToken = page.nextToken;
     } while (nextToken);
-    return names.sort();
+    const selected = withTag ? await this.withTag(repositories, withTag) : repositories;
+    return selected.map((repository) => repository.name).sort();
+  }
+
+  /** The repositories carrying resource tag `key=value` (ListTagsForResource, bounded concurrency). */
+  private async withTag<T extends { name: string; arn?: string }>(
+    repositories: readonly T[],
+    tag: { readonly key: string; readonly value: string },
+  ): Promise<T[]> {
+    const tagged = await Promise.all(
+      repositories.map((repository) =>
+        this.limit(async () => {
+          if (!repository.arn) return false;
+          const answer = await this.call('ListTagsForResource', repository.name, () =>
+            this.options.client.send(new ListTagsForResourceCommand({ resourceArn: repository.arn })),
+          );
+          return (answer.tags ?? []).some((entry) => entry.Key === tag.key && entry.Value === tag.value);
+        }),
+      ),
+    );
+    return repositories.filter((_, index) => tagged[index]);
   }
 
   async listImages(

@@ -21,7 +21,8 @@ export interface Registry {
   readonly label: string;
   /** Host names under which clusters pull from this registry, for matching tag sightings. */
   hosts(): Promise<readonly string[]>;
-  listRepositories(): Promise<readonly string[]>;
+  /** Every repository, or only those carrying resource tag `withTag` (registries with tags: ECR). */
+  listRepositories(withTag?: { readonly key: string; readonly value: string }): Promise<readonly string[]>;
   /**
    * Every manifest of a repository, complete, or a thrown error: a listing that fails part-way
    * must never look like a short repository.

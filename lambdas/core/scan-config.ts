@@ -23,6 +23,11 @@ export const scanConfigSchema = z
   .object({
     /** Repository names or globs to manage; every repository when omitted. */
     repositories: z.array(z.string().min(1)).optional(),
+    /** Manage only repositories carrying this resource tag (ECR). */
+    repositoryTag: z
+      .object({ key: z.string().min(1), value: z.string() })
+      .strict()
+      .optional(),
     policy: policyPatch.optional(),
     overrides: z
       .array(z.object({ repositories: z.string().min(1), policy: policyPatch }).strict())
@@ -39,6 +44,8 @@ type PolicyPatch = z.infer<typeof policyPatch>;
 /** The scan configuration, parsed and compiled. */
 export interface ScanConfig {
   readonly manages: (repository: string) => boolean;
+  /** Only repositories with this resource tag are managed (the registry is asked for tags). */
+  readonly repositoryTag?: { readonly key: string; readonly value: string };
   readonly policyFor: (repository: string) => Policy;
   readonly notifyWhenClean: boolean;
   readonly linkExpiryDays: number;
@@ -76,6 +83,7 @@ export function parseScanConfig(value: unknown): ScanConfig {
   const managed = config.repositories?.map((glob) => picomatch(glob));
   return {
     manages: (repository) => !managed || managed.some((match) => match(repository)),
+    ...(config.repositoryTag ? { repositoryTag: config.repositoryTag } : {}),
     policyFor: (repository) => overrides.find((override) => override.matches(repository))?.policy ?? base,
     notifyWhenClean: config.notifyWhenClean ?? false,
     linkExpiryDays: config.linkExpiryDays ?? 7,

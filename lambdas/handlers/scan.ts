@@ -65,7 +65,9 @@ export async function startScan(
   if (await deps.plans.getPlan(planId)) return { planId, started: false, repositories: 0, reviewUrl: url };
   let repositories: string[];
   try {
-    repositories = (await deps.registry.listRepositories()).filter(deps.config.manages);
+    repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
+      deps.config.manages,
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.log.error('scan could not list repositories', { planId, error: message });

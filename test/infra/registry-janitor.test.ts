@@ -996,11 +996,15 @@ describe('RepositorySelection permissions', () => {
     }),
     reader: new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
     lister: new iam.Role(stack, 'Lister', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    tagLister: new iam.Role(stack, 'TagLister', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    }),
   };
   RepositorySelection.named('web', 'build/*').grantDelete(roles.named);
   RepositorySelection.tagged('janitor', 'managed').grantDelete(roles.tagged);
   RepositorySelection.named('web').grantRead(roles.reader);
   RepositorySelection.named('web').grantList(roles.lister);
+  RepositorySelection.tagged('janitor', 'managed').grantList(roles.tagLister);
   const template = Template.fromStack(stack);
   const repository = (name: string) => ({
     'Fn::Join': [
@@ -1024,6 +1028,19 @@ describe('RepositorySelection permissions', () => {
         Effect: 'Allow',
         Resource: [repository('web'), repository('build/*')],
       },
+    ]);
+  });
+
+  it('lets the scan schedule of a tag selection read repository tags, and only list otherwise', () => {
+    expect(statementsOfRole(template, stack, roles.tagLister)).toEqual([
+      {
+        Action: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
+        Effect: 'Allow',
+        Resource: repository('*'),
+      },
+    ]);
+    expect(statementsOfRole(template, stack, roles.lister)).toEqual([
+      { Action: 'ecr:DescribeRepositories', Effect: 'Allow', Resource: repository('*') },
     ]);
   });
 

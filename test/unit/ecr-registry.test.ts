@@ -2,8 +2,10 @@ import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   ECRServiceException,
+  ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
@@ -217,5 +219,55 @@ describe('EcrRegistry.deleteImages', () => {
     const digests = Array.from({ length: 101 }, (_, i) => digestOf(`${i}`));
     await expect(registry().deleteImages('web', digests)).rejects.toThrow('at most 100');
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcrRegistry.listRepositories', () => {
+  it('lists every repository, or only those carrying a resource tag', async () => {
+    // Prepare
+    const arn = (name: string) => `arn:aws:ecr:eu-west-1:${REGISTRY_ID}:repository/${name}`;
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: ['web', 'api', 'batch'].map((repositoryName) => ({
+        repositoryName,
+        repositoryArn: arn(repositoryName),
+        registryId: REGISTRY_ID,
+      })),
+    });
+    ecr
+      .on(ListTagsForResourceCommand, { resourceArn: arn('web') })
+      .resolves({ tags: [{ Key: 'janitor', Value: 'managed' }] });
+    ecr
+      .on(ListTagsForResourceCommand, { resourceArn: arn('api') })
+      .resolves({ tags: [{ Key: 'janitor', Value: 'off' }] });
+    ecr.on(ListTagsForResourceCommand, { resourceArn: arn('batch') }).resolves({ tags: [] });
+
+    // Act
+    const all = await registry().listRepositories();
+    const tagged = await registry().listRepositories({ key: 'janitor', value: 'managed' });
+
+    // Assess
+    expect(all).toEqual(['api', 'batch', 'web']);
+    expect(tagged).toEqual(['web']);
+  });
+
+  it('fails, naming the permission, when tags cannot be read', async () => {
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .resolves({
+        repositories: [{ repositoryName: 'web', repositoryArn: 'arn:aws:ecr:eu-west-1:1:repository/web' }],
+      });
+    ecr
+      .on(ListTagsForResourceCommand)
+      .rejects(
+        new ECRServiceException({
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          $metadata: {},
+          message: 'no',
+        }),
+      );
+    await expect(registry().listRepositories({ key: 'k', value: 'v' })).rejects.toThrow(
+      'ecr:ListTagsForResource',
+    );
   });
 });
