@@ -251,21 +251,17 @@ describe('EcrRegistry.listRepositories', () => {
   });
 
   it('fails, naming the permission, when tags cannot be read', async () => {
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .resolves({
-        repositories: [{ repositoryName: 'web', repositoryArn: 'arn:aws:ecr:eu-west-1:1:repository/web' }],
-      });
-    ecr
-      .on(ListTagsForResourceCommand)
-      .rejects(
-        new ECRServiceException({
-          name: 'AccessDeniedException',
-          $fault: 'client',
-          $metadata: {},
-          message: 'no',
-        }),
-      );
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [{ repositoryName: 'web', repositoryArn: 'arn:aws:ecr:eu-west-1:1:repository/web' }],
+    });
+    ecr.on(ListTagsForResourceCommand).rejects(
+      new ECRServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
     await expect(registry().listRepositories({ key: 'k', value: 'v' })).rejects.toThrow(
       'ecr:ListTagsForResource',
     );
