@@ -42,3 +42,59 @@ function sameTags(a: readonly string[], b: readonly string[]): boolean {
   const sorted = [...b].sort();
   return [...a].sort().every((tag, index) => tag === sorted[index]);
 }
+
+/**
+ * Keeps only the images whose family goes with them: an image that a manifest of the registry
+ * (as listed now) points to — its index, or a referrer's subject — is deleted only when that
+ * manifest is deleted in the same run, and a referrer (signature, SBOM) only with its subject. Repeats until stable, so that a skipped index also keeps
+ * its children's children. A family is never cut in two, whatever was approved.
+ *
+ * @example
+ * keepFamiliesWhole([childOfKeptIndex], fresh) // { ready: [], blocked: Map { child → 'sha256:… points to it and stays' } }
+ */
+export function keepFamiliesWhole(
+  ready: readonly PlanItem[],
+  fresh: ReadonlyMap<string, PlanItem>,
+): { ready: PlanItem[]; blocked: Map<string, string> } {
+  const pointedBy = new Map<string, string[]>();
+  for (const item of fresh.values()) {
+    for (const target of item.references) {
+      const list = pointedBy.get(target);
+      if (list) list.push(item.digest);
+      else pointedBy.set(target, [item.digest]);
+    }
+  }
+  const going = new Set(ready.map((item) => item.digest));
+  const blocked = new Map<string, string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const digest of going) {
+      const reason = stayingReason(digest, fresh, pointedBy, going);
+      if (reason === undefined) continue;
+      going.delete(digest);
+      blocked.set(digest, reason);
+      changed = true;
+    }
+  }
+  return { ready: ready.filter((item) => going.has(item.digest)), blocked };
+}
+
+/**
+ * Why `digest` must stay: a manifest pointing to it stays (an index, or a referrer such as a
+ * signature), or it is a referrer whose subject stays (a kept image keeps its signatures).
+ */
+function stayingReason(
+  digest: string,
+  fresh: ReadonlyMap<string, PlanItem>,
+  pointedBy: ReadonlyMap<string, readonly string[]>,
+  going: ReadonlySet<string>,
+): string | undefined {
+  const pointer = (pointedBy.get(digest) ?? []).find((other) => !going.has(other));
+  if (pointer !== undefined) return `${shortDigest(pointer)}, which points to it, is not being deleted`;
+  const item = fresh.get(digest);
+  if (item?.role !== 'referrer') return undefined;
+  const subject = item.references.find((target) => fresh.has(target) && !going.has(target));
+  return subject === undefined
+    ? undefined
+    : `it refers to ${shortDigest(subject)}, which is not being deleted`;
+}

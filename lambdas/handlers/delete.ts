@@ -12,7 +12,7 @@ import { executePlan, type Outcome } from '../core/execute-plan';
 import type { Sighting } from '../core/model';
 import { type PlanItem, planCleanup, type RepositoryListing } from '../core/plan';
 import type { Registry } from '../core/ports';
-import { recheckApproved } from '../core/recheck';
+import { keepFamiliesWhole, recheckApproved } from '../core/recheck';
 import { type ImageOutcome, imageKey } from '../core/review-view';
 import type { ScanConfig } from '../core/scan-config';
 import { parseScanConfig } from '../core/scan-config';
@@ -70,13 +70,18 @@ async function applyRepository(
       outcomes.set(imageKey(item), { status: 'skipped', reason: `could not re-check: ${fresh.error}` });
     return outcomes;
   }
-  const ready: PlanItem[] = [];
+  const checked: PlanItem[] = [];
   for (const item of todo) {
     const verdict = recheckApproved(item, fresh.items.get(item.digest), (repo, digest) =>
       approved.has(`${repo}@${digest}`),
     );
-    if (verdict === 'delete') ready.push(item);
+    if (verdict === 'delete') checked.push(item);
     else outcomes.set(imageKey(item), verdict);
+  }
+  const { ready, blocked } = keepFamiliesWhole(checked, fresh.items);
+  for (const item of checked) {
+    const reason = blocked.get(item.digest);
+    if (reason !== undefined) outcomes.set(imageKey(item), { status: 'skipped', reason });
   }
   const executed = await executePlan(
     {

@@ -1,0 +1,95 @@
+import type { RegistryImage } from '../../lambdas/core/model';
+import { type PlanItem, planCleanup } from '../../lambdas/core/plan';
+import { keepFamiliesWhole, recheckApproved } from '../../lambdas/core/recheck';
+import { aCosignSignature, anImage, aPolicy, NOW } from '../fixtures/builders';
+
+const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
+
+function planOf(images: RegistryImage[], policy = deleteAll): Map<string, PlanItem> {
+  const plan = planCleanup({
+    repositories: [{ repository: 'web', images }],
+    sightings: [],
+    policy,
+    now: NOW,
+  });
+  return new Map(plan.repositories[0]!.items.map((item) => [item.digest, item]));
+}
+
+describe('keepFamiliesWhole', () => {
+  const a = anImage('a').build();
+  const b = anImage('b').build();
+  const index = anImage('i').tagged('v1').indexOf([a, b]).build();
+  const signature = aCosignSignature(index);
+
+  it('skips the children and signature of an index that is not being deleted', () => {
+    // Prepare: all four approved; the index itself was skipped by its re-check (re-tagged).
+    const fresh = planOf([a, b, index, signature]);
+    const checked = [fresh.get(a.digest)!, fresh.get(b.digest)!, fresh.get(signature.digest)!];
+
+    // Act
+    const { ready, blocked } = keepFamiliesWhole(checked, fresh);
+
+    // Assess: the index stays, so its children and its signature stay with it.
+    expect(ready).toEqual([]);
+    expect(blocked.get(a.digest)).toMatch(/^sha256:\w{9}\.\.\., which points to it, is not being deleted$/);
+    expect(blocked.has(b.digest)).toBe(true);
+    expect(blocked.get(signature.digest)).toMatch(
+      /^it refers to sha256:\w{9}\.\.\., which is not being deleted$/,
+    );
+  });
+
+  it('keeps a platform image shared with an index that stays', () => {
+    // Prepare: I1 and I2 share C; only I2 and C were approved.
+    const shared = anImage('c').build();
+    const first = anImage('i1').tagged('v1').indexOf([shared]).build();
+    const second = anImage('i2').tagged('v2').indexOf([shared]).build();
+    const fresh = planOf([shared, first, second]);
+
+    // Act
+    const { ready } = keepFamiliesWhole(
+      [fresh.get(second.digest)!, { ...fresh.get(shared.digest)!, decision: 'delete' }],
+      fresh,
+    );
+
+    // Assess
+    expect(ready.map((item) => item.digest)).toEqual([second.digest]);
+  });
+
+  it('lets a whole family go when all of it goes', () => {
+    const fresh = planOf([a, b, index, signature]);
+    const { ready, blocked } = keepFamiliesWhole([...fresh.values()], fresh);
+    expect(ready).toHaveLength(4);
+    expect(blocked.size).toBe(0);
+  });
+});
+
+describe('recheckApproved', () => {
+  const image = anImage('x').tagged('v1').build();
+  const scanned = planOf([image]).get(image.digest)!;
+  const approved = () => true;
+
+  it.each([
+    ['is gone already', undefined, { status: 'deleted' }],
+    [
+      'became protected',
+      { ...scanned, decision: 'keep' as const, reason: 'kept: seen in prod 1 hour ago' },
+      { status: 'skipped', reason: 'became protected since the scan (kept: seen in prod 1 hour ago)' },
+    ],
+    [
+      'got a new tag',
+      { ...scanned, tags: ['v1', 'prod'] },
+      { status: 'skipped', reason: 'tags changed since the scan: [v1] → [v1, prod]' },
+    ],
+    [
+      'joined another family',
+      { ...scanned, root: 'sha256:other' },
+      { status: 'skipped', reason: expect.stringContaining('family changed') },
+    ],
+  ])('skips an image that %s', (_name, fresh, outcome) => {
+    expect(recheckApproved(scanned, fresh, approved)).toEqual(outcome);
+  });
+
+  it('deletes an image that is still a candidate with the same tags and family', () => {
+    expect(recheckApproved(scanned, scanned, approved)).toBe('delete');
+  });
+});
