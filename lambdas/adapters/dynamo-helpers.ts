@@ -29,6 +29,8 @@ export async function queryAll(
         ExpressionAttributeValues:
           skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': skPrefix },
         ExclusiveStartKey: startKey,
+        // Readers decide deletions from what they read: never from a stale replica.
+        ConsistentRead: true,
       }),
     );
     items.push(...(page.Items ?? []));

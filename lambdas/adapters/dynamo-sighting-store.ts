@@ -74,6 +74,15 @@ export class DynamoSightingStore implements SightingStore {
     return items.map((item) => fromItem(item as unknown as SightingItem));
   }
 
+  async snapshotFor(repository: string): Promise<{ sightings: Sighting[]; clusterReports: ClusterReport[] }> {
+    const clusterReports = await this.clusterReports();
+    const [own, bare] = await Promise.all([
+      this.sightingsOf(repository),
+      repository === '' ? [] : this.sightingsOf(''),
+    ]);
+    return { sightings: [...own, ...bare], clusterReports };
+  }
+
   async clusterReports(): Promise<ClusterReport[]> {
     const items = await queryAll(this.options, 'CLUSTER');
     return items.map((item) => ({

@@ -26,6 +26,12 @@ export interface SightingStore {
   sightingsOf(repository: string): Promise<Sighting[]>;
   /** Each cluster's last report. */
   clusterReports(): Promise<ClusterReport[]>;
+  /**
+   * What a scan or the deleter needs for one repository: every cluster's last report, read first
+   * (a report stores its sightings before its heartbeat, so sightings read after a heartbeat
+   * include that report's), then the repository's sightings and the bare-digest ones.
+   */
+  snapshotFor(repository: string): Promise<{ sightings: Sighting[]; clusterReports: ClusterReport[] }>;
 }
 
 /** Where a plan is in its life. */

@@ -108,15 +108,13 @@ async function freshPlan(
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
-  const [own, bare, clusterReports, hosts] = await Promise.all([
-    deps.sightings.sightingsOf(repository),
-    deps.sightings.sightingsOf(''),
-    deps.sightings.clusterReports(),
+  const [{ sightings, clusterReports }, hosts] = await Promise.all([
+    deps.sightings.snapshotFor(repository),
     deps.registry.hosts(),
   ]);
   const planned = planCleanup({
     repositories: [listing],
-    sightings: [...own, ...bare, ...usage],
+    sightings: [...sightings, ...usage],
     clusterReports,
     policy: deps.config.policyFor,
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),

@@ -15,7 +15,7 @@ import { type HttpApiEvent, type HttpApiResult, header, json, type Log, rawBody 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface IngestDeps {
-  readonly store: SightingStore;
+  readonly store: Pick<SightingStore, 'recordReport'>;
   /** The ingest secret the cluster keys derive from. */
   readonly ingestSecret: () => Promise<string>;
   readonly now: () => Date;

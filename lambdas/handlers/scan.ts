@@ -91,10 +91,8 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
   const plan = await deps.plans.getPlan(task.planId);
   if (!plan) throw new Error(`plan ${task.planId} does not exist`);
   const now = deps.now();
-  const [own, bare, clusterReports, usage] = await Promise.all([
-    deps.sightings.sightingsOf(task.repository),
-    deps.sightings.sightingsOf(''),
-    deps.sightings.clusterReports(),
+  const [{ sightings, clusterReports }, usage] = await Promise.all([
+    deps.sightings.snapshotFor(task.repository),
     readUsage(deps, now),
   ]);
   const listing: RepositoryListing =
@@ -104,7 +102,7 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
   const hosts = await deps.registry.hosts();
   const planned = planCleanup({
     repositories: [listing],
-    sightings: [...own, ...bare, ...('error' in usage ? [] : usage.sightings)],
+    sightings: [...sightings, ...('error' in usage ? [] : usage.sightings)],
     clusterReports,
     policy: deps.config.policyFor,
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),

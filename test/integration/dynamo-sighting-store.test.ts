@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import type { Sighting } from '../../lambdas/core/model';
 import { digestOf } from '../fixtures/builders';
@@ -157,5 +157,40 @@ describe('DynamoSightingStore', () => {
     const retried = await store.recordReport(bigReport('prod-eu', T0));
     expect(retried.written).toBeGreaterThanOrEqual(1);
     expect(await store.clusterReports()).toEqual([{ cluster: 'prod-eu', lastReportAt: T0 }]);
+  });
+});
+
+describe('DynamoSightingStore.snapshotFor', () => {
+  it('reads the heartbeats first, then the sightings, all consistently', async () => {
+    // Prepare
+    const { store, tableName } = await newStore();
+    await store.recordReport(bigReport('prod-eu', T0));
+    const queries: { pk: unknown; consistent: unknown }[] = [];
+    const recording = {
+      send(command: unknown) {
+        if (command instanceof QueryCommand) {
+          queries.push({
+            pk: command.input.ExpressionAttributeValues?.[':pk'],
+            consistent: command.input.ConsistentRead,
+          });
+        }
+        return dynamo.documents.send(command as QueryCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    // Act
+    const snapshot = await new DynamoSightingStore({ client: recording, tableName }).snapshotFor('app-3');
+
+    // Assess
+    expect(queries[0]).toEqual({ pk: 'CLUSTER', consistent: true });
+    expect(
+      queries
+        .slice(1)
+        .map((query) => query.pk)
+        .sort(),
+    ).toEqual(['REPO#', 'REPO#app-3']);
+    expect(queries.every((query) => query.consistent === true)).toBe(true);
+    expect(snapshot.sightings).toHaveLength(15);
+    expect(snapshot.clusterReports).toEqual([{ cluster: 'prod-eu', lastReportAt: T0 }]);
   });
 });

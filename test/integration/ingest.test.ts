@@ -176,10 +176,8 @@ describe('POST /v1/sightings', () => {
   });
 
   it('answers 503 and moves no heartbeat when the store fails, so the reporter sends again', async () => {
-    const failing: SightingStore = {
+    const failing: Pick<SightingStore, 'recordReport'> = {
       recordReport: async () => Promise.reject(new Error('throttled')),
-      sightingsOf: (repository) => store.sightingsOf(repository),
-      clusterReports: () => store.clusterReports(),
     };
     const result = await handleIngest(event(report()), deps({ store: failing }));
     expect(result.statusCode).toBe(503);

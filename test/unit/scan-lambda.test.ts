@@ -63,6 +63,7 @@ function depsWith(plans: PlanStore, registry: Registry, enqueued: ScanTask[] = [
       recordReport: async () => ({ distinct: 0, written: 0 }),
       sightingsOf: async () => [],
       clusterReports: async () => [],
+      snapshotFor: async () => ({ sightings: [], clusterReports: [] }),
     },
     plans,
     queue: { enqueue: async (tasks) => void enqueued.push(...tasks) },
