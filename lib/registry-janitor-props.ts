@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
+import { SIGHTING_RETENTION_DAYS } from '../lambdas/core/scan-config';
 import { RegistryJanitorConfigError } from './errors';
 import { RepositorySelection } from './repository-selection';
 
@@ -156,7 +157,8 @@ export function resolveJanitorProps(scope: IConstruct, props: RegistryJanitorPro
     ),
     repositories: props.repositories ?? RepositorySelection.all(),
     policy: {
-      unusedDays: wholeNumber(scope, 'policy.unusedDays', policy.unusedDays ?? 7, 1, 3650),
+      // Sightings are kept SIGHTING_RETENTION_DAYS: a longer window would forget images in use.
+      unusedDays: wholeNumber(scope, 'policy.unusedDays', policy.unusedDays ?? 7, 1, SIGHTING_RETENTION_DAYS),
       minAgeDays: wholeNumber(scope, 'policy.minAgeDays', policy.minAgeDays ?? 3, 0, 3650),
       deleteUntagged: policy.deleteUntagged ?? true,
       unusedTagged: policy.unusedTagged ?? true,

@@ -1,6 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import type { ClusterReport, ImageRef, Sighting } from '../core/model';
+import { SIGHTING_RETENTION_DAYS } from '../core/scan-config';
 import type { RecordResult, SightingStore } from '../core/stores';
 import { backoff, isConditionFailure, queryAll } from './dynamo-helpers';
 
@@ -44,7 +45,7 @@ export class DynamoSightingStore implements SightingStore {
 
   constructor(private readonly options: DynamoSightingStoreOptions) {
     this.freshForMs = options.freshForMs ?? HOUR_MS;
-    this.retentionSeconds = (options.retentionDays ?? 90) * DAY_SECONDS;
+    this.retentionSeconds = (options.retentionDays ?? SIGHTING_RETENTION_DAYS) * DAY_SECONDS;
   }
 
   async recordReport(report: {

@@ -4,9 +4,20 @@ import { PolicyError } from './errors';
 import { parseLifecyclePolicy } from './lifecycle-policy';
 import { DEFAULT_POLICY, type Policy, parseKeepRule, validatePolicy } from './policy';
 
+/** How long the sighting store keeps a sighting after it was last seen. */
+export const SIGHTING_RETENTION_DAYS = 90;
+
 const policyPatch = z
   .object({
-    unusedDays: z.number().min(0).optional(),
+    // Sightings are kept 90 days (the store's TTL): a longer window would forget what it should remember.
+    unusedDays: z
+      .number()
+      .min(0)
+      .max(
+        SIGHTING_RETENTION_DAYS,
+        `at most ${SIGHTING_RETENTION_DAYS}: sightings are kept ${SIGHTING_RETENTION_DAYS} days`,
+      )
+      .optional(),
     minAgeDays: z.number().min(0).optional(),
     protectTags: z.array(z.string().min(1)).optional(),
     usePullTime: z.boolean().optional(),

@@ -955,6 +955,7 @@ describe('RegistryJanitor configuration', () => {
     [{ staleAfterHours: 1.5 }, /staleAfterHours must be a whole number/],
     [{ linkExpiryDays: 31 }, /linkExpiryDays must be a whole number from 1 to 30/],
     [{ policy: { unusedDays: 0 } }, /policy.unusedDays/],
+    [{ policy: { unusedDays: 91 } }, /policy.unusedDays must be a whole number from 1 to 90/],
     [{ notificationEmails: ['ops'] }, /notificationEmails: 'ops' is not an e-mail address/],
     [{ clusters: ['prod eu'] }, /clusters: 'prod eu' is not a cluster name/],
     [{ scanOverdueAfterHours: 169 }, /scanOverdueAfterHours must be a whole number from 1 to 168/],
