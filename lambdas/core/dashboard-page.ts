@@ -19,8 +19,8 @@ export interface DashboardView {
   readonly clusters: readonly ClusterReport[];
   readonly plans: readonly {
     readonly record: PlanRecord;
-    /** The signed review link (this dashboard is served on loopback only by default). */
-    readonly reviewUrl: string;
+    /** The signed review link; left out when the dashboard is reachable from the network. */
+    readonly reviewUrl?: string;
     readonly outcomes?: ReadonlyMap<string, ImageOutcome>;
   }[];
 }
@@ -68,7 +68,10 @@ function plansSection(view: DashboardView): string {
         ? ''
         : ` — ${plural(record.candidates, 'candidate')}, ${formatBytes(record.candidateBytes ?? 0)}`;
     const error = record.error === undefined ? '' : `<span class="reason">${escapeHtml(record.error)}</span>`;
-    const link = record.status === 'FAILED' ? '' : ` <a href="${escapeHtml(reviewUrl)}">review</a>`;
+    const link =
+      record.status === 'FAILED' || reviewUrl === undefined
+        ? ''
+        : ` <a href="${escapeHtml(reviewUrl)}">review</a>`;
     return `<li><span class="name">${escapeHtml(record.id)}</span> <span class="outcome ${statusClass(record)}">${record.status.toLowerCase()}</span><span class="meta">${formatUtc(record.createdAt)} UTC (${ago(record.createdAt, view.now)})${counts}${outcomeText(outcomes)}</span>${error}${link}</li>`;
   });
   return `<section class="repo"><h2>Scans</h2><ul class="images">${rows.join('')}</ul></section>`;

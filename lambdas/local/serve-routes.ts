@@ -24,6 +24,11 @@ export interface LocalRouteDeps {
   readonly linkSecret: string;
   readonly plans: PlanStore;
   readonly sightings: SightingStore;
+  /**
+   * Show each plan's signed review link on the dashboard. Only on loopback: anyone who can open the
+   * dashboard could otherwise approve deletions.
+   */
+  readonly reviewLinksOnDashboard: boolean;
 }
 
 /**
@@ -93,7 +98,9 @@ async function dashboard(deps: LocalRouteDeps): Promise<HttpApiResult> {
       const decided = record.status === 'APPROVED' || record.status === 'APPLIED';
       return {
         record,
-        reviewUrl: reviewUrl(deps.baseUrl, record.id, record.linkExp, sig),
+        ...(deps.reviewLinksOnDashboard
+          ? { reviewUrl: reviewUrl(deps.baseUrl, record.id, record.linkExp, sig) }
+          : {}),
         ...(decided ? { outcomes: await deps.plans.outcomes(record.id) } : {}),
       };
     }),

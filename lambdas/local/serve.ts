@@ -111,7 +111,9 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     const cron = new Cron(config.schedule, { timezone: 'UTC', protect: true }, async () => {
       await routes.scan(new Date());
     });
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(options.host);
     const routes = localRoutes({
+      reviewLinksOnDashboard: loopback,
       baseUrl,
       registry,
       config,

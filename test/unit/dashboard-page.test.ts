@@ -1,0 +1,50 @@
+import { renderDashboard } from '../../lambdas/core/dashboard-page';
+import type { PlanRecord } from '../../lambdas/core/stores';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const record: PlanRecord = {
+  id: 'scan-20261122T0600Z',
+  createdAt: new Date('2026-11-22T06:00:00Z'),
+  status: 'PENDING',
+  totalRepositories: 3,
+  linkExp: 1764396000,
+  policyHash: 'x',
+  candidates: 12,
+  candidateBytes: 3 * 1024 ** 3,
+};
+
+const view = (reviewUrl?: string) => ({
+  now: NOW,
+  registryLabel: 'eu-west-1',
+  baseUrl: 'http://127.0.0.1:8787',
+  schedule: '0 6,18 * * *',
+  staleAfterHours: 6,
+  clusters: [
+    { cluster: 'prod<eu>', lastReportAt: new Date('2026-11-22T11:55:00Z') },
+    { cluster: 'edge', lastReportAt: new Date('2026-11-22T01:00:00Z') },
+  ],
+  plans: [{ record, ...(reviewUrl ? { reviewUrl } : {}) }],
+});
+
+describe('renderDashboard', () => {
+  it('lists clusters (stale ones marked) and scans with counts and their review link', () => {
+    const html = renderDashboard(view('http://127.0.0.1:8787/v1/plans/scan-20261122T0600Z?exp=1&sig=a'));
+    expect(html).toContain('prod&#60;eu&#62;');
+    expect(html).toMatch(
+      /edge<\/span> <span class="meta">last report 2026-11-22 01:00:00 UTC \(11 hours ago\)<\/span> <span class="outcome failed">stale/,
+    );
+    expect(html).not.toMatch(
+      /prod&#60;eu&#62;<\/span> <span class="meta">[^<]*<\/span> <span class="outcome failed">stale/,
+    );
+    expect(html).toContain('12 candidates, 3.0 GiB');
+    expect(html).toContain(
+      '<a href="http://127.0.0.1:8787/v1/plans/scan-20261122T0600Z?exp=1&#38;sig=a">review</a>',
+    );
+  });
+
+  it('leaves out review links when it is given none (a dashboard reachable from the network)', () => {
+    const html = renderDashboard(view());
+    expect(html).not.toContain('<a href');
+    expect(html).toContain('scan-20261122T0600Z');
+  });
+});
