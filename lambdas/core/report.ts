@@ -19,7 +19,9 @@ export const clusterReportSchema = z.object({
     .regex(
       /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
       'letters, digits and . _ : - only, starting with a letter or digit',
-    ),
+    )
+    // `aws:ecs` and `aws:lambda` are the janitor's own readings of ECS and Lambda.
+    .refine((name) => !name.toLowerCase().startsWith('aws:'), "names starting with 'aws:' are reserved"),
   observedAt: z.iso.datetime({ offset: true }),
   images: z.array(imageEntry).max(100_000),
 });

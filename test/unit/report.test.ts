@@ -10,6 +10,7 @@ describe('parseClusterReport', () => {
     [{ observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
     [{ cluster: '', observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
     [{ cluster: 'prod eu', observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
+    [{ cluster: 'aws:ecs', observedAt: '2026-11-22T18:00:00Z', images: [] }, 'cluster'],
     [{ cluster: 'prod', observedAt: 'yesterday', images: [] }, 'observedAt'],
     [{ cluster: 'prod', observedAt: '2026-11-22T18:00:00Z' }, 'images'],
     [{ cluster: 'prod', observedAt: '2026-11-22T18:00:00Z', images: [{ namespace: 'x' }] }, 'images.0.image'],
