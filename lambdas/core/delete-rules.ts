@@ -74,19 +74,15 @@ export function applyKeepRules(
     (rule): RuleVerdict => ({ candidate: true, reason: `delete: ${beyondText(rule)}` }),
   );
   const verdicts: (RuleVerdict | undefined)[] = new Array(imagesNewestFirst.length);
-  const matches = (tags: readonly string[], prefix: string) => {
-    for (const tag of tags) if (tag.startsWith(prefix)) return true;
-    return false;
-  };
   for (let i = 0; i < imagesNewestFirst.length; i++) {
     const { tags } = imagesNewestFirst[i]!;
     if (tags.length === 0) continue;
-    const unmanaged = tags.find((tag) => !rules.some((rule) => tag.startsWith(rule.prefix)));
+    const unmanaged = unmanagedTag(tags, rules);
     let keptBy: number[] | number | undefined;
     let beyondBy: number[] | number | undefined;
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r]!;
-      if (!matches(tags, rule.prefix)) continue;
+      if (!hasPrefix(tags, rule.prefix)) continue;
       if (seen[r]! < rule.count) keptBy = withRule(keptBy, r);
       else beyondBy = withRule(beyondBy, r);
       seen[r]!++;
@@ -108,6 +104,22 @@ export function applyKeepRules(
     }
   }
   return verdicts;
+}
+
+/** The first tag under no rule's prefix: an image with one is not managed by the keep rules. */
+function unmanagedTag(tags: readonly string[], rules: readonly KeepRule[]): string | undefined {
+  for (const tag of tags) if (!underSomePrefix(tag, rules)) return tag;
+  return undefined;
+}
+
+function underSomePrefix(tag: string, rules: readonly KeepRule[]): boolean {
+  for (const rule of rules) if (tag.startsWith(rule.prefix)) return true;
+  return false;
+}
+
+function hasPrefix(tags: readonly string[], prefix: string): boolean {
+  for (const tag of tags) if (tag.startsWith(prefix)) return true;
+  return false;
 }
 
 /** Rule indexes: one as a number (no allocation in the common case), several as an array. */

@@ -1,14 +1,15 @@
 import { getOrCreate } from './collections';
-import { isIndex, type RegistryImage } from './model';
+import { type IndexChild, isIndex, type RegistryImage } from './model';
 
 /** How a member belongs to its family. */
 export type MemberRole = 'root' | 'child' | 'referrer';
 
+/** A member below a family's root: a child of an index, or a referrer of a subject. */
 export interface FamilyMember {
   readonly image: RegistryImage;
-  readonly role: MemberRole;
-  /** The member this one hangs from (its index, or its subject); undefined for the root. */
-  readonly via?: RegistryImage;
+  readonly role: Exclude<MemberRole, 'root'>;
+  /** The member this one hangs from (its index, or its subject). */
+  readonly via: RegistryImage;
   /** A BuildKit attestation manifest listed by its index: never pulled by a runtime. */
   readonly attestation?: boolean;
   /**
@@ -19,19 +20,34 @@ export interface FamilyMember {
 }
 
 /**
- * A root and everything that hangs from it in the same repository: the children of an index
- * (recursively), and referrers of any member (OCI `subject`, cosign `sha256-<hex>.sig|.att|.sbom`
- * tags, the OCI referrers fallback tag `sha256-<hex>`, SOCI indexes). Decided by its root.
+ * One repository's images as families. A family is a root and everything that hangs from it in
+ * the same repository: the children of an index (recursively), and referrers of any member (OCI
+ * `subject`, cosign `sha256-<hex>.sig|.att|.sbom` tags, the OCI referrers fallback tag
+ * `sha256-<hex>`, SOCI indexes). Decided by its root. Most roots have nothing below them, so a
+ * family is not an object: it is a root, and `below(root)`.
+ *
+ * Images are told apart by object, not by digest: each digest is one image here (see
+ * `buildFamilies`), and a lookup by an object that was never a key returns at once, where a
+ * lookup by digest hashes and compares strings, once per image of the repository.
  */
-export interface Family {
-  readonly root: RegistryImage;
-  /** The root first, then its descendants in discovery order. */
-  readonly members: readonly FamilyMember[];
+export interface Families {
+  /** Every root once: in listing order, then the roots of reference cycles by digest. */
+  readonly roots: RegistryImage[];
+  /** The members below `root`, in discovery order; empty for most roots. */
+  below(root: RegistryImage): readonly FamilyMember[];
+  /** The members below more than one root (a platform manifest shared by two indexes). */
+  readonly shared: ReadonlySet<RegistryImage>;
+  /** The digests in the repository that `root` points to (an index's children). */
+  referencesOf(root: RegistryImage): readonly string[];
 }
 
 const REFERRER_TAG = /^sha256-([a-f0-9]{64})(?:\.(?:sig|att|sbom))?$/;
 
+/** Shared by every item that points to nothing; frozen, since plan items are handed out. */
 const NONE: readonly string[] = Object.freeze([]);
+// Internal empty lists are not frozen: in V8, `for...of` over a frozen array allocates an iterator.
+const NO_CHILDREN: readonly IndexChild[] = [];
+const NO_MEMBERS: readonly FamilyMember[] = [];
 
 /** The subject digest of a referrer: its `subject` field, or the digest named by a cosign/fallback tag. */
 export function subjectOf(image: RegistryImage): string | undefined {
@@ -53,52 +69,107 @@ export function subjectOf(image: RegistryImage): string | undefined {
  * order, then referrers by digest, whatever order the registry listed the images in.
  *
  * @example
- * buildFamilies([index, amd64, arm64]) // [{ root: index, members: [index, amd64, arm64] }]
+ * const families = buildFamilies([amd64, index, arm64]);
+ * families.roots; // [index]
+ * families.below(index).map((member) => member.image); // [amd64, arm64]
  */
-export function buildFamilies(images: readonly RegistryImage[]): Family[] {
-  const byDigest = new Map<string, RegistryImage>();
-  for (const image of images) byDigest.set(image.digest, image);
-  const graph = linkImages(byDigest);
-  const families: Family[] = [];
-  for (const image of byDigest.values()) {
-    if (!graph.hasParent.has(image.digest)) families.push(collectFamily(image, graph));
+export function buildFamilies(images: readonly RegistryImage[]): Families {
+  const { byDigest, linking } = indexImages(images);
+  const graph = linkImages(byDigest, linking);
+  const roots: RegistryImage[] = [];
+  const below = new Map<RegistryImage, readonly FamilyMember[]>();
+  // Without duplicate digests the listing is the map's order.
+  const listed = byDigest.size === images.length ? images : [...byDigest.values()];
+  for (let i = 0; i < listed.length; i++) {
+    const image = listed[i]!;
+    if (graph.hasParent.has(image)) continue;
+    roots.push(image);
+    if (graph.dependents.has(image)) below.set(image, collectBelow(image, graph));
   }
-  if (graph.hasParent.size > 0) families.push(...cycleRoots(byDigest, families, graph));
-  return families;
+  const membership: Membership = { anywhere: new Set(), shared: new Set() };
+  for (const members of below.values()) noteMembers(members, membership);
+  if (membership.anywhere.size < graph.hasParent.size) {
+    addCycleRoots(graph, { roots, below, membership });
+  }
+  return {
+    roots,
+    shared: membership.shared,
+    below: (root) => below.get(root) ?? NO_MEMBERS,
+    referencesOf: (root) => graph.references.get(root) ?? NONE,
+  };
+}
+
+/**
+ * Each digest once (a digest listed twice counts as its last listing, at its first place), and
+ * the few images that point to others: an index, or a referrer.
+ */
+function indexImages(images: readonly RegistryImage[]): {
+  byDigest: Map<string, RegistryImage>;
+  linking: readonly RegistryImage[];
+} {
+  const byDigest = new Map<string, RegistryImage>();
+  const linking: RegistryImage[] = [];
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i]!;
+    byDigest.set(image.digest, image);
+    if (pointsToOthers(image)) linking.push(image);
+  }
+  if (byDigest.size === images.length) return { byDigest, linking };
+  return { byDigest, linking: [...byDigest.values()].filter(pointsToOthers) };
+}
+
+/** An index, or a referrer (of a subject that may or may not be in the repository). */
+const pointsToOthers = (image: RegistryImage) =>
+  image.children !== undefined || subjectOf(image) !== undefined;
+
+/** Images below some root, and those below more than one. */
+interface Membership {
+  readonly anywhere: Set<RegistryImage>;
+  readonly shared: Set<RegistryImage>;
+}
+
+function noteMembers(members: readonly FamilyMember[], membership: Membership): void {
+  for (const { image } of members) {
+    if (membership.anywhere.has(image)) membership.shared.add(image);
+    else membership.anywhere.add(image);
+  }
 }
 
 interface Dependent {
   readonly image: RegistryImage;
-  readonly role: MemberRole;
+  readonly role: Exclude<MemberRole, 'root'>;
   readonly attestation: boolean;
 }
 
+const NO_DEPENDENTS: readonly Dependent[] = [];
+
 interface Graph {
-  readonly dependents: ReadonlyMap<string, readonly Dependent[]>;
-  readonly hasParent: ReadonlySet<string>;
-  readonly references: ReadonlyMap<string, readonly string[]>;
+  readonly dependents: ReadonlyMap<RegistryImage, readonly Dependent[]>;
+  readonly hasParent: ReadonlySet<RegistryImage>;
+  readonly references: ReadonlyMap<RegistryImage, readonly string[]>;
 }
 
 /** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
-function linkImages(byDigest: ReadonlyMap<string, RegistryImage>): Graph {
-  const dependents = new Map<string, Dependent[]>();
-  const referrers = new Map<string, Dependent[]>();
-  const hasParent = new Set<string>();
-  const references = new Map<string, string[]>();
-  for (const image of byDigest.values()) {
-    for (const child of image.children ?? []) {
+function linkImages(byDigest: ReadonlyMap<string, RegistryImage>, linking: readonly RegistryImage[]): Graph {
+  const dependents = new Map<RegistryImage, Dependent[]>();
+  const referrers = new Map<RegistryImage, Dependent[]>();
+  const hasParent = new Set<RegistryImage>();
+  const references = new Map<RegistryImage, string[]>();
+  for (const image of linking) {
+    for (const child of image.children ?? NO_CHILDREN) {
       const childImage = byDigest.get(child.digest);
       if (!childImage || childImage === image) continue;
       const attestation = child.attestation === true;
-      getOrCreate(dependents, image.digest, () => []).push({ image: childImage, role: 'child', attestation });
-      getOrCreate(references, image.digest, () => []).push(child.digest);
-      hasParent.add(child.digest);
+      getOrCreate(dependents, image, () => []).push({ image: childImage, role: 'child', attestation });
+      getOrCreate(references, image, () => []).push(child.digest);
+      hasParent.add(childImage);
     }
     const subject = subjectOf(image);
-    if (subject === undefined || subject === image.digest || !byDigest.has(subject)) continue;
-    getOrCreate(referrers, subject, () => []).push({ image, role: 'referrer', attestation: false });
-    getOrCreate(references, image.digest, () => []).push(subject);
-    hasParent.add(image.digest);
+    const subjectImage = subject === undefined ? undefined : byDigest.get(subject);
+    if (subjectImage === undefined || subject === image.digest) continue;
+    getOrCreate(referrers, subjectImage, () => []).push({ image, role: 'referrer', attestation: false });
+    getOrCreate(references, image, () => []).push(subjectImage.digest);
+    hasParent.add(image);
   }
   for (const [subject, list] of referrers) {
     list.sort((a, b) => (a.image.digest < b.image.digest ? -1 : 1));
@@ -107,42 +178,45 @@ function linkImages(byDigest: ReadonlyMap<string, RegistryImage>): Graph {
   return { dependents, hasParent, references };
 }
 
-/** Images no root reaches (reference cycles) become roots of their own, in digest order. */
-function cycleRoots(
-  byDigest: ReadonlyMap<string, RegistryImage>,
-  families: readonly Family[],
+/**
+ * Images no root reaches (reference cycles) become roots of their own, in digest order. Called
+ * only when some image with a parent is below no root.
+ */
+function addCycleRoots(
   graph: Graph,
-): Family[] {
-  const reached = new Set<string>();
-  for (const family of families) {
-    for (let i = 1; i < family.members.length; i++) reached.add(family.members[i]!.image.digest);
+  into: {
+    roots: RegistryImage[];
+    below: Map<RegistryImage, readonly FamilyMember[]>;
+    membership: Membership;
+  },
+): void {
+  const reached = new Set(into.membership.anywhere);
+  const unreached = [...graph.hasParent]
+    .filter((image) => !reached.has(image))
+    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  for (const root of unreached) {
+    if (reached.has(root)) continue;
+    into.roots.push(root);
+    reached.add(root);
+    if (!graph.dependents.has(root)) continue;
+    const members = collectBelow(root, graph);
+    into.below.set(root, members);
+    noteMembers(members, into.membership);
+    for (const member of members) reached.add(member.image);
   }
-  const unreached = [...graph.hasParent].filter((digest) => !reached.has(digest)).sort();
-  const extra: Family[] = [];
-  for (const digest of unreached) {
-    if (reached.has(digest)) continue;
-    const family = collectFamily(byDigest.get(digest)!, graph);
-    for (const member of family.members) reached.add(member.image.digest);
-    extra.push(family);
-  }
-  return extra;
 }
 
-function collectFamily(root: RegistryImage, graph: Graph): Family {
-  const rootMember: FamilyMember = {
-    image: root,
-    role: 'root',
-    references: graph.references.get(root.digest) ?? NONE,
-  };
-  if (!graph.dependents.has(root.digest)) return { root, members: [rootMember] };
-  const members: FamilyMember[] = [rootMember];
-  const seen = new Set<string>([root.digest]);
-  for (let i = 0; i < members.length; i++) {
-    const parent = members[i]!.image;
-    for (const { image, role, attestation } of graph.dependents.get(parent.digest) ?? []) {
-      if (seen.has(image.digest)) continue;
-      seen.add(image.digest);
-      const references = graph.references.get(image.digest) ?? NONE;
+/** Everything that hangs from `root`, breadth first, each image once. */
+function collectBelow(root: RegistryImage, graph: Graph): FamilyMember[] {
+  const members: FamilyMember[] = [];
+  const seen = new Set<RegistryImage>([root]);
+  // The root first (i = -1), then each member as it is found.
+  for (let i = -1; i < members.length; i++) {
+    const parent = i < 0 ? root : members[i]!.image;
+    for (const { image, role, attestation } of graph.dependents.get(parent) ?? NO_DEPENDENTS) {
+      if (seen.has(image)) continue;
+      seen.add(image);
+      const references = graph.references.get(image) ?? NONE;
       members.push(
         attestation
           ? { image, role, via: parent, attestation, references }
@@ -150,13 +224,13 @@ function collectFamily(root: RegistryImage, graph: Graph): Family {
       );
     }
   }
-  return { root, members };
+  return members;
 }
 
 /**
  * True for members whose recorded pull means use: not an index (reading an index is how any
  * tool learns its children) and not an attestation manifest.
  */
-export function pullMeansUse(member: FamilyMember): boolean {
-  return !isIndex(member.image) && member.attestation !== true;
+export function pullMeansUse(image: RegistryImage, attestation: boolean | undefined): boolean {
+  return !isIndex(image) && attestation !== true;
 }

@@ -1,10 +1,12 @@
 import { applyDeleteRules, type RuleVerdict } from './delete-rules';
-import { buildFamilies, type Family, type MemberRole } from './image-family';
+import { buildFamilies, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
+import { sortNewestFirst } from './newest-first';
+import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
-import { type FamilyUsage, familyUsage, protectionContext } from './protections';
+import { type FamilyUsage, protectionContext, UNUSED, usedFamilies } from './protections';
 import { indexSightings, type SightingIndex } from './sighting-index';
-import { ago, HOUR_MS, shortDigest } from './time-text';
+import { ago, HOUR_MS } from './time-text';
 
 export type Decision = 'keep' | 'delete';
 
@@ -112,29 +114,16 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
-  const families = sortedNewestFirst(buildFamilies(images));
-  const blockedBy = staleClusters(input);
-  const verdicts = applyDeleteRules(
-    families.map((family) => family.root),
-    policy.rules,
-    { unusedDays: policy.unusedDays, now },
+  const families = buildFamilies(images);
+  const sightings = input.sightings.forRepository(repository, images, input.registryHosts);
+  const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
+  const used = usedFamilies(families, protectionContext(policy, sightings, now));
+  const roots = sortNewestFirst(families.roots);
+  const verdicts = applyDeleteRules(roots, policy.rules, { unusedDays: policy.unusedDays, now });
+  const decisions = roots.map((root, index) =>
+    decideRoot(verdicts[index]!, used.get(root) ?? UNUSED, blockedBy, now),
   );
-  const context = protectionContext(policy, input.sightings, now, input.registryHosts, repository);
-  const decisions = families.map((family, index) =>
-    decideRoot(verdicts[index]!, familyUsage(family, context), blockedBy, now),
-  );
-  return { repository, totalImages: images.length, items: itemsOf(families, decisions), blockedBy };
-}
-
-/** Families by their root, newest push first, ties broken by digest (deterministic plans). */
-function sortedNewestFirst(families: Family[]): Family[] {
-  const keyed = families.map((family) => ({
-    family,
-    at: family.root.pushedAt.getTime(),
-    digest: family.root.digest,
-  }));
-  keyed.sort((a, b) => b.at - a.at || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  return keyed.map((entry) => entry.family);
+  return { repository, totalImages: images.length, items: itemsOf(roots, families, decisions), blockedBy };
 }
 
 function decideRoot(
@@ -142,7 +131,7 @@ function decideRoot(
   usage: FamilyUsage,
   blockedBy: readonly StaleCluster[],
   now: Date,
-): { decision: Decision; reason: string } {
+): Decided {
   if (usage.protection !== undefined) return { decision: 'keep', reason: usage.protection };
   if (!verdict.candidate) return keptBy(verdict);
   if (blockedBy.length > 0) {
@@ -150,6 +139,7 @@ function decideRoot(
     return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
   }
   if (!usage.lastSeen && !usage.lastPulledAt) return deletedUnseen(verdict);
+  if (!usage.lastSeen && usage.lastPulledAt) return deletedPulledOnly(verdict, ago(usage.lastPulledAt, now));
   return { decision: 'delete', reason: `${verdict.reason}, ${usageText(usage, now)}` };
 }
 
@@ -157,24 +147,44 @@ const DELETED_UNSEEN = new WeakMap<RuleVerdict, Decided>();
 const KEPT_BY_RULE = new WeakMap<RuleVerdict, Decided>();
 
 /** One shared decision per rule for images never seen nor pulled (most candidates). */
-const deletedUnseen = (verdict: RuleVerdict) =>
-  sharedDecision(DELETED_UNSEEN, verdict, () => ({
-    decision: 'delete',
-    reason: `${verdict.reason}, never seen`,
-  }));
+const deletedUnseen = (verdict: RuleVerdict) => sharedDecision(DELETED_UNSEEN, verdict, unseenDecision);
+
+const unseenDecision = (verdict: RuleVerdict): Decided => ({
+  decision: 'delete',
+  reason: `${verdict.reason}, never seen`,
+});
+
+const DELETED_PULLED = new WeakMap<RuleVerdict, Map<string, Decided>>();
+
+/** One shared decision per rule and pull age (`2 days ago`) for images pulled but never seen. */
+function deletedPulledOnly(verdict: RuleVerdict, pulledAgo: string): Decided {
+  let byAge = DELETED_PULLED.get(verdict);
+  if (!byAge) {
+    byAge = new Map();
+    DELETED_PULLED.set(verdict, byAge);
+  }
+  let decided = byAge.get(pulledAgo);
+  if (!decided) {
+    decided = { decision: 'delete', reason: `${verdict.reason}, never seen, last pulled ${pulledAgo}` };
+    byAge.set(pulledAgo, decided);
+  }
+  return decided;
+}
 
 /** One shared decision per kept-by-rule verdict (most kept images share a handful). */
-const keptBy = (verdict: RuleVerdict) =>
-  sharedDecision(KEPT_BY_RULE, verdict, () => ({ decision: 'keep', reason: verdict.reason }));
+const keptBy = (verdict: RuleVerdict) => sharedDecision(KEPT_BY_RULE, verdict, keptDecision);
 
+const keptDecision = (verdict: RuleVerdict): Decided => ({ decision: 'keep', reason: verdict.reason });
+
+/** The decision cached for `verdict`, made once (`make` captures nothing: no closure per image). */
 function sharedDecision(
   cache: WeakMap<RuleVerdict, Decided>,
   verdict: RuleVerdict,
-  make: () => Decided,
+  make: (verdict: RuleVerdict) => Decided,
 ): Decided {
   let decided = cache.get(verdict);
   if (!decided) {
-    decided = make();
+    decided = make(verdict);
     cache.set(verdict, decided);
   }
   return decided;
@@ -187,114 +197,19 @@ function usageText(usage: FamilyUsage, now: Date): string {
   return usage.lastPulledAt ? `${seen}, last pulled ${ago(usage.lastPulledAt, now)}` : seen;
 }
 
-function staleClusters(input: PlanRepositoryInput): StaleCluster[] {
-  const limit = input.now.getTime() - input.policy.staleAfterHours * HOUR_MS;
-  const reporting = input.sightings.clustersReporting(
-    input.repository,
-    input.images.map((image) => image.digest),
-  );
+function staleClusters(
+  reporting: ReadonlySet<string>,
+  lastReports: ReadonlyMap<string, Date>,
+  policy: Policy,
+  now: Date,
+): StaleCluster[] {
+  const limit = now.getTime() - policy.staleAfterHours * HOUR_MS;
   const stale: StaleCluster[] = [];
   for (const cluster of [...reporting].sort()) {
-    const lastReportAt = input.sightings.lastReports.get(cluster);
+    const lastReportAt = lastReports.get(cluster);
     if (lastReportAt && lastReportAt.getTime() < limit) stale.push({ cluster, lastReportAt });
   }
   return stale;
-}
-
-type Decided = { decision: Decision; reason: string };
-
-function itemsOf(families: readonly Family[], decisions: readonly Decided[]): PlanItem[] {
-  const shared = sharedMembers(families);
-  const keptBy = new Map<string, string>();
-  if (shared.size > 0) {
-    families.forEach((family, index) => {
-      if (decisions[index]!.decision !== 'keep') return;
-      for (const { image } of family.members) {
-        if (shared.has(image.digest) && !keptBy.has(image.digest))
-          keptBy.set(image.digest, family.root.digest);
-      }
-    });
-  }
-  const items: PlanItem[] = [];
-  const emitted = new Set<string>();
-  families.forEach((family, index) => {
-    const own = decisions[index]!;
-    for (const member of family.members) {
-      const { image } = member;
-      let decided = own;
-      if (member.role !== 'root') {
-        const isShared = shared.has(image.digest);
-        if (isShared && emitted.has(image.digest)) continue;
-        if (isShared) emitted.add(image.digest);
-        const keeper = isShared
-          ? keptBy.get(image.digest)
-          : own.decision === 'keep'
-            ? family.root.digest
-            : undefined;
-        decided = memberDecision(
-          member.role,
-          family.root,
-          keeper,
-          own.decision === 'delete' && keeper === undefined,
-        );
-      }
-      items.push(toItem(image, member.role, family.root.digest, member.references, decided));
-    }
-  });
-  return items;
-}
-
-/** Digests that are members of more than one family (a platform manifest shared by two indexes). */
-function sharedMembers(families: readonly Family[]): ReadonlySet<string> {
-  const seen = new Set<string>();
-  const shared = new Set<string>();
-  for (const family of families) {
-    for (let i = 1; i < family.members.length; i++) {
-      const digest = family.members[i]!.image.digest;
-      if (seen.has(digest)) shared.add(digest);
-      else seen.add(digest);
-    }
-  }
-  return shared;
-}
-
-function memberDecision(
-  role: MemberRole,
-  root: RegistryImage,
-  keeper: string | undefined,
-  deleted: boolean,
-): { decision: Decision; reason: string } {
-  const what = role === 'child' ? 'part of' : 'referrer of';
-  const rootText = `${shortDigest(root.digest)} [${root.tags.join(', ')}]`;
-  if (deleted) return { decision: 'delete', reason: `delete: ${what} ${rootText}, deleted with it` };
-  if (keeper === undefined || keeper === root.digest) {
-    return { decision: 'keep', reason: `kept: ${what} ${rootText}, which is kept` };
-  }
-  return { decision: 'keep', reason: `kept: also belongs to ${shortDigest(keeper)}, which is kept` };
-}
-
-function toItem(
-  image: RegistryImage,
-  role: MemberRole,
-  root: string,
-  references: readonly string[],
-  decided: Decided,
-): PlanItem {
-  const item: { -readonly [K in keyof PlanItem]: PlanItem[K] } = {
-    repository: image.repository,
-    digest: image.digest,
-    tags: image.tags,
-    pushedAt: image.pushedAt,
-    sizeBytes: image.sizeBytes,
-    role,
-    root,
-    references,
-    decision: decided.decision,
-    reason: decided.reason,
-  };
-  if (image.pushedAtSource !== undefined) item.pushedAtSource = image.pushedAtSource;
-  if (image.mediaType !== undefined) item.mediaType = image.mediaType;
-  return item;
 }
 
 /** Newest push first; ties broken by digest, so that plans are deterministic. */

@@ -1,55 +1,58 @@
 import picomatch from 'picomatch';
-import { type Family, type FamilyMember, pullMeansUse } from './image-family';
-import type { Sighting } from './model';
+import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
+import type { RegistryImage, Sighting } from './model';
 import type { Policy } from './policy';
-import { newestFromHosts, type SightingIndex } from './sighting-index';
+import type { RepositorySightings } from './sighting-index';
 import { ago, DAY_MS, plural, shortDigest } from './time-text';
 
 /** What the planner knows of a family's use, whether or not it protects it. */
 export interface FamilyUsage {
   /** The reason the family must be kept, when a protection applies (`kept: ...`). */
-  readonly protection?: string;
+  readonly protection: string | undefined;
   /** The newest sighting of any member, however old. */
-  readonly lastSeen?: { readonly sighting: Sighting; readonly member: FamilyMember; readonly byTag?: string };
+  readonly lastSeen: LastSeen | undefined;
   /** The newest recorded pull of a member whose pull means use. */
-  readonly lastPulledAt?: Date;
+  readonly lastPulledAt: Date | undefined;
 }
 
-/** Never seen, never pulled, old enough, no protected tag to look for. */
-const UNUSED: FamilyUsage = Object.freeze({});
+/** The newest sighting of a family: the member it names, and the tag it names that member by. */
+export interface LastSeen {
+  readonly sighting: Sighting;
+  readonly image: RegistryImage;
+  readonly role: MemberRole;
+  readonly byTag?: string;
+}
+
+/** Never seen, never pulled, not protected (most families). */
+export const UNUSED: FamilyUsage = Object.freeze({
+  protection: undefined,
+  lastSeen: undefined,
+  lastPulledAt: undefined,
+});
 
 /** The parts of a policy the protections read, compiled once per repository. */
 export interface ProtectionContext {
   readonly policy: Policy;
-  readonly sightings: SightingIndex;
-  /** The registry's host names, for tag sightings; undefined matches tag sightings from any host. */
-  readonly registryHosts?: ReadonlySet<string>;
+  /** The sightings of the repository's digests and tags. */
+  readonly sightings: RepositorySightings;
   readonly now: Date;
-  readonly isProtectedTag: (tag: string) => boolean;
-  /** Tag sightings of the repository being planned (tag → host → sighting). */
-  readonly tagSightings?: ReadonlyMap<string, ReadonlyMap<string, Sighting>>;
+  readonly protectedTags: readonly RegExp[];
   /** Times in milliseconds: sightings and pulls since `seenSinceMs` protect; pushes after `youngAfterMs`. */
   readonly seenSinceMs: number;
   readonly youngAfterMs: number;
 }
 
-/** Compiles the protected-tag globs of a policy and picks the repository's tag sightings. */
+/** Compiles the protected-tag globs of a policy, for one repository's sightings. */
 export function protectionContext(
   policy: Policy,
-  sightings: SightingIndex,
+  sightings: RepositorySightings,
   now: Date,
-  registryHosts: ReadonlySet<string> | undefined,
-  repository: string,
 ): ProtectionContext {
-  const patterns = policy.protectTags.map((glob) => picomatch.makeRe(glob, { dot: true }));
-  const tagSightings = sightings.tagSightingsOf(repository);
   return {
     policy,
     sightings,
     now,
-    ...(registryHosts ? { registryHosts } : {}),
-    ...(tagSightings ? { tagSightings } : {}),
-    isProtectedTag: (tag) => patterns.some((pattern) => pattern.test(tag)),
+    protectedTags: policy.protectTags.map((glob) => picomatch.makeRe(glob, { dot: true })),
     seenSinceMs: now.getTime() - policy.unusedDays * DAY_MS,
     youngAfterMs:
       policy.minAgeDays > 0 ? now.getTime() - policy.minAgeDays * DAY_MS : Number.POSITIVE_INFINITY,
@@ -57,68 +60,120 @@ export function protectionContext(
 }
 
 /**
- * Finds what protects a family: a sighting within `unusedDays` (of any member's digest, or of a
- * tag that points to a member), a recorded pull within `unusedDays`, a push within `minAgeDays`,
- * or a protected tag, on any member. The first found, in that order, is the reason. A member whose
- * push time is unknown is protected whenever a minimum age applies.
+ * The usage of each family that has any (most have none), by root. Families are visited in
+ * listing order, which is the order the images lie in memory, whatever order they are decided in.
  */
-export function familyUsage(family: Family, context: ProtectionContext): FamilyUsage {
+export function usedFamilies(
+  families: Families,
+  context: ProtectionContext,
+): ReadonlyMap<RegistryImage, FamilyUsage> {
+  const used = new Map<RegistryImage, FamilyUsage>();
+  for (const root of families.roots) {
+    const usage = familyUsage(root, families.below(root), context);
+    if (usage !== UNUSED) used.set(root, usage);
+  }
+  return used;
+}
+
+/**
+ * Finds what protects the family of `root` (with the members `below` it): a sighting within
+ * `unusedDays` (of any member's digest, or of a tag that points to a member), a recorded pull
+ * within `unusedDays`, a push within `minAgeDays`, or a protected tag, on any member. The first
+ * found, in that order, is the reason. A member whose push time is unknown is protected whenever
+ * a minimum age applies.
+ */
+export function familyUsage(
+  root: RegistryImage,
+  below: readonly FamilyMember[],
+  context: ProtectionContext,
+): FamilyUsage {
+  const lastSeen = newestSighting(root, below, context.sightings);
+  const lastPulledAt = newestPull(root, below);
+  const protection =
+    seenProtection(lastSeen, root, context) ??
+    pullProtection(lastPulledAt, context) ??
+    ageProtection(root, below, context) ??
+    tagProtection(root, below, context.protectedTags);
+  if (protection === undefined && !lastSeen && !lastPulledAt) return UNUSED;
+  return { protection, lastSeen, lastPulledAt };
+}
+
+function seenProtection(
+  lastSeen: LastSeen | undefined,
+  root: RegistryImage,
+  context: ProtectionContext,
+): string | undefined {
+  if (!lastSeen || !(lastSeen.sighting.observedAt.getTime() >= context.seenSinceMs)) return undefined;
+  return `kept: ${seenText(lastSeen, root, context.now)}`;
+}
+
+function pullProtection(lastPulledAt: Date | undefined, context: ProtectionContext): string | undefined {
   const { policy, now } = context;
-  const lastSeen = newestSighting(family, context);
-  let pulledMs = Number.NEGATIVE_INFINITY;
-  let youngestMs = Number.NEGATIVE_INFINITY;
-  let unknownTime = false;
-  for (const member of family.members) {
-    const { image } = member;
+  if (!policy.usePullTime || !lastPulledAt || !(lastPulledAt.getTime() >= context.seenSinceMs)) {
+    return undefined;
+  }
+  return `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`;
+}
+
+/** A push within `minAgeDays`, or a push time unknown while a minimum age applies. */
+function ageProtection(
+  root: RegistryImage,
+  below: readonly FamilyMember[],
+  context: ProtectionContext,
+): string | undefined {
+  const { policy, now } = context;
+  let youngestMs = laterMs(Number.NEGATIVE_INFINITY, root.pushedAt);
+  let unknownTime = root.pushedAtSource === 'unknown';
+  for (const { image } of below) {
     if (image.pushedAtSource === 'unknown') unknownTime = true;
-    if (image.lastPulledAt && image.lastPulledAt.getTime() > pulledMs && pullMeansUse(member)) {
-      pulledMs = image.lastPulledAt.getTime();
-    }
-    if (image.pushedAt.getTime() > youngestMs) youngestMs = image.pushedAt.getTime();
+    youngestMs = laterMs(youngestMs, image.pushedAt);
   }
-  const lastPulledAt = pulledMs > Number.NEGATIVE_INFINITY ? new Date(pulledMs) : undefined;
-  const ageUnknown = unknownTime && policy.minAgeDays > 0;
-  if (
-    !lastSeen &&
-    !lastPulledAt &&
-    !ageUnknown &&
-    youngestMs <= context.youngAfterMs &&
-    policy.protectTags.length === 0
-  ) {
-    return UNUSED;
+  if (unknownTime && policy.minAgeDays > 0) {
+    return `kept: push time unknown, so the minimum age (${plural(policy.minAgeDays, 'day')}) cannot be checked`;
   }
-  const usage: { lastSeen?: NonNullable<FamilyUsage['lastSeen']>; lastPulledAt?: Date } = {};
-  if (lastSeen) usage.lastSeen = lastSeen;
-  if (lastPulledAt) usage.lastPulledAt = lastPulledAt;
-  if (lastSeen && lastSeen.sighting.observedAt.getTime() >= context.seenSinceMs) {
-    return { ...usage, protection: `kept: ${seenText(lastSeen, family, now)}` };
+  if (!(youngestMs > context.youngAfterMs)) return undefined;
+  return `kept: pushed ${ago(new Date(youngestMs), now)} (minimum age ${plural(policy.minAgeDays, 'day')})`;
+}
+
+function tagProtection(
+  root: RegistryImage,
+  below: readonly FamilyMember[],
+  patterns: readonly RegExp[],
+): string | undefined {
+  if (patterns.length === 0) return undefined;
+  let tag = protectedTagOf(root, patterns);
+  for (let i = 0; tag === undefined && i < below.length; i++) tag = protectedTagOf(below[i]!.image, patterns);
+  return tag === undefined ? undefined : `kept: tag '${tag}' is protected`;
+}
+
+function protectedTagOf(image: RegistryImage, patterns: readonly RegExp[]): string | undefined {
+  for (const tag of image.tags) {
+    for (const pattern of patterns) if (pattern.test(tag)) return tag;
   }
-  if (policy.usePullTime && lastPulledAt && pulledMs >= context.seenSinceMs) {
-    return {
-      ...usage,
-      protection: `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`,
-    };
+  return undefined;
+}
+
+// biome-ignore lint/complexity/useMathMinMax: Math.max would make an invalid date (NaN) the youngest push.
+const laterMs = (ms: number, date: Date) => (date.getTime() > ms ? date.getTime() : ms);
+
+/** The newest recorded pull of a member whose pull means use. */
+function newestPull(root: RegistryImage, below: readonly FamilyMember[]): Date | undefined {
+  let newest = laterPull(undefined, root, false);
+  for (const { image, attestation } of below) newest = laterPull(newest, image, attestation);
+  return newest;
+}
+
+/** The pull time of `image` when it means use and is later than `newest`; else `newest`. */
+function laterPull(
+  newest: Date | undefined,
+  image: RegistryImage,
+  attestation: boolean | undefined,
+): Date | undefined {
+  const pulledAt = image.lastPulledAt;
+  if (!pulledAt || !(pulledAt.getTime() > (newest ? newest.getTime() : Number.NEGATIVE_INFINITY))) {
+    return newest;
   }
-  if (ageUnknown) {
-    return {
-      ...usage,
-      protection: `kept: push time unknown, so the minimum age (${plural(policy.minAgeDays, 'day')}) cannot be checked`,
-    };
-  }
-  if (youngestMs > context.youngAfterMs) {
-    const young = new Date(youngestMs);
-    return {
-      ...usage,
-      protection: `kept: pushed ${ago(young, now)} (minimum age ${plural(policy.minAgeDays, 'day')})`,
-    };
-  }
-  if (policy.protectTags.length > 0) {
-    for (const member of family.members) {
-      const tag = member.image.tags.find(context.isProtectedTag);
-      if (tag !== undefined) return { ...usage, protection: `kept: tag '${tag}' is protected` };
-    }
-  }
-  return usage;
+  return pullMeansUse(image, attestation) ? pulledAt : newest;
 }
 
 /** Clusters named `aws:<service>` are the account's own services (ECS, Lambda), read at run time. */
@@ -129,10 +184,9 @@ export const AWS_USAGE_PREFIX = 'aws:';
  * for a sighting of an AWS service (`aws:ecs`, `aws:lambda`) the workload says it all:
  * `image of Lambda function api-handler version 14`.
  */
-export function seenText(lastSeen: NonNullable<FamilyUsage['lastSeen']>, family: Family, now: Date): string {
-  const { sighting, member, byTag } = lastSeen;
-  const whose =
-    member.image.digest === family.root.digest ? '' : ` (${member.role} ${shortDigest(member.image.digest)})`;
+export function seenText(lastSeen: LastSeen, root: RegistryImage, now: Date): string {
+  const { sighting, image, role, byTag } = lastSeen;
+  const whose = image.digest === root.digest ? '' : ` (${role} ${shortDigest(image.digest)})`;
   if (sighting.cluster.startsWith(AWS_USAGE_PREFIX) && sighting.workload !== undefined) {
     return `image of ${sighting.workload}${byTag === undefined ? '' : ` (by tag '${byTag}')`}${whose}`;
   }
@@ -141,29 +195,33 @@ export function seenText(lastSeen: NonNullable<FamilyUsage['lastSeen']>, family:
   return `${what}seen in ${sighting.cluster} ${ago(sighting.observedAt, now)}${where === '' ? '' : ` (${where})`}${whose}`;
 }
 
-function newestSighting(family: Family, context: ProtectionContext): FamilyUsage['lastSeen'] {
-  let best: Sighting | undefined;
-  let bestMember: FamilyMember | undefined;
-  let bestTag: string | undefined;
-  for (const member of family.members) {
-    const byDigest = context.sightings.newestByDigest(member.image.digest);
-    if (byDigest && (!best || best.observedAt.getTime() < byDigest.observedAt.getTime())) {
-      best = byDigest;
-      bestMember = member;
-      bestTag = undefined;
-    }
-    if (!context.tagSightings) continue;
-    for (const tag of member.image.tags) {
-      const byTag = newestFromHosts(context.tagSightings.get(tag), context.registryHosts);
-      if (byTag && (!best || best.observedAt.getTime() < byTag.observedAt.getTime())) {
-        best = byTag;
-        bestMember = member;
-        bestTag = tag;
-      }
-    }
-  }
-  if (!best || !bestMember) return undefined;
-  return bestTag === undefined
-    ? { sighting: best, member: bestMember }
-    : { sighting: best, member: bestMember, byTag: bestTag };
+function newestSighting(
+  root: RegistryImage,
+  below: readonly FamilyMember[],
+  sightings: RepositorySightings,
+): LastSeen | undefined {
+  if (sightings.byImage.size === 0 && sightings.sightedTags === 0) return undefined;
+  let newest = newerSighting(undefined, root, 'root', sightings);
+  for (const { image, role } of below) newest = newerSighting(newest, image, role, sightings);
+  return newest;
 }
+
+/** A sighting of `image`, by its digest or then by each of its tags, newer than `newest`; else `newest`. */
+function newerSighting(
+  newest: LastSeen | undefined,
+  image: RegistryImage,
+  role: MemberRole,
+  sightings: RepositorySightings,
+): LastSeen | undefined {
+  const byDigest = sightings.byImage.get(image);
+  if (byDigest && isNewer(byDigest, newest)) newest = { sighting: byDigest, image, role };
+  if (sightings.sightedTags === 0) return newest;
+  for (const tag of image.tags) {
+    const byTag = sightings.newestByTag(tag);
+    if (byTag && isNewer(byTag, newest)) newest = { sighting: byTag, image, role, byTag: tag };
+  }
+  return newest;
+}
+
+const isNewer = (sighting: Sighting, than: LastSeen | undefined) =>
+  !than || than.sighting.observedAt.getTime() < sighting.observedAt.getTime();

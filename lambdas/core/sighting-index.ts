@@ -1,23 +1,46 @@
 import { getOrCreate } from './collections';
-import type { ClusterReport, Sighting } from './model';
+import type { ClusterReport, RegistryImage, Sighting } from './model';
+import { type StringFilter, stringFilter } from './string-filter';
 
 /**
  * Sightings arranged for the planner: the newest sighting of each digest and of each
  * `registry/repository:tag`, and which repositories and digests each cluster has reported.
  */
 export interface SightingIndex {
-  newestByDigest(digest: string): Sighting | undefined;
   /**
-   * The newest sighting of `repository:tag` from one of `hosts`; from any host when `hosts` is
-   * undefined (the registry's names are unknown: keep rather than miss a sighting).
+   * The sightings that bear on one repository's images, gathered in one pass over them. Tag
+   * sightings count from one of `hosts`; from any host when `hosts` is undefined (the registry's
+   * names are unknown: keep rather than miss a sighting).
    */
-  newestByTag(repository: string, tag: string, hosts?: ReadonlySet<string>): Sighting | undefined;
-  /** Tag sightings of one repository: tag → host → newest sighting; undefined when there are none. */
-  tagSightingsOf(repository: string): ReadonlyMap<string, ReadonlyMap<string, Sighting>> | undefined;
-  /** Clusters that reported `repository` (by path, from any host) or any of `digests`. */
-  clustersReporting(repository: string, digests: Iterable<string>): ReadonlySet<string>;
+  forRepository(
+    repository: string,
+    images: readonly RegistryImage[],
+    hosts: ReadonlySet<string> | undefined,
+  ): RepositorySightings;
   /** Each cluster's last report: the newest `observedAt` it sent, or a stored heartbeat. */
   readonly lastReports: ReadonlyMap<string, Date>;
+}
+
+/** The sightings of one repository's images; most images have none. */
+export interface RepositorySightings {
+  /**
+   * The newest sighting of each listed image whose digest was sighted (in any repository), by
+   * image object: a lookup by an image that is not a key returns without comparing digests.
+   */
+  readonly byImage: ReadonlyMap<RegistryImage, Sighting>;
+  /** How many tags of the repository were sighted from one of the registry's hosts. */
+  readonly sightedTags: number;
+  /** The newest sighting of `tag` in the repository, from one of the registry's hosts. */
+  newestByTag(tag: string): Sighting | undefined;
+  /** Clusters that reported the repository (by path, from any host) or any of its digests. */
+  readonly clusters: ReadonlySet<string>;
+}
+
+/** Who saw one digest: its newest sighting and every cluster that reported it. */
+interface DigestSightings {
+  newest: Sighting;
+  /** Each cluster once; a digest is reported by a few clusters at most, so a list beats a set. */
+  readonly clusters: string[];
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -30,25 +53,13 @@ export function indexSightings(
   sightings: readonly Sighting[],
   reports: readonly ClusterReport[] = [],
 ): SightingIndex {
-  const byDigest = new Map<string, Sighting>();
+  const byDigest = new Map<string, DigestSightings>();
   const byTag = new Map<string, Map<string, Map<string, Sighting>>>();
   const clustersByRepository = new Map<string, Set<string>>();
-  const clustersByDigest = new Map<string, Set<string>>();
   const lastReports = new Map<string, Date>();
-  const newer = (map: Map<string, Sighting>, key: string, sighting: Sighting) => {
-    const current = map.get(key);
-    if (!current || current.observedAt.getTime() < sighting.observedAt.getTime()) map.set(key, sighting);
-  };
-  const note = (key: string, setOf: Map<string, Set<string>>, cluster: string) => {
-    const set = getOrCreate(setOf, key, () => new Set());
-    set.add(cluster);
-  };
   for (const sighting of sightings) {
     const { ref, cluster } = sighting;
-    if (ref.digest !== undefined) {
-      newer(byDigest, ref.digest, sighting);
-      note(ref.digest, clustersByDigest, cluster);
-    }
+    if (ref.digest !== undefined) noteDigest(byDigest, ref.digest, sighting);
     if (ref.tag !== undefined) {
       const tags = getOrCreate(byTag, ref.repository, () => new Map<string, Map<string, Sighting>>());
       newer(
@@ -57,24 +68,73 @@ export function indexSightings(
         sighting,
       );
     }
-    if (ref.repository !== '') note(ref.repository, clustersByRepository, cluster);
+    if (ref.repository !== '')
+      getOrCreate(clustersByRepository, ref.repository, () => new Set()).add(cluster);
     noteReport(lastReports, cluster, sighting.observedAt);
   }
   for (const report of reports) noteReport(lastReports, report.cluster, report.lastReportAt);
+  const sighted = stringFilter(byDigest.keys(), byDigest.size);
   return {
-    newestByDigest: (digest) => byDigest.get(digest),
-    newestByTag(repository, tag, hosts) {
-      return newestFromHosts(byTag.get(repository)?.get(tag), hosts);
-    },
-    tagSightingsOf: (repository) => byTag.get(repository),
-    clustersReporting(repository, digests) {
-      const found = new Set(clustersByRepository.get(repository) ?? EMPTY);
-      for (const digest of digests)
-        for (const cluster of clustersByDigest.get(digest) ?? EMPTY) found.add(cluster);
-      return found;
+    forRepository(repository, images, hosts) {
+      const clusters = new Set(clustersByRepository.get(repository) ?? EMPTY);
+      const tags = tagSightingsFrom(byTag.get(repository), hosts);
+      const tagged = stringFilter(tags.keys(), tags.size);
+      return {
+        byImage: byDigest.size === 0 ? new Map() : digestSightingsOf(images, { byDigest, sighted }, clusters),
+        sightedTags: tags.size,
+        newestByTag: (tag) => (tagged.mayHave(tag) ? tags.get(tag) : undefined),
+        clusters,
+      };
     },
     lastReports,
   };
+}
+
+function noteDigest(byDigest: Map<string, DigestSightings>, digest: string, sighting: Sighting): void {
+  const seen = byDigest.get(digest);
+  if (!seen) {
+    byDigest.set(digest, { newest: sighting, clusters: [sighting.cluster] });
+    return;
+  }
+  if (seen.newest.observedAt.getTime() < sighting.observedAt.getTime()) seen.newest = sighting;
+  if (!seen.clusters.includes(sighting.cluster)) seen.clusters.push(sighting.cluster);
+}
+
+function newer(map: Map<string, Sighting>, key: string, sighting: Sighting): void {
+  const current = map.get(key);
+  if (!current || current.observedAt.getTime() < sighting.observedAt.getTime()) map.set(key, sighting);
+}
+
+/** The sighted images among `images`; adds the clusters that sighted them. */
+function digestSightingsOf(
+  images: readonly RegistryImage[],
+  digests: { readonly byDigest: ReadonlyMap<string, DigestSightings>; readonly sighted: StringFilter },
+  clusters: Set<string>,
+): Map<RegistryImage, Sighting> {
+  const sighted = new Map<RegistryImage, Sighting>();
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i]!;
+    if (!digests.sighted.mayHave(image.digest)) continue;
+    const seen = digests.byDigest.get(image.digest);
+    if (seen === undefined) continue;
+    sighted.set(image, seen.newest);
+    for (const cluster of seen.clusters) clusters.add(cluster);
+  }
+  return sighted;
+}
+
+/** tag → the newest sighting from one of `hosts`, for tags sighted from any of them. */
+function tagSightingsFrom(
+  tags: ReadonlyMap<string, ReadonlyMap<string, Sighting>> | undefined,
+  hosts: ReadonlySet<string> | undefined,
+): Map<string, Sighting> {
+  const newest = new Map<string, Sighting>();
+  if (!tags) return newest;
+  for (const [tag, byHost] of tags) {
+    const sighting = newestFromHosts(byHost, hosts);
+    if (sighting) newest.set(tag, sighting);
+  }
+  return newest;
 }
 
 function noteReport(lastReports: Map<string, Date>, cluster: string, at: Date): void {

@@ -18,9 +18,20 @@ export function ago(then: Date, now: Date): string {
 
 /** `1 day`, `3 days`, `2 repositories`, with an optional word after. */
 export function plural(count: number, unit: string, after = ''): string {
-  const many = /[^aeiou]y$/.test(unit) ? `${unit.slice(0, -1)}ies` : `${unit}s`;
-  const text = `${count} ${count === 1 ? unit : many}`;
+  const text = `${count} ${count === 1 ? unit : pluralOf(unit)}`;
   return after === '' ? text : `${text} ${after}`;
+}
+
+/** Plural forms by unit: a plan words thousands of ages in a handful of units. */
+const PLURALS = new Map<string, string>();
+
+function pluralOf(unit: string): string {
+  let many = PLURALS.get(unit);
+  if (many === undefined) {
+    many = /[^aeiou]y$/.test(unit) ? `${unit.slice(0, -1)}ies` : `${unit}s`;
+    if (PLURALS.size < 100) PLURALS.set(unit, many);
+  }
+  return many;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC, as aws-ecr-gc prints push times. */
