@@ -3,7 +3,7 @@ import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from 
 import type { RegistryImage, Sighting } from './model';
 import type { Policy } from './policy';
 import type { RepositorySightings } from './sighting-index';
-import { ago, DAY_MS, plural, shortDigest } from './time-text';
+import { ago, DAY_MS, HOUR_MS, plural, shortDigest } from './time-text';
 
 /** What the planner knows of a family's use, whether or not it protects it. */
 export interface FamilyUsage {
@@ -39,7 +39,19 @@ export interface ProtectionContext {
   readonly protectedTags: readonly RegExp[];
   /** Times in milliseconds: sightings and pulls since `seenSinceMs` protect; pushes after `youngAfterMs`. */
   readonly seenSinceMs: number;
+  /** Recorded pulls since this time protect (`unusedDays`). */
+  readonly pulledSinceMs: number;
   readonly youngAfterMs: number;
+}
+
+/**
+ * How far back a sighting protects: `unusedDays`, but never less than what a cluster that is not
+ * stale may still be running — everything in its latest report, sent within `staleAfterHours`,
+ * whose stored `lastSeen` is refreshed at most once an hour. A short `unusedDays` (even 0) thus
+ * never lets an image that a live cluster reported go.
+ */
+export function sightingWindowMs(policy: Pick<Policy, 'unusedDays' | 'staleAfterHours'>): number {
+  return Math.max(policy.unusedDays * DAY_MS, (policy.staleAfterHours + 1) * HOUR_MS);
 }
 
 /** Compiles the protected-tag globs of a policy, for one repository's sightings. */
@@ -53,7 +65,8 @@ export function protectionContext(
     sightings,
     now,
     protectedTags: policy.protectTags.map((glob) => picomatch.makeRe(glob, { dot: true })),
-    seenSinceMs: now.getTime() - policy.unusedDays * DAY_MS,
+    seenSinceMs: now.getTime() - sightingWindowMs(policy),
+    pulledSinceMs: now.getTime() - policy.unusedDays * DAY_MS,
     youngAfterMs:
       policy.minAgeDays > 0 ? now.getTime() - policy.minAgeDays * DAY_MS : Number.POSITIVE_INFINITY,
   };
@@ -109,7 +122,7 @@ function seenProtection(
 
 function pullProtection(lastPulledAt: Date | undefined, context: ProtectionContext): string | undefined {
   const { policy, now } = context;
-  if (!policy.usePullTime || !lastPulledAt || !(lastPulledAt.getTime() >= context.seenSinceMs)) {
+  if (!policy.usePullTime || !lastPulledAt || !(lastPulledAt.getTime() >= context.pulledSinceMs)) {
     return undefined;
   }
   return `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`;

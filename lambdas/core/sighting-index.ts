@@ -1,5 +1,6 @@
 import { getOrCreate } from './collections';
 import type { ClusterReport, RegistryImage, Sighting } from './model';
+import { mayBeOwnHost } from './registry-hosts';
 import { type StringFilter, stringFilter } from './string-filter';
 
 /**
@@ -9,8 +10,8 @@ import { type StringFilter, stringFilter } from './string-filter';
 export interface SightingIndex {
   /**
    * The sightings that bear on one repository's images, gathered in one pass over them. Tag
-   * sightings count from one of `hosts`; from any host when `hosts` is undefined (the registry's
-   * names are unknown: keep rather than miss a sighting).
+   * sightings count unless their host is certainly another registry (`mayBeOwnHost`); from any
+   * host when `hosts` is undefined (the registry's names are unknown: keep rather than miss one).
    */
   forRepository(
     repository: string,
@@ -142,7 +143,10 @@ function noteReport(lastReports: Map<string, Date>, cluster: string, at: Date): 
   if (!current || current.getTime() < at.getTime()) lastReports.set(cluster, at);
 }
 
-/** The newest of a tag's sightings from one of `hosts` (any host when undefined). */
+/**
+ * The newest of a tag's sightings from a host that may be the registry's (one of `hosts`, or a
+ * name it could also be reached by; any host when `hosts` is undefined): see `mayBeOwnHost`.
+ */
 export function newestFromHosts(
   byHost: ReadonlyMap<string, Sighting> | undefined,
   hosts: ReadonlySet<string> | undefined,
@@ -150,7 +154,7 @@ export function newestFromHosts(
   if (!byHost) return undefined;
   let newest: Sighting | undefined;
   for (const [host, sighting] of byHost) {
-    if (hosts && !hosts.has(host)) continue;
+    if (!mayBeOwnHost(host, hosts)) continue;
     if (!newest || newest.observedAt.getTime() < sighting.observedAt.getTime()) newest = sighting;
   }
   return newest;

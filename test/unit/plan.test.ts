@@ -303,3 +303,33 @@ describe('planCleanup with unknown push times', () => {
     ).toBe('delete');
   });
 });
+
+describe('planCleanup never lets a live cluster lose an image it reported', () => {
+  it('keeps an image of a fresh report even with unusedDays 0', () => {
+    const image = anImage('a').tagged('v1').build();
+    const items = plan([image], { ...deleteAll, unusedDays: 0 }, [aSighting(image, 'prod-eu', 2 / 24)]);
+    expect(items.get(image.digest)).toMatchObject({
+      decision: 'keep',
+      reason: expect.stringMatching(/^kept: seen in prod-eu 2 hours ago/),
+    });
+  });
+
+  it('protects through a tag sighting from another name of the same registry, not from another registry', () => {
+    const image = anImage('a').tagged('v1').build();
+    const viaPort: Sighting = {
+      ...aTagSighting('web', 'v1'),
+      ref: { registry: `${ECR_HOST}:443`, repository: 'web', tag: 'v1' },
+    };
+    const viaMirror: Sighting = {
+      ...aTagSighting('web', 'v1'),
+      ref: { registry: 'registry.corp.internal', repository: 'web', tag: 'v1' },
+    };
+    const otherAccount: Sighting = {
+      ...aTagSighting('web', 'v1'),
+      ref: { registry: '999999999999.dkr.ecr.us-east-1.amazonaws.com', repository: 'web', tag: 'v1' },
+    };
+    expect(plan([image], deleteAll, [viaPort]).get(image.digest)?.decision).toBe('keep');
+    expect(plan([image], deleteAll, [viaMirror]).get(image.digest)?.decision).toBe('keep');
+    expect(plan([image], deleteAll, [otherAccount]).get(image.digest)?.decision).toBe('delete');
+  });
+});
