@@ -36,6 +36,7 @@ export interface EcrRegistryOptions {
  */
 export class EcrRegistry implements Registry {
   readonly label: string;
+  readonly listsEveryManifest = true;
   private registryId: string | undefined;
   private readonly limit: ReturnType<typeof pLimit>;
 

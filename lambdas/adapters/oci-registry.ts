@@ -33,6 +33,8 @@ export interface OciRegistryOptions extends Omit<OciHttpOptions, 'baseUrl'>, Cre
 export class OciRegistry implements Registry {
   /** `host[:port]`, as in `Total images in web (registry.example.com:5000): 12`. */
   readonly label: string;
+  /** The API lists tags: an untagged manifest that no tag reaches is invisible. */
+  readonly listsEveryManifest = false;
   private readonly http: OciHttp;
   private readonly context: ListingContext;
   private readonly pageSize: number;

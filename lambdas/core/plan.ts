@@ -4,9 +4,9 @@ import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } 
 import { sortNewestFirst } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
-import { type FamilyUsage, protectionContext, UNUSED, usedFamilies } from './protections';
+import { type FamilyUsage, protectionContext, sightingWindowMs, UNUSED, usedFamilies } from './protections';
 import { indexSightings, type SightingIndex } from './sighting-index';
-import { ago, HOUR_MS } from './time-text';
+import { ago, HOUR_MS, shortDigest } from './time-text';
 
 export type Decision = 'keep' | 'delete';
 
@@ -51,7 +51,12 @@ export interface Plan {
 
 /** A repository as listed, or the reason it could not be listed. */
 export type RepositoryListing =
-  | { readonly repository: string; readonly images: readonly RegistryImage[] }
+  | {
+      readonly repository: string;
+      readonly images: readonly RegistryImage[];
+      /** The registry lists only what tags reach (OCI): sighted digests may be missing from `images`. */
+      readonly partial?: boolean;
+    }
   | { readonly repository: string; readonly error: string };
 
 export interface PlanCleanupInput {
@@ -91,13 +96,15 @@ export function planCleanup(input: PlanCleanupInput): Plan {
       };
     }
     const policy = policyFor(listing.repository);
-    return planRepository({
-      ...listing,
+    const planned = planRepository({
+      repository: listing.repository,
+      images: listing.images,
       policy,
       sightings,
       now: input.now,
       ...(hosts ? { registryHosts: hosts } : {}),
     });
+    return listing.partial ? keepSharedWithUnlisted(planned, listing.images, input, policy) : planned;
   });
   return { createdAt: input.now, repositories };
 }
@@ -120,27 +127,32 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const used = usedFamilies(families, protectionContext(policy, sightings, now));
   const roots = sortNewestFirst(families.roots);
   const verdicts = applyDeleteRules(roots, policy.rules, { unusedDays: policy.unusedDays, now });
+  const blocked = blockedBy.length > 0 ? blockedDecision(blockedBy, now) : undefined;
   const decisions = roots.map((root, index) =>
-    decideRoot(verdicts[index]!, used.get(root) ?? UNUSED, blockedBy, now),
+    decideRoot(verdicts[index]!, used.get(root) ?? UNUSED, blocked, now),
   );
   return { repository, totalImages: images.length, items: itemsOf(roots, families, decisions), blockedBy };
 }
 
+/** `blocked`: the decision of every candidate of a repository that stale clusters block. */
 function decideRoot(
   verdict: RuleVerdict,
   usage: FamilyUsage,
-  blockedBy: readonly StaleCluster[],
+  blocked: Decided | undefined,
   now: Date,
 ): Decided {
   if (usage.protection !== undefined) return { decision: 'keep', reason: usage.protection };
   if (!verdict.candidate) return keptBy(verdict);
-  if (blockedBy.length > 0) {
-    const names = blockedBy.map((stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, now)})`);
-    return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
-  }
+  if (blocked) return blocked;
   if (!usage.lastSeen && !usage.lastPulledAt) return deletedUnseen(verdict);
   if (!usage.lastSeen && usage.lastPulledAt) return deletedPulledOnly(verdict, ago(usage.lastPulledAt, now));
   return { decision: 'delete', reason: `${verdict.reason}, ${usageText(usage, now)}` };
+}
+
+/** Made once per repository: a silent cluster blocks every candidate of it alike. */
+function blockedDecision(blockedBy: readonly StaleCluster[], now: Date): Decided {
+  const names = blockedBy.map((stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, now)})`);
+  return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
 }
 
 const DELETED_UNSEEN = new WeakMap<RuleVerdict, Decided>();
@@ -230,4 +242,35 @@ export function countDecisions(plan: RepositoryPlan): { delete: number; keep: nu
     }
   }
   return { delete: toDelete, keep: plan.items.length - toDelete, deleteBytes };
+}
+
+/**
+ * On a registry that lists only what tags reach, a running untagged index is invisible: any
+ * platform image or referrer it shares with a listed index could be deleted "with" that index.
+ * When a digest of the repository was sighted recently but is not listed, keep every member that
+ * is not a root, saying why.
+ */
+function keepSharedWithUnlisted(
+  planned: RepositoryPlan,
+  images: readonly RegistryImage[],
+  input: PlanCleanupInput,
+  policy: Policy,
+): RepositoryPlan {
+  const listed = new Set(images.map((image) => image.digest));
+  const since = input.now.getTime() - sightingWindowMs(policy);
+  const unlisted = input.sightings.find(
+    ({ ref, observedAt }) =>
+      ref.repository === planned.repository &&
+      ref.digest !== undefined &&
+      !listed.has(ref.digest) &&
+      observedAt.getTime() >= since,
+  );
+  if (!unlisted?.ref.digest) return planned;
+  const reason = `kept: ${shortDigest(unlisted.ref.digest)} runs in ${unlisted.cluster} but the registry cannot list it (untagged); it may share this manifest`;
+  const items = planned.items.map((item) =>
+    item.role !== 'root' && item.decision === 'delete'
+      ? { ...item, decision: 'keep' as const, reason }
+      : item,
+  );
+  return { ...planned, items };
 }

@@ -19,6 +19,11 @@ export interface Progress {
 export interface Registry {
   /** A short label for output: the AWS region, or the registry's host. */
   readonly label: string;
+  /**
+   * False when the registry can list only manifests reachable from tags (the OCI Distribution
+   * API): an untagged index that runs somewhere is then invisible to the listing.
+   */
+  readonly listsEveryManifest: boolean;
   /** Host names under which clusters pull from this registry, for matching tag sightings. */
   hosts(): Promise<readonly string[]>;
   /** Every repository, or only those carrying resource tag `withTag` (registries with tags: ECR). */

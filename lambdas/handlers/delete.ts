@@ -104,7 +104,8 @@ async function freshPlan(
   let usage: readonly Sighting[];
   try {
     usage = deps.usage ? await deps.usage(now) : [];
-    listing = { repository, images: await deps.registry.listImages(repository) };
+    const images = await deps.registry.listImages(repository);
+    listing = { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

@@ -86,7 +86,7 @@ async function listAll(
       limit(async (): Promise<RepositoryListing> => {
         try {
           const images = await deps.registry.listImages(repository, deps.progress);
-          return { repository, images };
+          return { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
         } catch (error) {
           return { repository, error: error instanceof Error ? error.message : String(error) };
         } finally {

@@ -140,7 +140,8 @@ async function readUsage(
 
 async function listRepository(repository: string, deps: ScanDeps): Promise<RepositoryListing> {
   try {
-    return { repository, images: await deps.registry.listImages(repository) };
+    const images = await deps.registry.listImages(repository);
+    return { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
   } catch (error) {
     return { repository, error: error instanceof Error ? error.message : String(error) };
   }

@@ -11,6 +11,7 @@ import type { RegistrySetting } from './serve-config';
 
 /** A registry that cannot be reached: `serve` still starts, and each scan records why. */
 class UnavailableRegistry implements Registry {
+  readonly listsEveryManifest = true;
   constructor(
     readonly label: string,
     private readonly reason: string,

@@ -12,6 +12,7 @@ const lambda = mockClient(LambdaClient);
 const ecr = (region: string) => new EcrRegistry({ client: new ECRClient({ region }), region });
 const ociRegistry: Registry = {
   label: 'registry.example.com',
+  listsEveryManifest: false,
   hosts: async () => ['registry.example.com'],
   listRepositories: async () => [],
   listImages: async () => [],

@@ -333,3 +333,43 @@ describe('planCleanup never lets a live cluster lose an image it reported', () =
     expect(plan([image], deleteAll, [otherAccount]).get(image.digest)?.decision).toBe('delete');
   });
 });
+
+describe('planCleanup on a registry that lists only what tags reach', () => {
+  it('keeps platform images when a sighted digest of the repository is not listed', () => {
+    // Prepare: an untagged index runs (invisible to the OCI listing) and shares arm64 with build-1.
+    const shared = anImage('arm64').build();
+    const listedIndex = anImage('i1').tagged('build-1').indexOf([shared]).build();
+    const running = aSighting(anImage('untagged-index').build(), 'prod-eu', 0.01);
+    const input = {
+      sightings: [running],
+      clusterReports: [{ cluster: 'prod-eu', lastReportAt: NOW }],
+      policy: aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }),
+      now: NOW,
+    };
+
+    // Act
+    const partial = planCleanup({
+      ...input,
+      repositories: [{ repository: 'web', images: [shared, listedIndex], partial: true }],
+    });
+    const complete = planCleanup({
+      ...input,
+      repositories: [{ repository: 'web', images: [shared, listedIndex] }],
+    });
+
+    // Assess
+    const decisions = (plan: typeof partial) =>
+      plan.repositories[0]!.items.map((item) => [item.role, item.decision]);
+    expect(decisions(partial)).toEqual([
+      ['root', 'delete'],
+      ['child', 'keep'],
+    ]);
+    expect(partial.repositories[0]!.items[1]!.reason).toMatch(
+      /runs in prod-eu but the registry cannot list it/,
+    );
+    expect(decisions(complete)).toEqual([
+      ['root', 'delete'],
+      ['child', 'delete'],
+    ]);
+  });
+});

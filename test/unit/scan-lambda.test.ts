@@ -43,6 +43,7 @@ function aPlan(id: string, totalRepositories: number): PlanRecord {
 function fakeRegistry(listing: Record<string, readonly RegistryImage[] | Error>): Registry {
   return {
     label: 'eu-west-1',
+    listsEveryManifest: true,
     hosts: async () => [],
     listRepositories: async () => Object.keys(listing),
     listImages: async (repository) => {
