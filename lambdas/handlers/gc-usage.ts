@@ -1,6 +1,3 @@
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { readAwsUsage } from '../adapters/aws-usage';
 import { EcrRegistry } from '../adapters/ecr-registry';
 import { UsageError } from '../core/errors';
 import type { Sighting } from '../core/model';
@@ -28,7 +25,13 @@ export function usageFromFlags(
     );
   }
   const region = registry.label;
-  const ecs = new ECSClient({ region });
-  const lambda = new LambdaClient({ region });
-  return (now) => readAwsUsage({ ecs, lambda, now });
+  // Loaded only with --aws-usage: a plain gc does not pay for two more SDK clients at start-up.
+  return async (now) => {
+    const [{ ECSClient }, { LambdaClient }, { readAwsUsage }] = await Promise.all([
+      import('@aws-sdk/client-ecs'),
+      import('@aws-sdk/client-lambda'),
+      import('../adapters/aws-usage'),
+    ]);
+    return readAwsUsage({ ecs: new ECSClient({ region }), lambda: new LambdaClient({ region }), now });
+  };
 }
