@@ -1,12 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readAwsUsage } from '../adapters/aws-usage';
-import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
-import { DynamoSightingStore } from '../adapters/dynamo-sighting-store';
-import { EcrRegistry } from '../adapters/ecr-registry';
 import { powertoolsLog } from '../adapters/log';
 import { executePlan, type Outcome } from '../core/execute-plan';
 import type { Sighting } from '../core/model';
@@ -15,8 +6,8 @@ import type { Registry } from '../core/ports';
 import { keepFamiliesWhole, recheckApproved } from '../core/recheck';
 import { type ImageOutcome, imageKey } from '../core/review-view';
 import type { ScanConfig } from '../core/scan-config';
-import { parseScanConfig } from '../core/scan-config';
 import type { PlanStore, SightingStore } from '../core/stores';
+import { janitorEnvironment } from './aws-environment';
 import type { Log } from './http-api';
 
 export interface DeleteDeps {
@@ -151,19 +142,13 @@ let lambdaDeps: DeleteDeps | undefined;
 
 /** The deployed deleter's deps, built once per container from its environment. */
 function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): DeleteDeps {
-  const { TABLE_NAME: tableName, AWS_REGION: region } = env;
-  if (!tableName || !region) throw new Error('TABLE_NAME and AWS_REGION must be set');
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const ecs = new ECSClient({});
-  const lambda = new LambdaClient({});
+  const { registry, sightings, plans, config, usage } = janitorEnvironment(env);
   return {
-    registry: new EcrRegistry({ client: new ECRClient({}), region }),
-    sightings: new DynamoSightingStore({ client: documents, tableName }),
-    plans: new DynamoPlanStore({ client: documents, tableName }),
-    config: parseScanConfig(JSON.parse(env.SCAN_CONFIG ?? '{}')),
-    ...(env.AWS_USAGE === 'false' ? {} : { usage: (now: Date) => readAwsUsage({ ecs, lambda, now }) }),
+    registry,
+    sightings,
+    plans,
+    config,
+    ...(usage ? { usage } : {}),
     now: () => new Date(),
     log: powertoolsLog('registry-janitor-delete'),
   };

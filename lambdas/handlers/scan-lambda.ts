@@ -1,23 +1,14 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { readAwsUsage } from '../adapters/aws-usage';
 import { hmacSha256Hex } from '../adapters/crypto';
-import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
-import { DynamoSightingStore } from '../adapters/dynamo-sighting-store';
-import { EcrRegistry } from '../adapters/ecr-registry';
 import { powertoolsLog } from '../adapters/log';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { SnsNotifier } from '../adapters/sns-notifier';
 import { SqsScanQueue } from '../adapters/sqs-scan-queue';
 import { stableHash } from '../core/hash';
 import type { ScanTask } from '../core/ports-scan';
-import { parseScanConfig } from '../core/scan-config';
+import { janitorEnvironment } from './aws-environment';
 import { type ScanDeps, scanRepository, startScan } from './scan';
 
 /** The part of an EventBridge scheduled event the scanner reads. */
@@ -103,36 +94,21 @@ let lambdaDeps: ScanDeps | undefined;
 
 /** The deployed scanner's deps (both entry points), built once per container from its environment. */
 function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScanDeps {
-  const {
-    TABLE_NAME: tableName,
-    QUEUE_URL: queueUrl,
-    TOPIC_ARN: topicArn,
-    LINK_SECRET_ARN: secretArn,
-    API_URL: apiUrl,
-    AWS_REGION: region,
-  } = env;
-  if (!tableName || !queueUrl || !topicArn || !secretArn || !apiUrl || !region) {
-    throw new Error('TABLE_NAME, QUEUE_URL, TOPIC_ARN, LINK_SECRET_ARN, API_URL and AWS_REGION must be set');
-  }
-  const configInput: unknown = JSON.parse(env.SCAN_CONFIG ?? '{}');
+  const shared = janitorEnvironment(env, ['QUEUE_URL', 'TOPIC_ARN', 'LINK_SECRET_ARN', 'API_URL']);
   const secrets = new SecretsManagerSecrets();
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const ecs = new ECSClient({});
-  const lambda = new LambdaClient({});
+  const { registry, sightings, plans, config, configInput, usage } = shared;
   return {
-    registry: new EcrRegistry({ client: new ECRClient({}), region }),
-    sightings: new DynamoSightingStore({ client: documents, tableName }),
-    plans: new DynamoPlanStore({ client: documents, tableName }),
-    queue: new SqsScanQueue(new SQSClient({}), queueUrl),
-    notifier: new SnsNotifier(new SNSClient({}), topicArn),
-    config: parseScanConfig(configInput),
+    registry,
+    sightings,
+    plans,
+    queue: new SqsScanQueue(new SQSClient({}), env.QUEUE_URL!),
+    notifier: new SnsNotifier(new SNSClient({}), env.TOPIC_ARN!),
+    config,
     policyHash: stableHash(configInput),
-    linkSecret: () => secrets.get(secretArn),
+    linkSecret: () => secrets.get(env.LINK_SECRET_ARN!),
     hmac: hmacSha256Hex,
-    reviewBaseUrl: apiUrl,
-    ...(env.AWS_USAGE === 'false' ? {} : { usage: (now: Date) => readAwsUsage({ ecs, lambda, now }) }),
+    reviewBaseUrl: env.API_URL!,
+    ...(usage ? { usage } : {}),
     now: () => new Date(),
     log: powertoolsLog('registry-janitor-scan'),
   };
