@@ -1,5 +1,5 @@
 import { evaluateLifecyclePolicy } from './lifecycle-policy';
-import type { RegistryImage } from './model';
+import { hasUnknownPushTime, type RegistryImage } from './model';
 import type { DeleteRules, KeepRule } from './policy';
 import { plural } from './time-text';
 
@@ -45,7 +45,7 @@ export function applyDeleteRules(
   return rootsNewestFirst.map((image, index) => {
     const untagged = image.tags.length === 0;
     const keepVerdict = keep?.[index];
-    const unknownTime = image.pushedAtSource === 'unknown';
+    const unknownTime = hasUnknownPushTime(image);
     if (keepVerdict?.candidate && !unknownTime) return keepVerdict;
     if (untagged && rules.deleteUntagged) return UNTAGGED;
     const lifecycleReason = lifecycle?.get(image.digest);

@@ -72,3 +72,12 @@ export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
 export function isIndex(image: Pick<RegistryImage, 'mediaType'>): boolean {
   return image.mediaType !== undefined && INDEX_MEDIA_TYPES.has(image.mediaType);
 }
+
+/**
+ * True when an image's push time cannot be trusted: the registry gave none usable
+ * (`pushedAtSource: 'unknown'`) or it is not a valid date. Such an image is never ranked by age
+ * and is kept whenever a minimum age applies.
+ */
+export function hasUnknownPushTime(image: Pick<RegistryImage, 'pushedAt' | 'pushedAtSource'>): boolean {
+  return image.pushedAtSource === 'unknown' || Number.isNaN(image.pushedAt.getTime());
+}

@@ -131,7 +131,8 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const decisions = roots.map((root, index) =>
     decideRoot(verdicts[index]!, used.get(root) ?? UNUSED, blocked, now),
   );
-  return { repository, totalImages: images.length, items: itemsOf(roots, families, decisions), blockedBy };
+  const items = oneItemPerImage(itemsOf(roots, families, decisions), images.length);
+  return { repository, totalImages: images.length, items, blockedBy };
 }
 
 /** `blocked`: the decision of every candidate of a repository that stale clusters block. */
@@ -224,26 +225,6 @@ function staleClusters(
   return stale;
 }
 
-/** Newest push first; ties broken by digest, so that plans are deterministic. */
-export function newestFirst(a: RegistryImage, b: RegistryImage): number {
-  const diff = b.pushedAt.getTime() - a.pushedAt.getTime();
-  if (diff !== 0) return diff;
-  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
-}
-
-/** Counts of a repository plan, for summaries. */
-export function countDecisions(plan: RepositoryPlan): { delete: number; keep: number; deleteBytes: number } {
-  let toDelete = 0;
-  let deleteBytes = 0;
-  for (const item of plan.items) {
-    if (item.decision === 'delete') {
-      toDelete++;
-      deleteBytes += item.sizeBytes;
-    }
-  }
-  return { delete: toDelete, keep: plan.items.length - toDelete, deleteBytes };
-}
-
 /**
  * On a registry that lists only what tags reach, a running untagged index is invisible: any
  * platform image or referrer it shares with a listed index could be deleted "with" that index.
@@ -273,4 +254,25 @@ function keepSharedWithUnlisted(
       : item,
   );
   return { ...planned, items };
+}
+
+/**
+ * Every image once. Reference cycles (cosign tags naming each other) can reach one image from two
+ * roots found while breaking the cycle; then the image keeps its first place and is kept if either
+ * decision keeps it. Most repositories have no duplicate and pay nothing.
+ */
+function oneItemPerImage(items: PlanItem[], images: number): PlanItem[] {
+  if (items.length <= images) return items;
+  const first = new Map<string, number>();
+  const out: PlanItem[] = [];
+  for (const item of items) {
+    const at = first.get(item.digest);
+    if (at === undefined) {
+      first.set(item.digest, out.length);
+      out.push(item);
+    } else if (item.decision === 'keep' && out[at]!.decision === 'delete') {
+      out[at] = { ...out[at]!, decision: 'keep', reason: item.reason };
+    }
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
-import type { RegistryImage, Sighting } from './model';
+import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
 import type { Policy } from './policy';
 import type { RepositorySightings } from './sighting-index';
 import { ago, DAY_MS, HOUR_MS, plural, shortDigest } from './time-text';
@@ -64,12 +64,24 @@ export function protectionContext(
     policy,
     sightings,
     now,
-    protectedTags: policy.protectTags.map((glob) => picomatch.makeRe(glob, { dot: true })),
+    protectedTags: compiledGlobs(policy.protectTags),
     seenSinceMs: now.getTime() - sightingWindowMs(policy),
     pulledSinceMs: now.getTime() - policy.unusedDays * DAY_MS,
     youngAfterMs:
       policy.minAgeDays > 0 ? now.getTime() - policy.minAgeDays * DAY_MS : Number.POSITIVE_INFINITY,
   };
+}
+
+/** Compiled protected-tag globs, by the policy's list: one policy usually serves every repository. */
+const COMPILED = new WeakMap<readonly string[], readonly RegExp[]>();
+
+function compiledGlobs(globs: readonly string[]): readonly RegExp[] {
+  let patterns = COMPILED.get(globs);
+  if (!patterns) {
+    patterns = globs.map((glob) => picomatch.makeRe(glob, { dot: true }));
+    COMPILED.set(globs, patterns);
+  }
+  return patterns;
 }
 
 /**
@@ -136,9 +148,9 @@ function ageProtection(
 ): string | undefined {
   const { policy, now } = context;
   let youngestMs = laterMs(Number.NEGATIVE_INFINITY, root.pushedAt);
-  let unknownTime = root.pushedAtSource === 'unknown';
+  let unknownTime = hasUnknownPushTime(root);
   for (const { image } of below) {
-    if (image.pushedAtSource === 'unknown') unknownTime = true;
+    if (hasUnknownPushTime(image)) unknownTime = true;
     youngestMs = laterMs(youngestMs, image.pushedAt);
   }
   if (unknownTime && policy.minAgeDays > 0) {

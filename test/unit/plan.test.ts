@@ -373,3 +373,43 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
     ]);
   });
 });
+
+describe('planCleanup on odd listings', () => {
+  const signed = (name: string, subject: string, days: number): RegistryImage => ({
+    ...anImage(name).pushedDaysAgo(days).build(),
+    tags: [`${subject.replace(':', '-')}.sig`],
+  });
+
+  it('decides every image once when cosign tags name each other in a cycle', () => {
+    // Prepare: A and B sign each other, C signs A.
+    const [a, b] = [anImage('a').build(), anImage('b').build()];
+    const images = [signed('a', b.digest, 1), signed('b', a.digest, 30), signed('c', a.digest, 30)];
+    const fixed = images.map((image, i) => ({
+      ...image,
+      digest: [a.digest, b.digest, anImage('c').build().digest][i]!,
+    }));
+
+    // Act
+    const items = planCleanup({
+      repositories: [{ repository: 'web', images: fixed }],
+      sightings: [],
+      policy: aPolicy({ minAgeDays: 3, rules: { unusedTagged: true } }),
+      now: NOW,
+    }).repositories[0]!.items;
+
+    // Assess
+    expect(new Set(items.map((item) => item.digest)).size).toBe(items.length);
+    expect(items).toHaveLength(3);
+  });
+
+  it('treats an invalid push date as unknown: never ranked, kept while a minimum age applies', () => {
+    const image = { ...anImage('x').tagged('build-1').build(), pushedAt: new Date(Number.NaN) };
+    const ranked = plan([image], aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }));
+    expect(ranked.get(image.digest)).toMatchObject({
+      decision: 'keep',
+      reason: expect.stringContaining('push time unknown'),
+    });
+    const aged = plan([{ ...image, tags: [] }], aPolicy({ minAgeDays: 3, rules: { deleteUntagged: true } }));
+    expect(aged.get(image.digest)?.decision).toBe('keep');
+  });
+});
