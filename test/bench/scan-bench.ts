@@ -9,11 +9,10 @@ import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
 import { silentLog } from '../../lambdas/adapters/log';
-import type { PlanItem } from '../../lambdas/core/plan';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import { type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
 import { InProcessScanQueue } from '../../lambdas/local/in-process-queue';
-import { digestOf } from '../fixtures/builders';
+import { manyCandidates } from '../fixtures/builders';
 import { startDynalite } from '../fixtures/dynalite';
 import { startEcrFake } from '../fixtures/ecr-fake';
 
@@ -110,18 +109,7 @@ async function planWrite(): Promise<Pick<ScanBenchResult, 'writeItemsPerSecond' 
       linkExp: 0,
       policyHash: 'x',
     });
-    const candidates: PlanItem[] = Array.from({ length: 100_000 }, (_, i) => ({
-      repository: 'big',
-      digest: digestOf(`big-${i}`),
-      tags: [`build-${i}`],
-      pushedAt: new Date(now.getTime() - i * 60_000),
-      sizeBytes: 50_000_000,
-      role: 'root',
-      root: digestOf(`big-${i}`),
-      references: [],
-      decision: 'delete',
-      reason: 'delete: build* beyond the newest 20, never seen',
-    }));
+    const candidates = manyCandidates(100_000, now, 50_000_000);
     const summary = {
       repository: 'big',
       totalImages: 100_020,

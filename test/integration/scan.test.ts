@@ -16,7 +16,7 @@ import { parseScanConfig } from '../../lambdas/core/scan-config';
 import { checkLink } from '../../lambdas/core/signed-link';
 import { planIdFor, type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
 import { InProcessScanQueue } from '../../lambdas/local/in-process-queue';
-import { digestOf } from '../fixtures/builders';
+import { digestOf, manyCandidates } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { describePage, imageDetail, REGISTRY_ID } from '../fixtures/ecr-responses';
 
@@ -215,18 +215,7 @@ describe('DynamoPlanStore', () => {
     const tableName = await dynamo.newTable();
     const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
     await plans.createPlan({ id: 'big', createdAt: NOW, totalRepositories: 1, linkExp: 0, policyHash: 'x' });
-    const candidates: PlanItem[] = Array.from({ length: 100_000 }, (_, i) => ({
-      repository: 'big',
-      digest: digestOf(`big-${i}`),
-      tags: [`build-${i}`],
-      pushedAt: new Date(NOW.getTime() - i * 60_000),
-      sizeBytes: 5_000_000,
-      role: 'root',
-      root: digestOf(`big-${i}`),
-      references: [],
-      decision: 'delete',
-      reason: 'delete: build* beyond the newest 20, never seen',
-    }));
+    const candidates = manyCandidates(100_000, NOW);
     const summary = {
       repository: 'big',
       totalImages: 100_020,
