@@ -27,11 +27,7 @@ export function usageFromFlags(
   const region = registry.label;
   // Loaded only with --aws-usage: a plain gc does not pay for two more SDK clients at start-up.
   return async (now) => {
-    const [{ ECSClient }, { LambdaClient }, { readAwsUsage }] = await Promise.all([
-      import('@aws-sdk/client-ecs'),
-      import('@aws-sdk/client-lambda'),
-      import('../adapters/aws-usage'),
-    ]);
-    return readAwsUsage({ ecs: new ECSClient({ region }), lambda: new LambdaClient({ region }), now });
+    const { readAwsUsageIn } = await import('./aws-usage-clients');
+    return readAwsUsageIn(region, now);
   };
 }

@@ -1,7 +1,6 @@
 /** The `report` command's flags, shared by `bin/cli.ts` and the reporter bundle (`main.ts`). */
 import type { Command } from 'commander';
 import type { ReportFlags } from './config';
-import { reportCommand } from './report-command';
 
 /** Adds `report [--once] [--interval 5m] [--dry-run]` to `program`. */
 export function addReportCommand(program: Command): Command {
@@ -12,6 +11,8 @@ export function addReportCommand(program: Command): Command {
     .option('--interval <duration>', 'time between reports without --once: 30s, 5m, 1h', '5m')
     .option('--dry-run', 'print the bodies as JSON on stdout instead of sending them')
     .action(async (flags: ReportFlags) => {
+      // Loaded when it runs: the other commands do not compile the reporter.
+      const { reportCommand } = await import('./report-command');
       process.exitCode = await reportCommand(flags);
     });
   return program;
