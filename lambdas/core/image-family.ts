@@ -1,4 +1,5 @@
 import { getOrCreate } from './collections';
+import { ImagesByDigest } from './images-by-digest';
 import { type IndexChild, isIndex, type RegistryImage } from './model';
 
 /** How a member belongs to its family. */
@@ -74,12 +75,11 @@ export function subjectOf(image: RegistryImage): string | undefined {
  * families.below(index).map((member) => member.image); // [amd64, arm64]
  */
 export function buildFamilies(images: readonly RegistryImage[]): Families {
-  const { byDigest, linking } = indexImages(images);
-  const graph = linkImages(byDigest, linking);
+  const byDigest = new ImagesByDigest(images);
+  const listed = byDigest.unique;
+  const graph = linkImages(byDigest, linkingImages(listed));
   const roots: RegistryImage[] = [];
   const below = new Map<RegistryImage, readonly FamilyMember[]>();
-  // Without duplicate digests the listing is the map's order.
-  const listed = byDigest.size === images.length ? images : [...byDigest.values()];
   for (let i = 0; i < listed.length; i++) {
     const image = listed[i]!;
     if (graph.hasParent.has(image)) continue;
@@ -99,23 +99,13 @@ export function buildFamilies(images: readonly RegistryImage[]): Families {
   };
 }
 
-/**
- * Each digest once (a digest listed twice counts as its last listing, at its first place), and
- * the few images that point to others: an index, or a referrer.
- */
-function indexImages(images: readonly RegistryImage[]): {
-  byDigest: Map<string, RegistryImage>;
-  linking: readonly RegistryImage[];
-} {
-  const byDigest = new Map<string, RegistryImage>();
+/** The few images that point to others: an index, or a referrer. */
+function linkingImages(images: readonly RegistryImage[]): RegistryImage[] {
   const linking: RegistryImage[] = [];
   for (let i = 0; i < images.length; i++) {
-    const image = images[i]!;
-    byDigest.set(image.digest, image);
-    if (pointsToOthers(image)) linking.push(image);
+    if (pointsToOthers(images[i]!)) linking.push(images[i]!);
   }
-  if (byDigest.size === images.length) return { byDigest, linking };
-  return { byDigest, linking: [...byDigest.values()].filter(pointsToOthers) };
+  return linking;
 }
 
 /** An index, or a referrer (of a subject that may or may not be in the repository). */
@@ -150,7 +140,7 @@ interface Graph {
 }
 
 /** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
-function linkImages(byDigest: ReadonlyMap<string, RegistryImage>, linking: readonly RegistryImage[]): Graph {
+function linkImages(byDigest: ImagesByDigest, linking: readonly RegistryImage[]): Graph {
   const dependents = new Map<RegistryImage, Dependent[]>();
   const referrers = new Map<RegistryImage, Dependent[]>();
   const hasParent = new Set<RegistryImage>();
