@@ -9,7 +9,13 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DescribeImagesCommand, ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
-import { type EcrFake, type EcrFakeCalls, manifestFor, startEcrFake } from '../fixtures/ecr-fake';
+import {
+  type EcrFake,
+  type EcrFakeCall,
+  type EcrFakeCalls,
+  manifestFor,
+  startEcrFake,
+} from '../fixtures/ecr-fake';
 import { seededRandom } from './plan-input';
 
 export interface GcBenchShape {
@@ -67,10 +73,12 @@ export interface GcBenchResult {
   readonly toDelete?: number;
   readonly stderr: string;
   /**
-   * The fake's own time to answer one DescribeImages page of 1,000 over HTTP with no latency
-   * (median of the pages, read as raw text): harness cost inside each page's gap, not the CLI's.
+   * The fake's own work (`EcrFakeCall.busyMs`: computing and writing answers), from the run's
+   * request log: harness cost inside each call's gap, not the CLI's. For DescribeImages the sum
+   * over the pages (they come one after another); for BatchGetImage, per round of `concurrency`
+   * calls, the largest of the round (the least it adds, however the calls overlap).
    */
-  readonly fakePageMs: number;
+  readonly fakeAnswerMs: { readonly describe: number; readonly batchGet: number; readonly perPage: number };
   readonly ecrGc: {
     /** Image ids ListImages returns (one per tag, one per untagged image). */
     readonly imageIds: number;
@@ -187,30 +195,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Times every DescribeImages page of 1,000 fetched raw (no SDK) with the latency switched off. */
-async function measureFakePages(fake: EcrFake, shape: GcBenchShape): Promise<number> {
-  fake.setFaults({ latencyMs: 0 });
-  const times: number[] = [];
-  try {
-    let nextToken: string | undefined;
-    do {
-      const started = performance.now();
-      const response = await fetch(fake.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeImages',
-        },
-        body: JSON.stringify({ repositoryName: shape.repository, maxResults: DESCRIBE_PAGE, nextToken }),
-      });
-      const text = await response.text();
-      times.push(performance.now() - started);
-      nextToken = (JSON.parse(text) as { nextToken?: string }).nextToken;
-    } while (nextToken);
-  } finally {
-    fake.setFaults({ latencyMs: shape.latencyMs });
+/** See `GcBenchResult.fakeAnswerMs`. */
+function fakeAnswerTimes(log: readonly EcrFakeCall[], shape: GcBenchShape): GcBenchResult['fakeAnswerMs'] {
+  const answerMs = (call: EcrFakeCall) => call.busyMs ?? 0;
+  const pages = log.filter((call) => call.operation === 'DescribeImages').map(answerMs);
+  const gets = log.filter((call) => call.operation === 'BatchGetImage').map(answerMs);
+  let batchGet = 0;
+  for (let i = 0; i < gets.length; i += shape.concurrency) {
+    batchGet += Math.max(...gets.slice(i, i + shape.concurrency));
   }
-  return median(times);
+  const describe = pages.reduce((sum, ms) => sum + ms, 0);
+  return { describe, batchGet, perPage: pages.length > 0 ? describe / pages.length : 0 };
 }
 
 /** aws-ecr-gc's listing: ListImages pages of 100 image ids, each followed by DescribeImages of those ids. */
@@ -285,7 +280,7 @@ export async function runGcBench(shape: GcBenchShape = GC_BENCH_SHAPE): Promise<
     const totalImagesLine = /^Total images in .*$/m.exec(run.stdout)?.[0];
     const toDelete = /^Images to delete \((\d+)\)/m.exec(run.stdout)?.[1];
 
-    const fakePageMs = await measureFakePages(fake, shape);
+    const fakeAnswerMs = fakeAnswerTimes(log, shape);
     const ecrGcBefore = countsOf(fake.calls);
     const replaying = performance.now();
     const imageIds = await replayEcrGcListing(fake, shape.repository);
@@ -307,7 +302,7 @@ export async function runGcBench(shape: GcBenchShape = GC_BENCH_SHAPE): Promise<
       ...(totalImagesLine ? { totalImagesLine } : {}),
       ...(toDelete ? { toDelete: Number(toDelete) } : {}),
       stderr: run.stderr,
-      fakePageMs,
+      fakeAnswerMs,
       ecrGc: { imageIds, calls: countsOf(fake.calls, ecrGcBefore), wallMs: ecrGcWallMs },
     };
   } finally {
