@@ -1,60 +1,89 @@
 import { evaluateLifecyclePolicy } from './lifecycle-policy';
 import { hasUnknownPushTime, type RegistryImage } from './model';
+import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
 import { plural } from './time-text';
 
-/** What the delete rules say of one root, before protections. */
+/**
+ * What the delete rules say of one root, before protections: `delete` makes it a candidate.
+ * A `keep` verdict is the root's decision as it stands (no protection can change a keep).
+ */
 export interface RuleVerdict {
-  readonly candidate: boolean;
+  readonly decision: Decision;
   /** `delete: ...` or `kept: ...` */
   readonly reason: string;
 }
 
-const UNTAGGED: RuleVerdict = { candidate: true, reason: 'delete: untagged' };
+const UNTAGGED: RuleVerdict = { decision: 'delete', reason: 'delete: untagged' };
 const UNTAGGED_KEPT: RuleVerdict = {
-  candidate: false,
+  decision: 'keep',
   reason: 'kept: untagged, and no rule deletes untagged images',
 };
-const NO_RULE: RuleVerdict = { candidate: false, reason: 'kept: no delete rule matches' };
+const NO_RULE: RuleVerdict = { decision: 'keep', reason: 'kept: no delete rule matches' };
 const UNKNOWN_TIME: RuleVerdict = {
-  candidate: false,
+  decision: 'keep',
   reason:
     'kept: push time unknown (the registry records none and the image gives no usable date), so it cannot be ranked by age',
 };
 
 /**
- * Applies the delete rules to one repository's family roots, newest first, and returns one
- * verdict per root in the same order. An image is a candidate when any rule selects it;
- * otherwise it is kept with the reason of the rule that spoke about it (or "no delete rule matches").
- * Rules that rank by push time (keep N, lifecycle rules) never select an image whose push time is
- * unknown (`pushedAtSource: 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry).
+ * Applies the delete rules to one repository's family roots and returns one verdict per root,
+ * newest first: `verdicts[k]` is that of the k-th newest root. `newestFirst[k]` is the index in
+ * `roots` of the k-th newest (see `newestFirstOrder`); without it, `roots` are newest first. An
+ * image is a candidate when any rule selects it; otherwise it is kept with the reason of the rule
+ * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
+ * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
+ * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry).
  */
 export function applyDeleteRules(
-  rootsNewestFirst: readonly RegistryImage[],
+  roots: readonly RegistryImage[],
   rules: DeleteRules,
   options: { readonly unusedDays: number; readonly now: Date },
+  newestFirst: ArrayLike<number> = inListingOrder(roots.length),
 ): RuleVerdict[] {
-  const keep = rules.keep.length > 0 ? applyKeepRules(rootsNewestFirst, rules.keep) : undefined;
+  const keep = rules.keep.length > 0 ? applyKeepRules(roots, rules.keep, newestFirst) : undefined;
   const lifecycle = rules.lifecyclePolicy
-    ? evaluateLifecyclePolicy(rules.lifecyclePolicy, rootsNewestFirst, options.now)
+    ? evaluateLifecyclePolicy(rules.lifecyclePolicy, roots, options.now)
     : undefined;
   const unused: RuleVerdict = {
-    candidate: true,
+    decision: 'delete',
     reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
   };
-  return rootsNewestFirst.map((image, index) => {
-    const untagged = image.tags.length === 0;
-    const keepVerdict = keep?.[index];
-    const unknownTime = hasUnknownPushTime(image);
-    if (keepVerdict?.candidate && !unknownTime) return keepVerdict;
-    if (untagged && rules.deleteUntagged) return UNTAGGED;
-    const lifecycleReason = lifecycle?.get(image.digest);
-    if (lifecycleReason !== undefined && !unknownTime)
-      return { candidate: true, reason: `delete: ${lifecycleReason}` };
-    if (!untagged && rules.unusedTagged) return unused;
-    if (unknownTime && (keepVerdict?.candidate || lifecycleReason !== undefined)) return UNKNOWN_TIME;
-    return keepVerdict ?? (untagged ? UNTAGGED_KEPT : NO_RULE);
-  });
+  // What each root's verdict needs of it, read in listing order (see `newestFirstOrder`).
+  const untagged = new Uint8Array(roots.length);
+  const unknownTime = new Uint8Array(roots.length);
+  for (let i = 0; i < roots.length; i++) {
+    if (roots[i]!.tags.length === 0) untagged[i] = 1;
+    if (hasUnknownPushTime(roots[i]!)) unknownTime[i] = 1;
+  }
+  // One verdict per lifecycle rule's reason, shared by the images it selects.
+  const byLifecycleReason = new Map<string, RuleVerdict>();
+  const verdicts: RuleVerdict[] = new Array(roots.length);
+  for (let k = 0; k < roots.length; k++) {
+    const i = newestFirst[k]!;
+    const keepVerdict = keep?.[k];
+    const keepSelects = keepVerdict?.decision === 'delete';
+    const unknown = unknownTime[i] === 1;
+    let verdict: RuleVerdict | undefined;
+    if (keepSelects && !unknown) verdict = keepVerdict;
+    else if (untagged[i] === 1 && rules.deleteUntagged) verdict = UNTAGGED;
+    const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
+    if (lifecycleReason !== undefined && !unknown) {
+      verdict = byLifecycleReason.get(lifecycleReason);
+      if (!verdict) {
+        verdict = { decision: 'delete', reason: `delete: ${lifecycleReason}` };
+        byLifecycleReason.set(lifecycleReason, verdict);
+      }
+    }
+    verdicts[k] =
+      verdict ??
+      (untagged[i] === 0 && rules.unusedTagged
+        ? unused
+        : unknown && (keepSelects || lifecycleReason !== undefined)
+          ? UNKNOWN_TIME
+          : (keepVerdict ?? (untagged[i] === 1 ? UNTAGGED_KEPT : NO_RULE)));
+  }
+  return verdicts;
 }
 
 /**
@@ -62,48 +91,83 @@ export function applyDeleteRules(
  * images (an image counts once per prefix it has a tag under). An image is a candidate when it
  * has a tag under some prefix, no prefix keeps it, and every tag it has is under some prefix (an
  * image with any other tag is not managed by the keep rules). Untagged images are not managed
- * (undefined in the result, which is parallel to the input).
+ * (undefined in the result). The result is newest first, like `applyDeleteRules`'s.
  */
 export function applyKeepRules(
-  imagesNewestFirst: readonly Pick<RegistryImage, 'digest' | 'tags'>[],
+  images: readonly Pick<RegistryImage, 'digest' | 'tags'>[],
   rules: readonly KeepRule[],
+  newestFirst: ArrayLike<number> = inListingOrder(images.length),
 ): (RuleVerdict | undefined)[] {
+  const { starts, matched, unmanaged } = keepRuleFacts(images, rules);
   const seen = rules.map(() => 0);
-  const kept = rules.map((rule): RuleVerdict => ({ candidate: false, reason: `kept: ${newestText(rule)}` }));
+  const kept = rules.map((rule): RuleVerdict => ({ decision: 'keep', reason: `kept: ${newestText(rule)}` }));
   const beyond = rules.map(
-    (rule): RuleVerdict => ({ candidate: true, reason: `delete: ${beyondText(rule)}` }),
+    (rule): RuleVerdict => ({ decision: 'delete', reason: `delete: ${beyondText(rule)}` }),
   );
-  const verdicts: (RuleVerdict | undefined)[] = new Array(imagesNewestFirst.length);
-  for (let i = 0; i < imagesNewestFirst.length; i++) {
-    const { tags } = imagesNewestFirst[i]!;
-    if (tags.length === 0) continue;
-    const unmanaged = unmanagedTag(tags, rules);
+  const verdicts: (RuleVerdict | undefined)[] = new Array(images.length);
+  for (let k = 0; k < images.length; k++) {
+    const i = newestFirst[k]!;
+    if (images[i]!.tags.length === 0) continue;
     let keptBy: number[] | number | undefined;
     let beyondBy: number[] | number | undefined;
-    for (let r = 0; r < rules.length; r++) {
-      const rule = rules[r]!;
-      if (!hasPrefix(tags, rule.prefix)) continue;
-      if (seen[r]! < rule.count) keptBy = withRule(keptBy, r);
+    for (let at = starts[i]!; at < starts[i + 1]!; at++) {
+      const r = matched[at]!;
+      if (seen[r]! < rules[r]!.count) keptBy = withRule(keptBy, r);
       else beyondBy = withRule(beyondBy, r);
       seen[r]!++;
     }
-    if (unmanaged !== undefined) {
-      verdicts[i] = { candidate: false, reason: `kept: tag '${unmanaged}' matches no --keep prefix` };
-    } else if (typeof keptBy === 'number') verdicts[i] = kept[keptBy];
+    const unmanagedTag = unmanaged[i];
+    if (unmanagedTag !== undefined) {
+      verdicts[k] = { decision: 'keep', reason: `kept: tag '${unmanagedTag}' matches no --keep prefix` };
+    } else if (typeof keptBy === 'number') verdicts[k] = kept[keptBy];
     else if (keptBy)
-      verdicts[i] = {
-        candidate: false,
+      verdicts[k] = {
+        decision: 'keep',
         reason: `kept: ${keptBy.map((r) => newestText(rules[r]!)).join(', ')}`,
       };
-    else if (typeof beyondBy === 'number') verdicts[i] = beyond[beyondBy];
+    else if (typeof beyondBy === 'number') verdicts[k] = beyond[beyondBy];
     else if (beyondBy) {
-      verdicts[i] = {
-        candidate: true,
+      verdicts[k] = {
+        decision: 'delete',
         reason: `delete: ${beyondBy.map((r) => beyondText(rules[r]!)).join(', ')}`,
       };
     }
   }
   return verdicts;
+}
+
+/** What the keep rules need of each image, read in listing order (see `keepRuleFacts`). */
+interface KeepRuleFacts {
+  /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
+  readonly starts: Int32Array;
+  readonly matched: readonly number[];
+  /** Each image's first tag under no rule's prefix. */
+  readonly unmanaged: readonly (string | undefined)[];
+}
+
+function keepRuleFacts(
+  images: readonly Pick<RegistryImage, 'tags'>[],
+  rules: readonly KeepRule[],
+): KeepRuleFacts {
+  const starts = new Int32Array(images.length + 1);
+  const matched: number[] = [];
+  const unmanaged: (string | undefined)[] = new Array(images.length);
+  for (let i = 0; i < images.length; i++) {
+    starts[i] = matched.length;
+    const { tags } = images[i]!;
+    if (tags.length === 0) continue;
+    unmanaged[i] = unmanagedTag(tags, rules);
+    for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) matched.push(r);
+  }
+  starts[images.length] = matched.length;
+  return { starts, matched, unmanaged };
+}
+
+/** 0, 1, 2, ...: images already newest first. */
+function inListingOrder(length: number): Int32Array {
+  const order = new Int32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  return order;
 }
 
 /** The first tag under no rule's prefix: an image with one is not managed by the keep rules. */

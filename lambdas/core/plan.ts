@@ -1,10 +1,10 @@
 import { applyDeleteRules, type RuleVerdict } from './delete-rules';
 import { buildFamilies, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
-import { sortNewestFirst } from './newest-first';
+import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
-import { type FamilyUsage, protectionContext, sightingWindowMs, UNUSED, usedFamilies } from './protections';
+import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
 import { indexSightings, type SightingIndex } from './sighting-index';
 import { ago, HOUR_MS, shortDigest } from './time-text';
 
@@ -124,13 +124,17 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const families = buildFamilies(images);
   const sightings = input.sightings.forRepository(repository, images, input.registryHosts);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
-  const used = usedFamilies(families, protectionContext(policy, sightings, now));
-  const roots = sortNewestFirst(families.roots);
-  const verdicts = applyDeleteRules(roots, policy.rules, { unusedDays: policy.unusedDays, now });
+  const usages = usedFamilies(families, protectionContext(policy, sightings, now));
+  const order = newestFirstOrder(families.roots);
+  const rules = { unusedDays: policy.unusedDays, now };
+  const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order);
   const blocked = blockedBy.length > 0 ? blockedDecision(blockedBy, now) : undefined;
-  const decisions = roots.map((root, index) =>
-    decideRoot(verdicts[index]!, used.get(root) ?? UNUSED, blocked, now),
-  );
+  const roots: RegistryImage[] = new Array(order.length);
+  const decisions: Decided[] = new Array(order.length);
+  for (let k = 0; k < order.length; k++) {
+    roots[k] = families.roots[order[k]!]!;
+    decisions[k] = decideRoot(verdicts[k]!, usages[order[k]!]!, blocked, now);
+  }
   const items = oneItemPerImage(itemsOf(roots, families, decisions), images.length);
   return { repository, totalImages: images.length, items, blockedBy };
 }
@@ -143,7 +147,7 @@ function decideRoot(
   now: Date,
 ): Decided {
   if (usage.protection !== undefined) return { decision: 'keep', reason: usage.protection };
-  if (!verdict.candidate) return keptBy(verdict);
+  if (verdict.decision === 'keep') return verdict;
   if (blocked) return blocked;
   if (!usage.lastSeen && !usage.lastPulledAt) return deletedUnseen(verdict);
   if (!usage.lastSeen && usage.lastPulledAt) return deletedPulledOnly(verdict, ago(usage.lastPulledAt, now));
@@ -157,7 +161,6 @@ function blockedDecision(blockedBy: readonly StaleCluster[], now: Date): Decided
 }
 
 const DELETED_UNSEEN = new WeakMap<RuleVerdict, Decided>();
-const KEPT_BY_RULE = new WeakMap<RuleVerdict, Decided>();
 
 /** One shared decision per rule for images never seen nor pulled (most candidates). */
 const deletedUnseen = (verdict: RuleVerdict) => sharedDecision(DELETED_UNSEEN, verdict, unseenDecision);
@@ -183,11 +186,6 @@ function deletedPulledOnly(verdict: RuleVerdict, pulledAgo: string): Decided {
   }
   return decided;
 }
-
-/** One shared decision per kept-by-rule verdict (most kept images share a handful). */
-const keptBy = (verdict: RuleVerdict) => sharedDecision(KEPT_BY_RULE, verdict, keptDecision);
-
-const keptDecision = (verdict: RuleVerdict): Decided => ({ decision: 'keep', reason: verdict.reason });
 
 /** The decision cached for `verdict`, made once (`make` captures nothing: no closure per image). */
 function sharedDecision(

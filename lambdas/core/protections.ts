@@ -85,19 +85,16 @@ function compiledGlobs(globs: readonly string[]): readonly RegExp[] {
 }
 
 /**
- * The usage of each family that has any (most have none), by root. Families are visited in
- * listing order, which is the order the images lie in memory, whatever order they are decided in.
+ * The usage of each family, parallel to `families.roots` (`UNUSED` for most). Families are
+ * visited in listing order, which is the order the images lie in memory, whatever order they are
+ * decided in.
  */
-export function usedFamilies(
-  families: Families,
-  context: ProtectionContext,
-): ReadonlyMap<RegistryImage, FamilyUsage> {
-  const used = new Map<RegistryImage, FamilyUsage>();
-  for (const root of families.roots) {
-    const usage = familyUsage(root, families.below(root), context);
-    if (usage !== UNUSED) used.set(root, usage);
-  }
-  return used;
+export function usedFamilies(families: Families, context: ProtectionContext): FamilyUsage[] {
+  const { roots } = families;
+  const usages: FamilyUsage[] = new Array(roots.length);
+  for (let i = 0; i < roots.length; i++)
+    usages[i] = familyUsage(roots[i]!, families.below(roots[i]!), context);
+  return usages;
 }
 
 /**

@@ -15,7 +15,9 @@ function newestFirst(...tagSets: string[][]) {
 function candidates(tagSets: string[][], keep: string[]): string[] {
   const images = newestFirst(...tagSets);
   const verdicts = applyKeepRules(images, keep.map(parseKeepRule));
-  return images.filter((_, index) => verdicts[index]?.candidate).map((image) => image.tags.join('+'));
+  return images
+    .filter((_, index) => verdicts[index]?.decision === 'delete')
+    .map((image) => image.tags.join('+'));
 }
 
 describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
@@ -106,8 +108,8 @@ describe('applyDeleteRules', () => {
     const [forLabelled, forPlain] = applyDeleteRules([labelled, plain], { keep: [], ...rules }, options);
 
     // Assess
-    expect(forPlain?.candidate).toBe(untagged);
-    expect(forLabelled?.candidate).toBe(tagged);
+    expect(forPlain?.decision === 'delete').toBe(untagged);
+    expect(forLabelled?.decision === 'delete').toBe(tagged);
   });
 
   it('selects an image when any rule selects it, even if a keep rule keeps it', () => {
@@ -123,7 +125,7 @@ describe('applyDeleteRules', () => {
 
     // Assess
     expect(verdicts[0]).toEqual({
-      candidate: true,
+      decision: 'delete',
       reason: 'delete: tagged, not seen for 7 days',
     });
   });
@@ -135,6 +137,6 @@ describe('applyDeleteRules', () => {
       { keep: [], deleteUntagged: true, unusedTagged: false },
       options,
     );
-    expect(verdicts[0]).toEqual({ candidate: false, reason: 'kept: no delete rule matches' });
+    expect(verdicts[0]).toEqual({ decision: 'keep', reason: 'kept: no delete rule matches' });
   });
 });
