@@ -34,10 +34,43 @@ function pluralOf(unit: string): string {
   return many;
 }
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC, as aws-ecr-gc prints push times. */
+/** The last millisecond of the year 9999: later (and earlier than year 0) dates print as ISO does. */
+const YEAR_9999_END_MS = 253_402_300_799_999;
+const YEAR_0_START_MS = -62_167_219_200_000;
+
+/**
+ * `YYYY-MM-DD HH:MM:SS` in UTC, as aws-ecr-gc prints push times. Computed from the time value
+ * (civil date from days since 1970, after Howard Hinnant's `civil_from_days`): `gc` prints a line
+ * per image, and `toISOString` costs four times as much. Outside years 0-9999, and for an invalid
+ * date (which throws `RangeError`), it is `toISOString`'s.
+ */
 export function formatUtc(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ');
+  const ms = date.getTime();
+  if (!(ms >= YEAR_0_START_MS && ms <= YEAR_9999_END_MS))
+    return date.toISOString().slice(0, 19).replace('T', ' ');
+  const days = Math.floor(ms / DAY_MS);
+  const seconds = Math.floor((ms - days * DAY_MS) / 1000);
+  const shifted = days + 719_468; // days since 0000-03-01
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hour = Math.floor(seconds / 3600);
+  const minute = Math.floor((seconds % 3600) / 60);
+  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(seconds % 60)}`;
 }
+
+const two = (value: number) => (value < 10 ? `0${value}` : `${value}`);
 
 /** `sha256:2a1fce5b2...`: the first 16 characters of a digest, as aws-ecr-gc prints them. */
 export function shortDigest(digest: string): string {
