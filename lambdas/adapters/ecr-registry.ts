@@ -104,20 +104,23 @@ export class EcrRegistry implements Registry {
     repository: string,
     onProgress?: (progress: Progress) => void,
   ): Promise<readonly RegistryImage[]> {
-    const details: ImageDetail[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call('DescribeImages', repository, () =>
-        this.options.client.send(
-          new DescribeImagesCommand({ repositoryName: repository, maxResults: PAGE_SIZE, nextToken }),
-        ),
-      );
-      details.push(...(page.imageDetails ?? []));
-      nextToken = page.nextToken;
-      onProgress?.({ phase: `listing ${repository}`, done: details.length });
-    } while (nextToken);
+    const images: RegistryImage[] = [];
+    let page = await this.describeImages(repository, undefined);
+    for (;;) {
+      // The next page is asked for first: reading this one overlaps its round trip.
+      const next = page.nextToken ? this.describeImages(repository, page.nextToken) : undefined;
+      try {
+        for (const detail of page.imageDetails ?? []) images.push(this.toImage(repository, detail));
+      } catch (error) {
+        // The listing has failed; the page in flight is not needed, nor is its failure.
+        next?.catch(() => undefined);
+        throw error;
+      }
+      onProgress?.({ phase: `listing ${repository}`, done: images.length });
+      if (!next) break;
+      page = await next;
+    }
     // Pull times are now read: fetching index manifests below updates the indexes' own pull times.
-    const images = details.map((detail) => this.toImage(repository, detail));
     const indexes = await this.readIndexes(
       repository,
       images.filter((image) => isIndex(image)).map((image) => image.digest),
@@ -162,6 +165,14 @@ export class EcrRegistry implements Registry {
       }
     }
     return [...results.values()];
+  }
+
+  private describeImages(repository: string, nextToken: string | undefined) {
+    return this.call('DescribeImages', repository, () =>
+      this.options.client.send(
+        new DescribeImagesCommand({ repositoryName: repository, maxResults: PAGE_SIZE, nextToken }),
+      ),
+    );
   }
 
   private toImage(repository: string, detail: ImageDetail): RegistryImage {

@@ -119,6 +119,34 @@ describe('EcrRegistry.listImages', () => {
     );
   });
 
+  it('fails on a page it cannot read, and the page asked for meanwhile fails quietly', async () => {
+    // Prepare: page 1 lists an image without a push time; page 2, already asked for, fails too.
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    const { imagePushedAt: _, ...noPushTime } = imageDetail(digestOf('a'));
+    ecr
+      .on(DescribeImagesCommand)
+      .resolvesOnce(describePage([noPushTime], 't1'))
+      .rejectsOnce(
+        new ECRServiceException({
+          name: 'ServerException',
+          $fault: 'server',
+          $metadata: {},
+          message: 'boom',
+        }),
+      );
+
+    try {
+      // Act / Assess
+      await expect(registry().listImages('web')).rejects.toThrow('without a digest or push time');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).not.toHaveBeenCalled();
+      expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(2);
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('surfaces throttling that outlasted the SDK retries as a failed listing', async () => {
     ecr.on(DescribeImagesCommand).rejects(
       new ECRServiceException({
