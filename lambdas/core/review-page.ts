@@ -59,15 +59,18 @@ function isProblem(summary: RepositorySummary): boolean {
 }
 
 function renderPending(view: ReviewView): string {
-  const offered = view.repositories.filter((repo) => !isProblem(repo.summary) && repo.candidates.length > 0);
+  const candidates = view.repositories.filter(
+    (repo) => !isProblem(repo.summary) && repo.candidates.length > 0,
+  );
+  const { offered, held } = withinLimit(candidates, view.maxCandidates ?? Number.POSITIVE_INFINITY);
   const total = sizeOf(offered.flatMap((repo) => repo.candidates));
   const parts = [
     `<header><h1>Images to delete: ${escapeHtml(planTitle(view))}</h1>`,
     `<p class="total">${escapeHtml(total.count === 0 ? 'Nothing to delete.' : totalText(total.count, total.bytes))}</p></header>`,
   ];
   if (total.count === 0) parts.push('<p>Nothing can be deleted safely right now.</p>');
-  else parts.push(approvalForm(view, offered));
-  parts.push(problemList(view), cleanList(view.repositories, offered));
+  else parts.push(approvalForm(view, offered, held));
+  parts.push(problemList(view), cleanList(view.repositories, candidates));
   return htmlDocument(
     `Review ${planTitle(view)} — registry-janitor`,
     `<main>${parts.join('\n')}</main>`,
@@ -75,7 +78,55 @@ function renderPending(view: ReviewView): string {
   );
 }
 
-function approvalForm(view: ReviewView, offered: readonly RepositoryView[]): string {
+/** Candidates held back from a page: how many, and in how many repositories. */
+interface Held {
+  readonly candidates: number;
+  readonly repositories: number;
+}
+
+/**
+ * The repositories' candidates up to `max`, whole families in plan order (a family cut in two
+ * would be skipped by the deleter anyway), and what is left out.
+ */
+function withinLimit(
+  repositories: readonly RepositoryView[],
+  max: number,
+): { offered: RepositoryView[]; held: Held } {
+  const offered: RepositoryView[] = [];
+  let room = max;
+  let heldCandidates = 0;
+  let heldRepositories = 0;
+  for (const repo of repositories) {
+    if (repo.candidates.length <= room) {
+      offered.push(repo);
+      room -= repo.candidates.length;
+      continue;
+    }
+    let fits = 0;
+    for (const group of familyGroups(repo.candidates)) {
+      const size = 1 + group.members.length;
+      if (size > room) break;
+      fits += size;
+      room -= size;
+    }
+    room = 0;
+    if (fits > 0) offered.push({ ...repo, candidates: repo.candidates.slice(0, fits) });
+    heldCandidates += repo.candidates.length - fits;
+    heldRepositories += 1;
+  }
+  return { offered, held: { candidates: heldCandidates, repositories: heldRepositories } };
+}
+
+function heldText(held: Held, max: number): string {
+  const more = held.candidates.toLocaleString('en-US');
+  return (
+    `This page holds at most ${max.toLocaleString('en-US')} candidates: ${more} more, in ` +
+    `${plural(held.repositories, 'repository')}, ${held.candidates === 1 ? 'is' : 'are'} not on it. ` +
+    'They are not deleted now; the next scan proposes them again.'
+  );
+}
+
+function approvalForm(view: ReviewView, offered: readonly RepositoryView[], held: Held): string {
   let next = 0;
   const row = (item: PlanItem) => candidateControl(item, `i${next++}`, view.now);
   const fieldsets = offered.map((repo) => {
@@ -85,6 +136,9 @@ function approvalForm(view: ReviewView, offered: readonly RepositoryView[]): str
   });
   return [
     `<p class="note">${escapeHtml(noteText(view))}</p>`,
+    ...(held.candidates > 0
+      ? [`<p class="note held">${escapeHtml(heldText(held, view.maxCandidates!))}</p>`]
+      : []),
     `<form id="approve" method="post" action="${escapeHtml(view.approvePath)}">`,
     `<input type="hidden" name="exp" value="${escapeHtml(view.exp)}">`,
     `<input type="hidden" name="sig" value="${escapeHtml(view.sig)}">`,

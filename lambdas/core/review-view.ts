@@ -40,6 +40,12 @@ export interface ReviewView {
   readonly approval?: Approval;
   /** Why the scan could not run (status FAILED). */
   readonly error?: string;
+  /**
+   * At most this many candidates on a pending plan's page (whole families, repositories in plan
+   * order): a page, and the form it posts, must fit in one response and one request. The rest
+   * are held back, said so, and not deleted; the next scan proposes them again.
+   */
+  readonly maxCandidates?: number;
   readonly now: Date;
 }
 

@@ -1,3 +1,5 @@
+import { gzipSync } from 'node:zlib';
+
 /**
  * The parts of API Gateway HTTP API (payload format 2.0) events that the handlers read, and
  * their results. `serve` builds the same events, so one handler serves both.
@@ -20,7 +22,9 @@ export interface HttpApiEvent {
 export interface HttpApiResult {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** Text, or base64 bytes when `isBase64Encoded` (API Gateway and `serve` send the bytes). */
   readonly body: string;
+  readonly isBase64Encoded?: boolean;
 }
 
 /** A JSON answer that never carries a stack trace or a secret. */
@@ -48,6 +52,31 @@ export function rawBody(event: HttpApiEvent): { text: string; bytes: number } {
     return { text: buffer.toString('utf8'), bytes: buffer.length };
   }
   return { text: event.body, bytes: Buffer.byteLength(event.body, 'utf8') };
+}
+
+/** True when the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`). */
+export function acceptsGzip(event: HttpApiEvent): boolean {
+  for (const part of (header(event, 'accept-encoding') ?? '').split(',')) {
+    const [coding, ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    if (coding !== 'gzip' && coding !== '*') continue;
+    const q = params.find((param) => param.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * `result` gzipped when the client takes gzip and the body is worth it: a Lambda answer is at
+ * most 6 MB, and an HTML page of thousands of images shrinks about eight times.
+ */
+export function gzippedFor(event: HttpApiEvent, result: HttpApiResult, minBytes = 16 * 1024): HttpApiResult {
+  if (result.isBase64Encoded || result.body.length < minBytes || !acceptsGzip(event)) return result;
+  return {
+    ...result,
+    headers: { ...result.headers, 'content-encoding': 'gzip', vary: 'accept-encoding' },
+    body: gzipSync(result.body).toString('base64'),
+    isBase64Encoded: true,
+  };
 }
 
 /** A structured logger (Powertools Logger in Lambda); never given a secret. */

@@ -11,7 +11,15 @@ import { type Approval, imageKey, type ReviewView } from '../core/review-view';
 import type { Hmac } from '../core/signature';
 import { checkLink } from '../core/signed-link';
 import type { PlanRecord, PlanStore } from '../core/stores';
-import { type HttpApiEvent, type HttpApiResult, header, type Log, rawBody } from './http-api';
+import {
+  acceptsGzip,
+  gzippedFor,
+  type HttpApiEvent,
+  type HttpApiResult,
+  header,
+  type Log,
+  rawBody,
+} from './http-api';
 
 export interface ReviewDeps {
   readonly plans: PlanStore;
@@ -47,6 +55,16 @@ const page = (statusCode: number, body: string): HttpApiResult => ({
   headers: REVIEW_HEADERS,
   body,
 });
+
+/**
+ * The most candidates one review page offers (see `ReviewView.maxCandidates`): about 430 bytes of
+ * HTML each, so ~10,000 fit in Lambda's 6 MB answer as text and 40,000 gzipped (~2.3 MB, ~3 MB
+ * in base64), and the form they post (~90 bytes each) stays under the 6 MB request limit.
+ */
+export const MAX_REVIEW_CANDIDATES = { gzip: 40_000, plain: 10_000 } as const;
+
+const reviewLimit = (event: HttpApiEvent) =>
+  acceptsGzip(event) ? MAX_REVIEW_CANDIDATES.gzip : MAX_REVIEW_CANDIDATES.plain;
 const message = (statusCode: number, title: string, text: string) =>
   page(statusCode, renderMessagePage(title, text));
 
@@ -67,10 +85,15 @@ export async function handleReview(event: HttpApiEvent, deps: ReviewDeps): Promi
   const decided = plan.status === 'APPROVED' || plan.status === 'APPLIED';
   if (refused && !decided) return refused;
   // An expired link of an approved plan still shows what happened, with 410.
-  return page(
-    refused ? 410 : 200,
-    renderReviewPage(await viewOf(plan, query.exp!, query.sig!, approvePath(event, planId), deps)),
+  const view = await viewOf(
+    plan,
+    query.exp!,
+    query.sig!,
+    approvePath(event, planId),
+    reviewLimit(event),
+    deps,
   );
+  return gzippedFor(event, page(refused ? 410 : 200, renderReviewPage(view)));
 }
 
 /**
@@ -119,7 +142,8 @@ export async function handleApprove(event: HttpApiEvent, deps: ReviewDeps): Prom
   });
   await deps.startDeletion(planId);
   const approved = (await deps.plans.getPlan(planId)) ?? plan;
-  return page(200, renderReviewPage(await viewOf(approved, exp!, sig!, approvePath(event, planId), deps)));
+  const view = await viewOf(approved, exp!, sig!, approvePath(event, planId), reviewLimit(event), deps);
+  return gzippedFor(event, page(200, renderReviewPage(view)));
 }
 
 async function refuseLink(
@@ -165,6 +189,7 @@ async function viewOf(
   exp: string,
   sig: string,
   path: string,
+  maxCandidates: number,
   deps: ReviewDeps,
 ): Promise<ReviewView> {
   const repositories = [];
@@ -194,6 +219,7 @@ async function viewOf(
     ...(outcomes ? { outcomes } : {}),
     ...(approval ? { approval } : {}),
     ...(plan.error === undefined ? {} : { error: plan.error }),
+    maxCandidates,
     now: deps.now(),
   };
 }

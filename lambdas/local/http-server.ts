@@ -65,8 +65,10 @@ async function answer(
       if (!match) continue;
       const event = await toEvent(request, url, match.groups ?? {});
       const result = await route.handle(event);
+      // As API Gateway does: a base64 body is sent as its bytes.
+      const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
       response.writeHead(result.statusCode, result.headers);
-      response.end(request.method === 'HEAD' ? undefined : result.body);
+      response.end(request.method === 'HEAD' ? undefined : body);
       return;
     }
     response.writeHead(404, { 'content-type': 'application/json' });

@@ -1,11 +1,12 @@
+import { gunzipSync } from 'node:zlib';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
-import { linkSignature } from '../../lambdas/core/signed-link';
+import { linkSignature, reviewUrl } from '../../lambdas/core/signed-link';
 import { applyApproval } from '../../lambdas/handlers/delete';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
-import { handleApprove, handleReview } from '../../lambdas/handlers/review';
-import { digestOf } from '../fixtures/builders';
+import { handleApprove, handleReview, MAX_REVIEW_CANDIDATES } from '../../lambdas/handlers/review';
+import { digestOf, manyCandidates } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { HOST, janitorWorld, LINK_SECRET } from '../fixtures/janitor-world';
 
@@ -101,6 +102,72 @@ describe('GET /v1/plans/{id}', () => {
     for (let i = 0; i < 3; i++) await handleReview(get(link), world.reviewDeps);
     expect((await world.plans.getPlan(planId))?.status).toBe('PENDING');
     expect(world.tagsOf('web')).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('GET /v1/plans/{id} of a plan of 12,000 candidates', () => {
+  /** Lambda's limit on an answer; the body is most of it. */
+  const LAMBDA_ANSWER_BYTES = 6 * 1024 * 1024;
+  let world: Awaited<ReturnType<typeof janitorWorld>>;
+  let link: URL;
+
+  beforeAll(async () => {
+    world = await janitorWorld(dynamo, ecr, now);
+    const id = 'scan-20261122T0600Z';
+    const exp = Math.floor(now.value.getTime() / 1000) + 86_400;
+    const candidates = manyCandidates(12_000, now.value);
+    await world.plans.createPlan({
+      id,
+      createdAt: now.value,
+      totalRepositories: 1,
+      linkExp: exp,
+      policyHash: 'x',
+    });
+    const summary = {
+      repository: 'big',
+      totalImages: 12_020,
+      candidates: candidates.length,
+      candidateBytes: candidates.length * 5_000_000,
+      topReasons: [],
+      blockedBy: [],
+    };
+    await world.plans.putRepositoryPlan(id, summary, candidates);
+    await world.plans.completeScan(id, {
+      candidates: summary.candidates,
+      candidateBytes: summary.candidateBytes,
+    });
+    const sig = linkSignature(hmacSha256Hex, LINK_SECRET, id, exp);
+    link = new URL(reviewUrl('https://janitor.example.com', id, exp, sig));
+  });
+
+  const checkboxCount = (html: string) => html.split('type="checkbox" name="image"').length - 1;
+
+  it('offers all of them gzipped to a browser, within a Lambda answer', async () => {
+    const event = { ...get(link), headers: { 'accept-encoding': 'gzip, deflate, br' } };
+
+    const result = await handleReview(event, world.reviewDeps);
+
+    expect(result.statusCode).toBe(200);
+    expect(result.isBase64Encoded).toBe(true);
+    expect(result.headers['content-encoding']).toBe('gzip');
+    expect(result.headers.vary).toBe('accept-encoding');
+    expect(result.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(result.body.length).toBeLessThan(LAMBDA_ANSWER_BYTES);
+    const html = gunzipSync(Buffer.from(result.body, 'base64')).toString('utf8');
+    expect(checkboxCount(html)).toBe(12_000);
+    expect(html).not.toContain('This page holds at most');
+  });
+
+  it('offers the first 10,000 as text to a client without gzip, and says the rest wait for the next scan', async () => {
+    const result = await handleReview(get(link), world.reviewDeps);
+
+    expect(result.statusCode).toBe(200);
+    expect(result.isBase64Encoded).toBeUndefined();
+    expect(Buffer.byteLength(result.body)).toBeLessThan(LAMBDA_ANSWER_BYTES);
+    expect(checkboxCount(result.body)).toBe(MAX_REVIEW_CANDIDATES.plain);
+    expect(result.body).toContain(
+      'This page holds at most 10,000 candidates: 2,000 more, in 1 repository, are not on it. They are not deleted now; the next scan proposes them again.',
+    );
   });
 });
 

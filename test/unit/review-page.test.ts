@@ -292,6 +292,52 @@ describe('renderReviewPage, pending plan', () => {
     expect(text).toContain('1 repository with nothing to delete');
   });
 
+  it('holds back whole families beyond maxCandidates, says how many, and lists nothing as clean that has candidates', () => {
+    // Prepare: web has an index with 2 members + 1 untagged (4), jobs 3 singles, api 2 singles.
+    const web = webRepository();
+    const jobs = ['nightly-1', 'nightly-2', 'nightly-3'].map((name) => aCandidate(name, 'jobs'));
+    const api = ['v1', 'v2'].map((name) => aCandidate(name, 'api'));
+    const view = aView(
+      [aRepository('web', web.candidates), aRepository('jobs', jobs), aRepository('api', api)],
+      {
+        maxCandidates: 6,
+      },
+    );
+
+    // Act
+    const html = renderReviewPage(view);
+
+    // Assess: web whole (4), then jobs up to the limit (2 of 3); api not at all.
+    expect(checkboxes(html).map((box) => box.attrs.value)).toEqual(
+      [...web.candidates, jobs[0]!, jobs[1]!].map((item) => imageKey(item)),
+    );
+    const text = textOf(html);
+    expect(text).toContain(
+      'This page holds at most 6 candidates: 3 more, in 2 repositories, are not on it. They are not deleted now; the next scan proposes them again.',
+    );
+    expect(text).toContain('Images to delete: plan');
+    expect(text).toContain('6 images');
+    expect(text).not.toContain('with nothing to delete');
+  });
+
+  it('never cuts a family at the limit: the family that does not fit waits whole', () => {
+    // Prepare: the index family (3) does not fit in the 2 places left after one single.
+    const single = aCandidate('build-9');
+    const web = webRepository();
+    const view = aView([aRepository('web', [single, web.index, web.child, web.signature])], {
+      maxCandidates: 3,
+    });
+
+    // Act
+    const html = renderReviewPage(view);
+
+    // Assess
+    expect(checkboxes(html).map((box) => box.attrs.value)).toEqual([imageKey(single)]);
+    expect(textOf(html)).toContain(
+      'This page holds at most 3 candidates: 3 more, in 1 repository, are not on it.',
+    );
+  });
+
   it('offers no form when nothing can be deleted', () => {
     // Prepare
     const view = aView([aRepository('quiet', [])]);

@@ -1,0 +1,60 @@
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { startHttpServer } from '../../lambdas/local/http-server';
+
+describe('the local HTTP server of serve', () => {
+  const page = '<p>a review page</p>'.repeat(100);
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+
+  beforeAll(async () => {
+    server = await startHttpServer([
+      {
+        method: 'GET',
+        path: '/v1/plans/{id}',
+        handle: async (event) => ({
+          statusCode: 200,
+          headers: {
+            'content-type': 'text/html',
+            'content-encoding': 'gzip',
+            'x-plan': event.pathParameters?.id ?? '',
+          },
+          body: gzipSync(page).toString('base64'),
+          isBase64Encoded: true,
+        }),
+      },
+    ]);
+  });
+  afterAll(() => server.close());
+
+  /** The raw answer: status, headers and body bytes, nothing decoded. */
+  const raw = (method: string, path: string) =>
+    new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      const call = request(new URL(path, server.url), { method }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      });
+      call.on('error', reject);
+      call.end();
+    });
+
+  it('sends a base64 answer as its bytes, as API Gateway does', async () => {
+    const answer = await raw('GET', '/v1/plans/p-1');
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-encoding']).toBe('gzip');
+    expect(answer.headers['x-plan']).toBe('p-1');
+    expect(answer.body.equals(gzipSync(page))).toBe(true);
+  });
+
+  it('answers HEAD like GET, without a body', async () => {
+    const answer = await raw('HEAD', '/v1/plans/p-1');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toHaveLength(0);
+  });
+});
