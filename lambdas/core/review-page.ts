@@ -1,6 +1,7 @@
 import { escapeHtml } from './digest';
 import type { PlanItem } from './plan';
 import type { RepositorySummary } from './plan-summary';
+import { type Held, heldText, withinLimit } from './review-limit';
 import {
   byteCount,
   candidateControl,
@@ -75,54 +76,6 @@ function renderPending(view: ReviewView): string {
     `Review ${planTitle(view)} — registry-janitor`,
     `<main>${parts.join('\n')}</main>`,
     total.count > 0,
-  );
-}
-
-/** Candidates held back from a page: how many, and in how many repositories. */
-interface Held {
-  readonly candidates: number;
-  readonly repositories: number;
-}
-
-/**
- * The repositories' candidates up to `max`, whole families in plan order (a family cut in two
- * would be skipped by the deleter anyway), and what is left out.
- */
-function withinLimit(
-  repositories: readonly RepositoryView[],
-  max: number,
-): { offered: RepositoryView[]; held: Held } {
-  const offered: RepositoryView[] = [];
-  let room = max;
-  let heldCandidates = 0;
-  let heldRepositories = 0;
-  for (const repo of repositories) {
-    if (repo.candidates.length <= room) {
-      offered.push(repo);
-      room -= repo.candidates.length;
-      continue;
-    }
-    let fits = 0;
-    for (const group of familyGroups(repo.candidates)) {
-      const size = 1 + group.members.length;
-      if (size > room) break;
-      fits += size;
-      room -= size;
-    }
-    room = 0;
-    if (fits > 0) offered.push({ ...repo, candidates: repo.candidates.slice(0, fits) });
-    heldCandidates += repo.candidates.length - fits;
-    heldRepositories += 1;
-  }
-  return { offered, held: { candidates: heldCandidates, repositories: heldRepositories } };
-}
-
-function heldText(held: Held, max: number): string {
-  const more = held.candidates.toLocaleString('en-US');
-  return (
-    `This page holds at most ${max.toLocaleString('en-US')} candidates: ${more} more, in ` +
-    `${plural(held.repositories, 'repository')}, ${held.candidates === 1 ? 'is' : 'are'} not on it. ` +
-    'They are not deleted now; the next scan proposes them again.'
   );
 }
 
