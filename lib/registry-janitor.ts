@@ -3,23 +3,22 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../lambdas/adapters/metrics';
-import { grantAwsUsageRead } from './aws-usage-access';
 import { JanitorAlarms } from './janitor-alarms';
 import { JanitorApi } from './janitor-api';
+import { addDeleter, addReview } from './janitor-deletion';
 import { JanitorFunction } from './janitor-function';
-import { createFailureQueue, createScanQueues, failureDestination, grantSend } from './janitor-queue';
+import type { JanitorFunctionOptions, JanitorParts } from './janitor-parts';
+import { addScanner } from './janitor-scanner';
 import { NotificationTopic } from './notification-topic';
 import {
   type RegistryJanitorProps,
@@ -36,15 +35,7 @@ export { RepositorySelection } from './repository-selection';
 
 /** The ingest route; reporters append it to the API URL. */
 export const SIGHTINGS_PATH = '/v1/sightings';
-/** The review page (`GET`); digests link to it with `?exp&sig`. */
-export const REVIEW_PATH = '/v1/plans/{id}';
-/** The approval (`POST`, form-encoded) the review page sends. */
-export const APPROVE_PATH = '/v1/plans/{id}/approve';
-
-/** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
-const WORKER_TIMEOUT = Duration.minutes(5);
-/** Deliveries of one scan task before it goes to the dead-letter queue. */
-const SCAN_TASK_ATTEMPTS = 3;
+export { APPROVE_PATH, REVIEW_PATH } from './janitor-parts';
 
 /**
  * registry-janitor in your own stack: the sightings and plans table, the secrets, the signed ingest
@@ -151,11 +142,12 @@ export class RegistryJanitor extends Construct {
       staleAfterHours: this.staleAfterHours,
     });
 
-    const deleter = this.createDeleter();
+    const parts = this.parts();
+    const deleter = addDeleter(parts);
     this.deleterFunction = deleter.function;
     this.deletionFailureQueue = deleter.failures;
-    this.reviewFunction = this.createReview(deleter.function);
-    const scanner = this.createScanner();
+    this.reviewFunction = addReview(parts, deleter.function);
+    const scanner = addScanner(parts);
     this.scanScheduleFunction = scanner.schedule;
     this.scanWorkerFunction = scanner.worker;
     this.scanQueue = scanner.queue;
@@ -180,22 +172,30 @@ export class RegistryJanitor extends Construct {
     return new ecr.CfnPullTimeUpdateExclusion(this, id, { principalArn: role.roleArn });
   }
 
+  /** What the builders of the scan, the review page and the deleter use of this construct. */
+  private parts(): JanitorParts {
+    return {
+      scope: this,
+      settings: this.settings,
+      topic: this.topic,
+      linkSecret: this.linkSecret,
+      scanConfig: this.scanConfig,
+      apiUrl: this.apiUrl,
+      api: this.janitorApi,
+      alarms: this.alarmSet,
+      addFunction: (id, entry, options) => this.addFunction(id, entry, options),
+      grantTableAccess: (role, actions) => this.grantTableAccess(role, actions),
+      grantPublish: (role) => this.grantPublish(role),
+      registerPullTimeExclusion: (role) => this.registerPullTimeExclusion(role),
+    };
+  }
+
   /**
    * Adds one janitor function (`lambdas/handlers/<entry>`) with its own role and log group. The
    * role may write its logs and nothing else: grant each permission it needs, nothing more. Every
    * function knows the table.
    */
-  private addFunction(
-    id: string,
-    entry: string,
-    options: {
-      readonly handler?: string;
-      readonly description: string;
-      readonly memorySize: number;
-      readonly timeout: Duration;
-      readonly environment: Readonly<Record<string, string>>;
-    },
-  ): JanitorFunction {
+  private addFunction(id: string, entry: string, options: JanitorFunctionOptions): JanitorFunction {
     return new JanitorFunction(this, id, {
       entry,
       ...options,
@@ -207,139 +207,6 @@ export class RegistryJanitor extends Construct {
       logRetention: this.settings.logRetention,
       removalPolicy: this.settings.removalPolicy,
     });
-  }
-
-  /**
-   * The scan: an EventBridge rule on `schedule` starts the schedule function, which lists the
-   * repositories, creates the plan and sends one task per repository to an SQS queue; workers plan
-   * each repository, and the one that stores the last assembles the plan and mails the digest.
-   */
-  private createScanner() {
-    const { queue, deadLetterQueue } = createScanQueues(this, {
-      visibilityTimeout: Duration.minutes(WORKER_TIMEOUT.toMinutes() * 6),
-      maxReceiveCount: SCAN_TASK_ATTEMPTS,
-    });
-    const environment = {
-      QUEUE_URL: queue.queueUrl,
-      TOPIC_ARN: this.topic.topicArn,
-      LINK_SECRET_ARN: this.linkSecret.secretArn,
-      // The scanner is not behind the API, so reading its URL makes no dependency cycle.
-      API_URL: this.apiUrl,
-      SCAN_CONFIG: this.scanConfig,
-      AWS_USAGE: String(this.awsUsage),
-    };
-    const schedule = this.createScanSchedule(queue, environment);
-    const worker = this.createScanWorker(queue, environment);
-    this.alarmSet.forScan({
-      schedule,
-      worker,
-      deadLetterQueue,
-      attempts: SCAN_TASK_ATTEMPTS,
-      overdueAfterHours: this.settings.scanOverdueAfterHours,
-    });
-    return { schedule, worker, queue, deadLetterQueue };
-  }
-
-  private createScanSchedule(queue: sqs.IQueue, environment: Record<string, string>): lambda.IFunction {
-    const schedule = this.addFunction('ScanSchedule', 'scan-lambda.ts', {
-      handler: 'scheduleHandler',
-      description: 'registry-janitor scan schedule: creates the plan and sends one task per repository',
-      memorySize: 512,
-      timeout: Duration.minutes(2),
-      environment,
-    });
-    this.repositories.grantList(schedule.role);
-    this.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);
-    this.linkSecret.grantRead(schedule.role);
-    grantSend(queue, schedule.role);
-    // With no repository to scan, the schedule function assembles the (empty) plan itself.
-    this.grantPublish(schedule.role);
-    new events.Rule(this, 'ScanScheduleRule', {
-      description: 'registry-janitor: starts a scan of the registry',
-      schedule: this.schedule,
-      targets: [
-        new targets.LambdaFunction(schedule.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
-      ],
-    });
-    return schedule.function;
-  }
-
-  private createScanWorker(queue: sqs.IQueue, environment: Record<string, string>): lambda.IFunction {
-    const worker = this.addFunction('ScanWorker', 'scan-lambda.ts', {
-      handler: 'workerHandler',
-      description: 'registry-janitor scan worker: plans one repository per task, then mails the digest',
-      memorySize: 1024,
-      timeout: WORKER_TIMEOUT,
-      environment,
-    });
-    this.repositories.grantRead(worker.role);
-    this.registerPullTimeExclusion(worker.role);
-    this.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker);
-    this.linkSecret.grantRead(worker.role);
-    this.grantPublish(worker.role);
-    if (this.awsUsage) grantAwsUsageRead(worker.role);
-    worker.function.addEventSource(
-      new SqsEventSource(queue, { batchSize: 3, reportBatchItemFailures: true, maxConcurrency: 4 }),
-    );
-    return worker.function;
-  }
-
-  /** The review page and the approval, behind the API; it starts the deleter and touches no image. */
-  private createReview(deleter: lambda.IFunction): lambda.IFunction {
-    const review = this.addFunction('Review', 'review.ts', {
-      description:
-        'registry-janitor review: the signed review page and the approval (GET/POST /v1/plans/{id})',
-      memorySize: 1024,
-      // Below API Gateway's 30 s integration limit, so that a slow page ends as this function's error.
-      timeout: Duration.seconds(25),
-      environment: {
-        LINK_SECRET_ARN: this.linkSecret.secretArn,
-        DELETER_FUNCTION_NAME: deleter.functionName,
-      },
-    });
-    this.grantTableAccess(review.role, TABLE_ACTIONS.review);
-    this.linkSecret.grantRead(review.role);
-    // The unqualified function only: no version or alias (grantInvoke would add "<arn>:*").
-    iam.Grant.addToPrincipal({
-      grantee: review.role,
-      actions: ['lambda:InvokeFunction'],
-      resourceArns: [deleter.functionArn],
-    });
-    this.janitorApi.addRoute(apigwv2.HttpMethod.GET, REVIEW_PATH, 'Review', review.function);
-    this.janitorApi.addRoute(apigwv2.HttpMethod.POST, APPROVE_PATH, 'Approve', review.function);
-    return review.function;
-  }
-
-  /**
-   * The deleter, invoked asynchronously by the review function with `{ planId }`: re-checks and
-   * deletes the approved images. Its role is the only one with `ecr:BatchDeleteImage`.
-   */
-  private createDeleter(): { function: lambda.IFunction; failures: sqs.IQueue } {
-    const deleter = this.addFunction('Deleter', 'delete.ts', {
-      description: 'registry-janitor deleter: re-checks and deletes the images a person approved',
-      memorySize: 1024,
-      timeout: Duration.minutes(15),
-      environment: { SCAN_CONFIG: this.scanConfig, AWS_USAGE: String(this.awsUsage) },
-    });
-    this.repositories.grantRead(deleter.role);
-    this.repositories.grantDelete(deleter.role);
-    this.registerPullTimeExclusion(deleter.role);
-    this.grantTableAccess(deleter.role, TABLE_ACTIONS.deleter);
-    if (this.awsUsage) grantAwsUsageRead(deleter.role);
-    const failures = createFailureQueue(this, 'DeletionFailures');
-    // Safe to run again (outcomes are recorded per repository; gone images count as deleted).
-    deleter.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: failureDestination(failures),
-    });
-    this.alarmSet.deadLetters(
-      'DeletionFailedAlarm',
-      failures,
-      'registry-janitor: an approved deletion failed every attempt; the plan shows what was done. The ' +
-        'failure record (plan id, error) is in the deletion failure queue.',
-    );
-    return { function: deleter.function, failures };
   }
 
   /** `sns:Publish` on the topic, and the use of its key to encrypt (no `kms:GenerateDataKey*`). */

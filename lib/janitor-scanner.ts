@@ -1,0 +1,105 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { grantAwsUsageRead } from './aws-usage-access';
+import type { JanitorParts } from './janitor-parts';
+import { createScanQueues, grantSend } from './janitor-queue';
+import { TABLE_ACTIONS } from './table-access';
+
+/** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
+const WORKER_TIMEOUT = Duration.minutes(5);
+/** Deliveries of one scan task before it goes to the dead-letter queue. */
+const SCAN_TASK_ATTEMPTS = 3;
+
+export interface JanitorScanner {
+  readonly schedule: lambda.IFunction;
+  readonly worker: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+/**
+ * The scan: an EventBridge rule on the schedule starts the schedule function, which lists the
+ * repositories, creates the plan and sends one task per repository to an SQS queue; workers plan
+ * each repository, and the one that stores the last assembles the plan and mails the digest.
+ */
+export function addScanner(parts: JanitorParts): JanitorScanner {
+  const { queue, deadLetterQueue } = createScanQueues(parts.scope, {
+    visibilityTimeout: Duration.minutes(WORKER_TIMEOUT.toMinutes() * 6),
+    maxReceiveCount: SCAN_TASK_ATTEMPTS,
+  });
+  const environment = {
+    QUEUE_URL: queue.queueUrl,
+    TOPIC_ARN: parts.topic.topicArn,
+    LINK_SECRET_ARN: parts.linkSecret.secretArn,
+    // The scanner is not behind the API, so reading its URL makes no dependency cycle.
+    API_URL: parts.apiUrl,
+    SCAN_CONFIG: parts.scanConfig,
+    AWS_USAGE: String(parts.settings.awsUsage),
+  };
+  const schedule = addScanSchedule(parts, queue, environment);
+  const worker = addScanWorker(parts, queue, environment);
+  parts.alarms.forScan({
+    schedule,
+    worker,
+    deadLetterQueue,
+    attempts: SCAN_TASK_ATTEMPTS,
+    overdueAfterHours: parts.settings.scanOverdueAfterHours,
+  });
+  return { schedule, worker, queue, deadLetterQueue };
+}
+
+function addScanSchedule(
+  parts: JanitorParts,
+  queue: sqs.IQueue,
+  environment: Record<string, string>,
+): lambda.IFunction {
+  const schedule = parts.addFunction('ScanSchedule', 'scan-lambda.ts', {
+    handler: 'scheduleHandler',
+    description: 'registry-janitor scan schedule: creates the plan and sends one task per repository',
+    memorySize: 512,
+    timeout: Duration.minutes(2),
+    environment,
+  });
+  parts.settings.repositories.grantList(schedule.role);
+  parts.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);
+  parts.linkSecret.grantRead(schedule.role);
+  grantSend(queue, schedule.role);
+  // With no repository to scan, the schedule function assembles the (empty) plan itself.
+  parts.grantPublish(schedule.role);
+  new events.Rule(parts.scope, 'ScanScheduleRule', {
+    description: 'registry-janitor: starts a scan of the registry',
+    schedule: parts.settings.schedule,
+    targets: [
+      new targets.LambdaFunction(schedule.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
+    ],
+  });
+  return schedule.function;
+}
+
+function addScanWorker(
+  parts: JanitorParts,
+  queue: sqs.IQueue,
+  environment: Record<string, string>,
+): lambda.IFunction {
+  const worker = parts.addFunction('ScanWorker', 'scan-lambda.ts', {
+    handler: 'workerHandler',
+    description: 'registry-janitor scan worker: plans one repository per task, then mails the digest',
+    memorySize: 1024,
+    timeout: WORKER_TIMEOUT,
+    environment,
+  });
+  parts.settings.repositories.grantRead(worker.role);
+  parts.registerPullTimeExclusion(worker.role);
+  parts.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker);
+  parts.linkSecret.grantRead(worker.role);
+  parts.grantPublish(worker.role);
+  if (parts.settings.awsUsage) grantAwsUsageRead(worker.role);
+  worker.function.addEventSource(
+    new SqsEventSource(queue, { batchSize: 3, reportBatchItemFailures: true, maxConcurrency: 4 }),
+  );
+  return worker.function;
+}
