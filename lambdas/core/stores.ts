@@ -92,6 +92,6 @@ export interface PlanStore {
   /** Records outcomes by `repository@digest`; a later record of the same image replaces it. */
   recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void>;
   outcomes(planId: string): Promise<Map<string, ImageOutcome>>;
-  /** Moves APPROVED to APPLIED once every approved image has an outcome; false when it was not APPROVED. */
+  /** Moves APPROVED to APPLIED (the deleter calls it once every approved image has an outcome); false when it was not APPROVED. */
   finishApply(planId: string): Promise<boolean>;
 }

@@ -45,6 +45,17 @@ export async function applyApproval(planId: string, deps: DeleteDeps): Promise<v
     await deps.plans.recordOutcomes(planId, outcomes);
     deps.log.info('approved deletions applied', { planId, repository, ...count(outcomes) });
   }
+  // APPLIED says every approved image has its outcome: check it rather than assume it.
+  const recorded = await deps.plans.outcomes(planId);
+  const missing = approval.approved.filter((key) => !recorded.has(key));
+  if (missing.length > 0) {
+    deps.log.error('approved images without an outcome; the plan stays APPROVED', {
+      planId,
+      missing: missing.length,
+      first: missing[0],
+    });
+    return;
+  }
   await deps.plans.finishApply(planId);
 }
 

@@ -259,6 +259,37 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(outcomes.get(key('web', 'a'))).toEqual({ status: 'deleted' });
   });
 
+  it('leaves a plan APPROVED, and says so, when an approved image got no outcome', async () => {
+    // Prepare: an approval naming an image that is no candidate (the review handler never writes one).
+    const { world, planId } = await pendingPlan();
+    const ghost = `web@${digestOf('web/ghost')}`;
+    await world.plans.approve(planId, {
+      approvedAt: now.value,
+      approved: [key('web', 'a'), ghost],
+      ignored: [],
+    });
+    const errors: unknown[] = [];
+    const log = {
+      ...world.deleteDeps.log,
+      error: (message: string, extra?: Record<string, unknown>) => errors.push({ message, ...extra }),
+    };
+
+    // Act
+    await applyApproval(planId, { ...world.deleteDeps, log });
+
+    // Assess
+    expect(world.tagsOf('web')).toEqual(['b', 'c']);
+    expect((await world.plans.getPlan(planId))?.status).toBe('APPROVED');
+    expect(errors).toEqual([
+      {
+        message: 'approved images without an outcome; the plan stays APPROVED',
+        planId,
+        missing: 1,
+        first: ghost,
+      },
+    ]);
+  });
+
   it('does nothing more when the deleter event is delivered again', async () => {
     const { world, planId, link } = await pendingPlan();
     await handleApprove(post(link, [key('web', 'a')]), world.reviewDeps);
