@@ -37,18 +37,22 @@ export interface ListingContext {
  * indexes (recursively) and referrers (from the referrers API where the registry has it; the
  * `sha256-<hex>` fallback tags and cosign tags are tags), each dated by its config's `created`
  * (indexes by their `org.opencontainers.image.created` annotation, else their newest platform
- * child). Untagged manifests that are none of these cannot be seen through the API. Throws when
- * any tagged manifest, or the config that dates an image, cannot be read: a partial listing
- * would make the unread images' children look unused.
+ * child). Untagged manifests that are none of these cannot be seen through the API, except the
+ * `sighted` digests, read by digest (a running untagged index, with what hangs from it; one the
+ * registry does not hold is left out). Throws when any tagged or sighted manifest, or the config
+ * that dates an image, cannot be read: a partial listing would make the unread images' children
+ * look unused.
  */
 export async function listRepository(
   context: ListingContext,
   repository: string,
   onProgress?: (progress: Progress) => void,
+  sighted: readonly string[] = [],
 ): Promise<RegistryImage[]> {
   const scope = `repository:${repository}:pull`;
   const report = (done: number) => onProgress?.({ phase: `reading manifests of ${repository}`, done });
   const entries = await readTagged(context, repository, scope);
+  await readSighted(context, repository, scope, sighted, entries);
   report(entries.size);
   let frontier = [...entries.values()];
   while (frontier.length > 0) {
@@ -79,6 +83,24 @@ async function readTagged(
     else entries.set(digest, { digest, tags: [tag], content });
   }
   return entries;
+}
+
+/** Adds the `sighted` digests that are not tagged and that the registry holds, untagged. */
+async function readSighted(
+  context: ListingContext,
+  repository: string,
+  scope: string,
+  sighted: readonly string[],
+  entries: Map<string, Entry>,
+): Promise<void> {
+  const untagged = [...new Set(sighted)].filter((digest) => DIGEST.test(digest) && !entries.has(digest));
+  const found = await Promise.all(
+    untagged.map((digest) => readManifest(context.http, repository, digest, scope)),
+  );
+  for (const read of found) {
+    if (read && !entries.has(read.digest))
+      entries.set(read.digest, { digest: read.digest, tags: [], content: read.content });
+  }
 }
 
 /**

@@ -92,9 +92,10 @@ export class OciRegistry implements Registry {
   async listImages(
     repository: string,
     onProgress?: (progress: Progress) => void,
+    sightedDigests: readonly string[] = [],
   ): Promise<readonly RegistryImage[]> {
     checkRepositoryName(repository);
-    return listRepository(this.context, repository, onProgress);
+    return listRepository(this.context, repository, onProgress, sightedDigests);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } 
 import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
+import type { Registry } from './ports';
 import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
 import { indexSightings, type SightingIndex } from './sighting-index';
 import { ago, HOUR_MS, shortDigest } from './time-text';
@@ -56,6 +57,11 @@ export type RepositoryListing =
       readonly images: readonly RegistryImage[];
       /** The registry lists only what tags reach (OCI): sighted digests may be missing from `images`. */
       readonly partial?: boolean;
+      /**
+       * Sighted digests the registry was asked for while listing (see `sightedDigestsOf`): one of
+       * them that is not in `images` is not in the registry.
+       */
+      readonly checkedDigests?: readonly string[];
     }
   | { readonly repository: string; readonly error: string };
 
@@ -104,7 +110,7 @@ export function planCleanup(input: PlanCleanupInput): Plan {
       now: input.now,
       ...(hosts ? { registryHosts: hosts } : {}),
     });
-    return listing.partial ? keepSharedWithUnlisted(planned, listing.images, input, policy) : planned;
+    return listing.partial ? keepSharedWithUnlisted(planned, listing, input, policy) : planned;
   });
   return { createdAt: input.now, repositories };
 }
@@ -224,24 +230,48 @@ function staleClusters(
 }
 
 /**
- * On a registry that lists only what tags reach, a running untagged index is invisible: any
- * platform image or referrer it shares with a listed index could be deleted "with" that index.
- * When a digest of the repository was sighted recently but is not listed, keep every member that
- * is not a root, saying why.
+ * The digests sighted in `repository` (any age): what a registry that lists only what tags reach
+ * is asked to read too (`Registry.listImages`), so that a running untagged index is listed.
+ */
+export function sightedDigestsOf(sightings: readonly Sighting[], repository: string): string[] {
+  const digests = new Set<string>();
+  for (const { ref } of sightings) {
+    if (ref.repository === repository && ref.digest !== undefined) digests.add(ref.digest);
+  }
+  return [...digests];
+}
+
+/**
+ * What a listing from `registry` says of its completeness: nothing for a registry that lists every
+ * manifest; otherwise that it is partial, and which sighted digests it was asked for.
+ */
+export function listingCompleteness(
+  registry: Pick<Registry, 'listsEveryManifest'>,
+  checkedDigests: readonly string[],
+): { readonly partial?: true; readonly checkedDigests?: readonly string[] } {
+  return registry.listsEveryManifest ? {} : { partial: true, checkedDigests };
+}
+
+/**
+ * On a registry that lists only what tags reach, a running untagged index is invisible unless the
+ * listing was asked for its digest: any platform image or referrer it shares with a listed index
+ * could be deleted "with" that index. When a digest of the repository was sighted recently, is not
+ * listed, and was not checked while listing (sighted after it), keep every member that is not a
+ * root, saying why.
  */
 function keepSharedWithUnlisted(
   planned: RepositoryPlan,
-  images: readonly RegistryImage[],
+  listing: { readonly images: readonly RegistryImage[]; readonly checkedDigests?: readonly string[] },
   input: PlanCleanupInput,
   policy: Policy,
 ): RepositoryPlan {
-  const listed = new Set(images.map((image) => image.digest));
+  const known = new Set([...listing.images.map((image) => image.digest), ...(listing.checkedDigests ?? [])]);
   const since = input.now.getTime() - sightingWindowMs(policy);
   const unlisted = input.sightings.find(
     ({ ref, observedAt }) =>
       ref.repository === planned.repository &&
       ref.digest !== undefined &&
-      !listed.has(ref.digest) &&
+      !known.has(ref.digest) &&
       observedAt.getTime() >= since,
   );
   if (!unlisted?.ref.digest) return planned;

@@ -30,11 +30,14 @@ export interface Registry {
   listRepositories(withTag?: { readonly key: string; readonly value: string }): Promise<readonly string[]>;
   /**
    * Every manifest of a repository, complete, or a thrown error: a listing that fails part-way
-   * must never look like a short repository.
+   * must never look like a short repository. `sightedDigests` are digests clusters reported for
+   * this repository: a registry that lists only what tags reach reads those it holds too (and
+   * what hangs from them), so that a running untagged index is in the listing.
    */
   listImages(
     repository: string,
     onProgress?: (progress: Progress) => void,
+    sightedDigests?: readonly string[],
   ): Promise<readonly RegistryImage[]>;
   /**
    * Deletes manifests by digest in one request (at most 100). Per-image failures are results;

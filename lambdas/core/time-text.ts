@@ -10,7 +10,7 @@ export const DAY_MS = 24 * HOUR_MS;
  */
 export function ago(then: Date, now: Date): string {
   const ms = now.getTime() - then.getTime();
-  if (ms < 0) return 'just now';
+  if (ms < 60_000) return 'just now';
   if (ms < HOUR_MS) return plural(Math.floor(ms / 60_000), 'minute', 'ago');
   if (ms < DAY_MS) return plural(Math.floor(ms / HOUR_MS), 'hour', 'ago');
   return plural(Math.floor(ms / DAY_MS), 'day', 'ago');

@@ -1,7 +1,13 @@
 import { powertoolsLog } from '../adapters/log';
 import { executePlan, type Outcome } from '../core/execute-plan';
 import type { Sighting } from '../core/model';
-import { type PlanItem, planCleanup, type RepositoryListing } from '../core/plan';
+import {
+  listingCompleteness,
+  type PlanItem,
+  planCleanup,
+  type RepositoryListing,
+  sightedDigestsOf,
+} from '../core/plan';
 import type { Registry } from '../core/ports';
 import { keepFamiliesWhole, recheckApproved } from '../core/recheck';
 import { type ImageOutcome, imageKey } from '../core/review-view';
@@ -106,8 +112,14 @@ async function freshPlan(
   let usage: readonly Sighting[];
   try {
     usage = deps.usage ? await deps.usage(now) : [];
-    const images = await deps.registry.listImages(repository);
-    listing = { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
+    // The digests running so far are read with the listing (a running untagged index on an OCI
+    // registry); sightings are read again after it, so that the decision sees the newest.
+    const before = deps.registry.listsEveryManifest
+      ? []
+      : (await deps.sightings.snapshotFor(repository)).sightings;
+    const checkedDigests = sightedDigestsOf([...before, ...usage], repository);
+    const images = await deps.registry.listImages(repository, undefined, checkedDigests);
+    listing = { repository, images, ...listingCompleteness(deps.registry, checkedDigests) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

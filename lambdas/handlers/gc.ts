@@ -2,7 +2,13 @@ import pLimit from 'p-limit';
 import { executePlan, type Outcome } from '../core/execute-plan';
 import { renderRepositoryReport } from '../core/gc-report';
 import type { Sighting } from '../core/model';
-import { type Plan, planCleanup, type RepositoryListing } from '../core/plan';
+import {
+  listingCompleteness,
+  type Plan,
+  planCleanup,
+  type RepositoryListing,
+  sightedDigestsOf,
+} from '../core/plan';
 import type { Policy } from '../core/policy';
 import type { Progress, Registry } from '../core/ports';
 
@@ -51,7 +57,7 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
   }
   const repositories =
     request.repositories.length > 0 ? request.repositories : await deps.registry.listRepositories();
-  const listings = await listAll(repositories, deps, request.concurrency ?? 4);
+  const listings = await listAll(repositories, sightings, deps, request.concurrency ?? 4);
   const hosts = await deps.registry.hosts();
   const plan = planCleanup({
     repositories: listings,
@@ -76,6 +82,7 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
 
 async function listAll(
   repositories: readonly string[],
+  sightings: readonly Sighting[],
   deps: GcDeps,
   concurrency: number,
 ): Promise<RepositoryListing[]> {
@@ -85,8 +92,9 @@ async function listAll(
     repositories.map((repository) =>
       limit(async (): Promise<RepositoryListing> => {
         try {
-          const images = await deps.registry.listImages(repository, deps.progress);
-          return { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
+          const checkedDigests = sightedDigestsOf(sightings, repository);
+          const images = await deps.registry.listImages(repository, deps.progress, checkedDigests);
+          return { repository, images, ...listingCompleteness(deps.registry, checkedDigests) };
         } catch (error) {
           return { repository, error: error instanceof Error ? error.message : String(error) };
         } finally {

@@ -1,6 +1,6 @@
 import { renderDigest } from '../core/digest';
 import type { Sighting } from '../core/model';
-import { planCleanup, type RepositoryListing } from '../core/plan';
+import { listingCompleteness, planCleanup, type RepositoryListing, sightedDigestsOf } from '../core/plan';
 import { summarizeRepository } from '../core/plan-summary';
 import type { Registry } from '../core/ports';
 import type { Notifier, ScanQueue, ScanTask } from '../core/ports-scan';
@@ -98,7 +98,7 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
   const listing: RepositoryListing =
     'error' in usage
       ? { repository: task.repository, error: usage.error }
-      : await listRepository(task.repository, deps);
+      : await listRepository(task.repository, [...sightings, ...usage.sightings], deps);
   const hosts = await deps.registry.hosts();
   const planned = planCleanup({
     repositories: [listing],
@@ -138,10 +138,15 @@ async function readUsage(
   }
 }
 
-async function listRepository(repository: string, deps: ScanDeps): Promise<RepositoryListing> {
+async function listRepository(
+  repository: string,
+  sightings: readonly Sighting[],
+  deps: ScanDeps,
+): Promise<RepositoryListing> {
   try {
-    const images = await deps.registry.listImages(repository);
-    return { repository, images, ...(deps.registry.listsEveryManifest ? {} : { partial: true }) };
+    const checkedDigests = sightedDigestsOf(sightings, repository);
+    const images = await deps.registry.listImages(repository, undefined, checkedDigests);
+    return { repository, images, ...listingCompleteness(deps.registry, checkedDigests) };
   } catch (error) {
     return { repository, error: error instanceof Error ? error.message : String(error) };
   }

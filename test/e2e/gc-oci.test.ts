@@ -165,6 +165,43 @@ describeWithDistribution('registry-janitor gc --registry against a real Distribu
     expect(await push.has(repo, unused.digest)).toBe(false);
   });
 
+  it('reads a running untagged index by its digest: the platform image it shares stays, the rest of an old build goes', async () => {
+    // Prepare: build-1's index shares its amd64 image with an untagged index deployed by digest.
+    const created = day(1);
+    const old = await push.multiArch(repo, { seed: `${repo}-s`, tags: ['build-1'], created });
+    const running = await push.multiArch(repo, {
+      seed: `${repo}-s`,
+      created,
+      platforms: ['linux/amd64', 'linux/riscv64'],
+    });
+    const sightings = join(dockerConfigDir(), 'prod.json');
+    writeFileSync(
+      sightings,
+      JSON.stringify({
+        cluster: 'prod-eu',
+        observedAt: new Date().toISOString(),
+        images: [{ image: `${registry.host}/${repo}@${running.index.digest}`, workload: 'Deployment/api' }],
+      }),
+    );
+
+    // Act
+    const result = await gc('--repo', repo, '--keep', 'build=0', '--sightings', sightings, '--verbose');
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Deleted (2)');
+    const [shared, arm64] = old.children;
+    expect(running.children[0]!.digest).toBe(shared!.digest);
+    expect(await push.surviving(repo, [old.index, arm64!])).toEqual([]);
+    expect(await push.surviving(repo, [running.index, ...running.children])).toHaveLength(3);
+    expect(result.stdout).toContain(`kept: seen in prod-eu just now (Deployment/api)`);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `${shared!.digest.slice(0, 16)}\\.\\.\\. \\[\\] kept: part of ${running.index.digest.slice(0, 16)}`,
+      ),
+    );
+  });
+
   it('deletes nothing with --dry-run', async () => {
     const pushed = await builds(3);
 

@@ -226,6 +226,36 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
     expect(await oci.listRepositories()).toContain(repo);
   });
 
+  it('also reads sighted digests: an untagged index with its children, and nothing for one it does not hold', async () => {
+    // Prepare: a tagged index, and an untagged one (deployed by digest) sharing its amd64 image.
+    const repo = 'by-digest';
+    const created = '2026-01-01T00:00:00Z';
+    const tagged = await push.multiArch(repo, { seed: 's', tags: ['build-1'], created });
+    const running = await push.multiArch(repo, {
+      seed: 's',
+      created,
+      platforms: ['linux/amd64', 'linux/riscv64'],
+    });
+    const absent = `sha256:${'e'.repeat(64)}`;
+
+    // Act
+    const plain = await oci.listImages(repo);
+    const sighted = await oci.listImages(repo, undefined, [running.index.digest, absent, 'not-a-digest']);
+
+    // Assess
+    const digestsOf = (images: readonly { digest: string }[]) => images.map((image) => image.digest).sort();
+    expect(running.children[0]!.digest).toBe(tagged.children[0]!.digest);
+    expect(digestsOf(plain)).toEqual(digestsOf([tagged.index, ...tagged.children]));
+    expect(digestsOf(sighted)).toEqual(
+      digestsOf([tagged.index, ...tagged.children, running.index, running.children[1]!]),
+    );
+    const runningIndex = sighted.find((image) => image.digest === running.index.digest)!;
+    expect(runningIndex.tags).toEqual([]);
+    expect(runningIndex.children?.map((child) => child.digest)).toEqual(
+      running.children.map((child) => child.digest),
+    );
+  });
+
   it('leaves out a child that an index lists but the registry no longer has', async () => {
     const repo = 'dangling';
     const multi = await push.multiArch(repo, { seed: 'd', tags: ['multi'], created: '2026-01-01T00:00:00Z' });

@@ -1,5 +1,5 @@
 import type { RegistryImage, Sighting } from '../../lambdas/core/model';
-import { type PlanItem, planCleanup } from '../../lambdas/core/plan';
+import { type PlanItem, planCleanup, sightedDigestsOf } from '../../lambdas/core/plan';
 import type { Policy } from '../../lambdas/core/policy';
 import { parseKeepRule } from '../../lambdas/core/policy';
 import { aCosignSignature, anImage, aPolicy, aSighting, aTagSighting, NOW } from '../fixtures/builders';
@@ -356,6 +356,18 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
       ...input,
       repositories: [{ repository: 'web', images: [shared, listedIndex] }],
     });
+    // The listing read the sighted digest and the registry does not hold it: nothing to fear.
+    const checked = planCleanup({
+      ...input,
+      repositories: [
+        {
+          repository: 'web',
+          images: [shared, listedIndex],
+          partial: true,
+          checkedDigests: sightedDigestsOf(input.sightings, 'web'),
+        },
+      ],
+    });
 
     // Assess
     const decisions = (plan: typeof partial) =>
@@ -371,6 +383,9 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
       ['root', 'delete'],
       ['child', 'delete'],
     ]);
+    expect(decisions(checked)).toEqual(decisions(complete));
+    expect(sightedDigestsOf(input.sightings, 'web')).toEqual([running.ref.digest]);
+    expect(sightedDigestsOf(input.sightings, 'api')).toEqual([]);
   });
 });
 

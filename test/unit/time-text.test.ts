@@ -39,6 +39,7 @@ describe('ago', () => {
   const now = new Date('2026-11-22T06:00:00Z');
   it.each([
     ['2026-11-22T07:00:00Z', 'just now'],
+    ['2026-11-22T05:59:30Z', 'just now'],
     ['2026-11-22T05:59:00Z', '1 minute ago'],
     ['2026-11-22T04:00:00Z', '2 hours ago'],
     ['2026-11-20T00:00:00Z', '2 days ago'],
