@@ -5,6 +5,7 @@
  */
 import { PolicyError } from './errors';
 import { type LifecyclePolicyReading, validateLifecyclePolicyDocument } from './lifecycle-policy-validate';
+import { compareNewestFirst } from './newest-first';
 
 /** Which images a rule looks at, and when it expires them. */
 export interface LifecycleSelection {
@@ -128,13 +129,6 @@ export function evaluateLifecyclePolicy(
     for (const image of selected) selectedByHigherRule.add(image.digest);
   }
   return expired;
-}
-
-/** Newest `pushedAt` first; equal push times ordered by digest, ascending. */
-function compareNewestFirst(a: LifecycleImage, b: LifecycleImage): number {
-  const byTime = b.pushedAt.getTime() - a.pushedAt.getTime();
-  if (byTime !== 0) return byTime;
-  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
 }
 
 /** The rule's tag filter as a predicate over an image's tags. */

@@ -1,8 +1,24 @@
 import type { RegistryImage } from './model';
 
-/** Newest push first; equal push times by digest. A total order when digests are unique. */
-const compareNewestFirst = (a: RegistryImage, b: RegistryImage): number =>
-  b.pushedAt.getTime() - a.pushedAt.getTime() || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+/** A push time to rank by: an invalid date ranks as the oldest push. */
+const rankTime = (date: Date): number => {
+  const ms = date.getTime();
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+};
+
+/**
+ * Newest push first; equal push times (invalid dates among them) by digest. A total order when
+ * digests are unique, whatever the dates.
+ */
+export function compareNewestFirst(
+  a: Pick<RegistryImage, 'pushedAt' | 'digest'>,
+  b: Pick<RegistryImage, 'pushedAt' | 'digest'>,
+): number {
+  const older = rankTime(a.pushedAt);
+  const newer = rankTime(b.pushedAt);
+  if (older !== newer) return older < newer ? 1 : -1;
+  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
+}
 
 /**
  * The order of images of distinct digests by newest push first, equal push times by digest:

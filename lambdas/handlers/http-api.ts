@@ -54,15 +54,20 @@ export function rawBody(event: HttpApiEvent): { text: string; bytes: number } {
   return { text: event.body, bytes: Buffer.byteLength(event.body, 'utf8') };
 }
 
-/** True when the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`). */
+/**
+ * True when the client takes gzip: `Accept-Encoding` names it with a weight above 0, or does not
+ * name it and takes `*` with a weight above 0 (RFC 9110 12.5.3).
+ */
 export function acceptsGzip(event: HttpApiEvent): boolean {
+  let wildcard = false;
   for (const part of (header(event, 'accept-encoding') ?? '').split(',')) {
     const [coding, ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
-    if (coding !== 'gzip' && coding !== '*') continue;
     const q = params.find((param) => param.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) return true;
+    const wanted = q === undefined || Number(q.slice(2)) > 0;
+    if (coding === 'gzip' || coding === 'x-gzip') return wanted;
+    if (coding === '*') wildcard = wanted;
   }
-  return false;
+  return wildcard;
 }
 
 /**

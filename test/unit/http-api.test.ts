@@ -11,6 +11,9 @@ describe('acceptsGzip', () => {
     ['br;q=1.0, gzip;q=0.8', true],
     ['*', true],
     ['gzip;q=0', false],
+    ['gzip;q=0, *', false],
+    ['br, *;q=0.1', true],
+    ['*;q=0', false],
     ['br, identity', false],
     [undefined, false],
   ])('Accept-Encoding %s → %s', (value, expected) => {
