@@ -59,11 +59,24 @@ function isProblem(summary: RepositorySummary): boolean {
   return summary.error !== undefined || summary.blockedBy.length > 0;
 }
 
-function renderPending(view: ReviewView): string {
+/**
+ * What a pending plan's page offers, repository by repository: the candidates of repositories
+ * that are neither blocked nor failed, up to `view.maxCandidates`; and what it holds back. An
+ * approval is read against the same offer (nothing the page did not show can be approved).
+ */
+export function offeredCandidates(view: ReviewView): {
+  readonly candidates: readonly RepositoryView[];
+  readonly offered: readonly RepositoryView[];
+  readonly held: Held;
+} {
   const candidates = view.repositories.filter(
     (repo) => !isProblem(repo.summary) && repo.candidates.length > 0,
   );
-  const { offered, held } = withinLimit(candidates, view.maxCandidates ?? Number.POSITIVE_INFINITY);
+  return { candidates, ...withinLimit(candidates, view.maxCandidates ?? Number.POSITIVE_INFINITY) };
+}
+
+function renderPending(view: ReviewView): string {
+  const { candidates, offered, held } = offeredCandidates(view);
   const total = sizeOf(offered.flatMap((repo) => repo.candidates));
   const parts = [
     `<header><h1>Images to delete: ${escapeHtml(planTitle(view))}</h1>`,
@@ -95,6 +108,9 @@ function approvalForm(view: ReviewView, offered: readonly RepositoryView[], held
     `<form id="approve" method="post" action="${escapeHtml(view.approvePath)}">`,
     `<input type="hidden" name="exp" value="${escapeHtml(view.exp)}">`,
     `<input type="hidden" name="sig" value="${escapeHtml(view.sig)}">`,
+    ...(view.maxCandidates === undefined
+      ? []
+      : [`<input type="hidden" name="limit" value="${escapeHtml(String(view.maxCandidates))}">`]),
     ...fieldsets,
     '<div class="actions"><p id="checked-total" class="total" aria-live="polite" hidden></p>',
     '<button type="submit" class="delete">Delete the checked images</button></div>',
@@ -158,16 +174,28 @@ function renderOutcomes(view: ReviewView): string {
     if (shown.cls === 'deleted') deletedBytes += byteCount(item.sizeBytes);
     return shown;
   };
+  const withCandidates = view.repositories.filter((repo) => repo.candidates.length > 0);
+  const shownByKey = new Map<string, Shown>();
+  for (const repo of withCandidates)
+    for (const item of repo.candidates) shownByKey.set(imageKey(item), shownOf(item));
   const row = (item: PlanItem) => {
-    const shown = shownOf(item);
+    const shown = shownByKey.get(imageKey(item))!;
     return `<span class="outcome ${shown.cls}">${escapeHtml(shown.text)}</span> ${imageDetails(item, view.now)}`;
   };
-  const sections = view.repositories
-    .filter((repo) => repo.candidates.length > 0)
-    .map(
-      (repo) =>
-        `<section class="repo"><h2>${escapeHtml(repo.summary.repository)}</h2>${familyList(familyGroups(repo.candidates), row, 'done')}</section>`,
+  // The totals count every candidate; the rows stop at the page's limit (whole families).
+  const { offered: listed, held } = withinLimit(
+    withCandidates,
+    view.maxCandidates ?? Number.POSITIVE_INFINITY,
+  );
+  const sections = listed.map(
+    (repo) =>
+      `<section class="repo"><h2>${escapeHtml(repo.summary.repository)}</h2>${familyList(familyGroups(repo.candidates), row, 'done')}</section>`,
+  );
+  if (held.candidates > 0) {
+    sections.push(
+      `<p class="note">${escapeHtml(`${held.candidates.toLocaleString('en-US')} more candidates are not listed on this page, which lists at most ${view.maxCandidates!.toLocaleString('en-US')}; the totals above count them.`)}</p>`,
     );
+  }
   const unlisted = [...approved].filter((key) => !seen.has(key));
   const heading = running ? 'Deleting the approved images' : 'Approved deletions applied';
   const parts = [
@@ -235,18 +263,27 @@ function approvalText(view: ReviewView): string {
 /** Approved keys that are no candidate of the plan any more (should not happen): shown, not hidden. */
 function unlistedList(keys: readonly string[], view: ReviewView, running: boolean): string {
   if (keys.length === 0) return '';
-  const items = keys.map((key) => {
+  const items = keys.slice(0, MAX_LISTED_KEYS).map((key) => {
     const shown = outcomeShown(true, view.outcomes?.get(key), running);
     return `<li><span class="outcome ${shown.cls}">${escapeHtml(shown.text)}</span> <code>${escapeHtml(key)}</code></li>`;
   });
-  return `<h2>Approved, not listed with the plan's candidates</h2><ul class="plain">${items.join('')}</ul>`;
+  return `<h2>Approved, not listed with the plan's candidates</h2><ul class="plain">${items.join('')}${moreText(keys.length)}</ul>`;
 }
+
+/** Entries of the approved-but-unlisted and ignored lists shown; the headings count them all. */
+const MAX_LISTED_KEYS = 1000;
 
 function ignoredList(ignored: readonly string[]): string {
   if (ignored.length === 0) return '';
-  const items = ignored.map((key) => `<li><code>${escapeHtml(key)}</code></li>`).join('');
-  return `<h2>Not candidates of this plan, ignored: ${ignored.length}</h2><ul class="plain">${items}</ul>`;
+  const items = ignored
+    .slice(0, MAX_LISTED_KEYS)
+    .map((key) => `<li><code>${escapeHtml(key)}</code></li>`)
+    .join('');
+  return `<h2>Not candidates of this plan (or not offered on its page), ignored: ${ignored.length}</h2><ul class="plain">${items}${moreText(ignored.length)}</ul>`;
 }
+
+const moreText = (count: number) =>
+  count > MAX_LISTED_KEYS ? `<li>… and ${(count - MAX_LISTED_KEYS).toLocaleString('en-US')} more</li>` : '';
 
 function renderScanning(view: ReviewView): string {
   const body = [

@@ -6,7 +6,13 @@ import { hmacSha256Hex } from '../adapters/crypto';
 import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
 import { powertoolsLog } from '../adapters/log';
 import { SecretsManagerSecrets } from '../adapters/secrets';
-import { REVIEW_SCRIPT, REVIEW_STYLE, renderMessagePage, renderReviewPage } from '../core/review-page';
+import {
+  offeredCandidates,
+  REVIEW_SCRIPT,
+  REVIEW_STYLE,
+  renderMessagePage,
+  renderReviewPage,
+} from '../core/review-page';
 import { type Approval, imageKey, type ReviewView } from '../core/review-view';
 import type { Hmac } from '../core/signature';
 import { checkLink } from '../core/signed-link';
@@ -65,6 +71,12 @@ export const MAX_REVIEW_CANDIDATES = { gzip: 40_000, plain: 10_000 } as const;
 
 const reviewLimit = (event: HttpApiEvent) =>
   acceptsGzip(event) ? MAX_REVIEW_CANDIDATES.gzip : MAX_REVIEW_CANDIDATES.plain;
+
+/** The limit of the page an approval comes from: its form's `limit`, else this request's. */
+function pageLimit(form: URLSearchParams, event: HttpApiEvent): number {
+  const sent = Number(form.get('limit'));
+  return Number.isInteger(sent) && sent > 0 ? Math.min(sent, MAX_REVIEW_CANDIDATES.gzip) : reviewLimit(event);
+}
 const message = (statusCode: number, title: string, text: string) =>
   page(statusCode, renderMessagePage(title, text));
 
@@ -115,22 +127,19 @@ export async function handleApprove(event: HttpApiEvent, deps: ReviewDeps): Prom
   const plan = await deps.plans.getPlan(planId);
   if (!plan) return message(404, 'Plan not found', 'This plan does not exist (plans are kept for 30 days).');
   if (plan.status !== 'PENDING') return alreadyDecided(plan);
-  const candidates = new Set<string>();
-  for (const summary of await deps.plans.summaries(planId)) {
-    let cursor: string | undefined;
-    do {
-      const pageOf = await deps.plans.candidates(planId, summary.repository, cursor);
-      for (const item of pageOf.items) candidates.add(imageKey(item));
-      cursor = pageOf.next;
-    } while (cursor);
-  }
+  // What the page offered (the same limit, sent back by its form): nothing it held back, and
+  // nothing of a blocked repository, can be approved.
+  const shown = await viewOf(plan, exp!, sig!, approvePath(event, planId), pageLimit(form, event), deps);
+  const offered = new Set<string>();
+  for (const repo of offeredCandidates(shown).offered)
+    for (const item of repo.candidates) offered.add(imageKey(item));
   const asked = [...new Set(form.getAll('image'))];
   const approval: Approval = {
     approvedAt: deps.now(),
     ...optional('sourceIp', event.requestContext?.http?.sourceIp),
     ...optional('userAgent', event.requestContext?.http?.userAgent ?? header(event, 'user-agent')),
-    approved: asked.filter((key) => candidates.has(key)),
-    ignored: asked.filter((key) => !candidates.has(key)),
+    approved: asked.filter((key) => offered.has(key)),
+    ignored: asked.filter((key) => !offered.has(key)),
   };
   if (!(await deps.plans.approve(planId, approval)))
     return alreadyDecided((await deps.plans.getPlan(planId)) ?? plan);

@@ -171,6 +171,55 @@ describe('GET /v1/plans/{id} of a plan of 12,000 candidates', () => {
   });
 });
 
+describe('POST /v1/plans/{id}/approve of a plan larger than its page', () => {
+  it('approves only what the page offered: a held-back candidate is ignored, and the outcomes page stays small', async () => {
+    // Prepare: 12,000 candidates; a client without gzip is offered the first 10,000.
+    const world = await janitorWorld(dynamo, ecr, now);
+    const id = 'scan-20261122T1800Z';
+    const exp = Math.floor(now.value.getTime() / 1000) + 86_400;
+    const candidates = manyCandidates(12_000, now.value);
+    await world.plans.createPlan({
+      id,
+      createdAt: now.value,
+      totalRepositories: 1,
+      linkExp: exp,
+      policyHash: 'x',
+    });
+    const summary = {
+      repository: 'big',
+      totalImages: 12_000,
+      candidates: candidates.length,
+      candidateBytes: 0,
+      topReasons: [],
+      blockedBy: [],
+    };
+    await world.plans.putRepositoryPlan(id, summary, candidates);
+    await world.plans.completeScan(id, { candidates: candidates.length, candidateBytes: 0 });
+    const link = new URL(
+      reviewUrl('https://janitor.example.com', id, exp, linkSignature(hmacSha256Hex, LINK_SECRET, id, exp)),
+    );
+    const page = await handleReview(get(link), world.reviewDeps);
+    expect(page.body).toContain('<input type="hidden" name="limit" value="10000">');
+    const offered = `big@${candidates[0]!.digest}`;
+    const heldBack = `big@${candidates[11_999]!.digest}`;
+    const form = post(link, [offered, heldBack]);
+    const body = new URLSearchParams(form.body);
+    body.set('limit', '10000');
+
+    // Act
+    const result = await handleApprove({ ...form, body: body.toString() }, world.reviewDeps);
+    await world.deletionsDone();
+
+    // Assess
+    expect(await world.plans.approval(id)).toMatchObject({ approved: [offered], ignored: [heldBack] });
+    expect(result.statusCode).toBe(200);
+    expect(Buffer.byteLength(result.body)).toBeLessThan(6 * 1024 * 1024);
+    expect(result.body).toContain(
+      '2,000 more candidates are not listed on this page, which lists at most 10,000',
+    );
+  });
+});
+
 describe('POST /v1/plans/{id}/approve and the deleter', () => {
   it('deletes the checked images only, once, and shows the outcomes afterwards', async () => {
     // Prepare

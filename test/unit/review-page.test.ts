@@ -426,7 +426,9 @@ describe('renderReviewPage, hostile names', () => {
     expect(outcomeTexts(html)).toEqual([`failed: <b>${HOSTILE}</b>`]);
     const text = textOf(html);
     expect(text).toContain(`from 203.0.113.9${HOSTILE}, user agent “Agent${HOSTILE}”`);
-    expect(text).toContain(`Not candidates of this plan, ignored: 1 other${HOSTILE}@sha256:00`);
+    expect(text).toContain(
+      `Not candidates of this plan (or not offered on its page), ignored: 1 other${HOSTILE}@sha256:00`,
+    );
   });
 });
 
@@ -569,7 +571,9 @@ describe('renderReviewPage, approved and applied plans', () => {
     expect(text).toContain(
       'Approved 2026-11-22 17:55:00 UTC (5 minutes ago) from 203.0.113.9, user agent “Mozilla/5.0 (X11; Linux x86_64)”.',
     );
-    expect(text).toContain('Not candidates of this plan, ignored: 1 web@sha256:not-a-candidate');
+    expect(text).toContain(
+      'Not candidates of this plan (or not offered on its page), ignored: 1 web@sha256:not-a-candidate',
+    );
     expect(text).toContain(
       '1 image deleted (1.0 GiB), 1 skipped, 1 failed, 1 with no outcome recorded, 1 kept',
     );
