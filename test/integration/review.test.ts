@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import type { Registry } from '../../lambdas/core/ports';
 import { linkSignature, reviewUrl } from '../../lambdas/core/signed-link';
 import { applyApproval } from '../../lambdas/handlers/delete';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
@@ -337,6 +338,53 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
         first: ghost,
       },
     ]);
+  });
+
+  it('on a registry that lists only what tags reach, lists with the digests sighted so far and decides on sightings read after', async () => {
+    // Prepare: a by-digest sighting before the deletion, a tag sighting of b made while it lists.
+    const { world, planId } = await pendingPlan();
+    await world.plans.approve(planId, {
+      approvedAt: now.value,
+      approved: [key('web', 'a'), key('web', 'b')],
+      ignored: [],
+    });
+    const untaggedIndex = digestOf('web/untagged-index');
+    const report = (ref: Record<string, string>) =>
+      world.sightings.recordReport({
+        cluster: 'prod',
+        observedAt: now.value,
+        sightings: [
+          { cluster: 'prod', observedAt: now.value, ref: { registry: HOST, repository: 'web', ...ref } },
+        ],
+      });
+    await report({ digest: untaggedIndex });
+    const inner = world.deleteDeps.registry;
+    const asked: (readonly string[] | undefined)[] = [];
+    const tagsOnly: Registry = {
+      label: inner.label,
+      listsEveryManifest: false,
+      hosts: () => inner.hosts(),
+      listRepositories: (withTag) => inner.listRepositories(withTag),
+      async listImages(repository, onProgress, sightedDigests) {
+        asked.push(sightedDigests);
+        await report({ tag: 'b' });
+        return inner.listImages(repository, onProgress);
+      },
+      deleteImages: (repository, digests) => inner.deleteImages(repository, digests),
+    };
+
+    // Act
+    await applyApproval(planId, { ...world.deleteDeps, registry: tagsOnly });
+
+    // Assess
+    expect(asked).toEqual([[untaggedIndex]]);
+    expect(world.tagsOf('web')).toEqual(['b', 'c']);
+    const outcomes = await world.plans.outcomes(planId);
+    expect(outcomes.get(key('web', 'a'))).toEqual({ status: 'deleted' });
+    expect(outcomes.get(key('web', 'b'))).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/tag 'b' seen in prod/),
+    });
   });
 
   it('does nothing more when the deleter event is delivered again', async () => {
