@@ -98,7 +98,7 @@ export function applyKeepRules(
   rules: readonly KeepRule[],
   newestFirst: ArrayLike<number> = inListingOrder(images.length),
 ): (RuleVerdict | undefined)[] {
-  const { starts, matched, unmanaged } = keepRuleFacts(images, rules);
+  const { tagged, starts, matched, unmanaged } = keepRuleFacts(images, rules);
   const seen = rules.map(() => 0);
   const kept = rules.map((rule): RuleVerdict => ({ decision: 'keep', reason: `kept: ${newestText(rule)}` }));
   const beyond = rules.map(
@@ -107,7 +107,7 @@ export function applyKeepRules(
   const verdicts: (RuleVerdict | undefined)[] = new Array(images.length);
   for (let k = 0; k < images.length; k++) {
     const i = newestFirst[k]!;
-    if (images[i]!.tags.length === 0) continue;
+    if (tagged[i] === 0) continue;
     let keptBy: number[] | number | undefined;
     let beyondBy: number[] | number | undefined;
     for (let at = starts[i]!; at < starts[i + 1]!; at++) {
@@ -138,6 +138,8 @@ export function applyKeepRules(
 
 /** What the keep rules need of each image, read in listing order (see `keepRuleFacts`). */
 interface KeepRuleFacts {
+  /** 1 for an image with a tag. */
+  readonly tagged: Uint8Array;
   /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
   readonly starts: Int32Array;
   readonly matched: readonly number[];
@@ -149,6 +151,7 @@ function keepRuleFacts(
   images: readonly Pick<RegistryImage, 'tags'>[],
   rules: readonly KeepRule[],
 ): KeepRuleFacts {
+  const tagged = new Uint8Array(images.length);
   const starts = new Int32Array(images.length + 1);
   const matched: number[] = [];
   const unmanaged: (string | undefined)[] = new Array(images.length);
@@ -156,11 +159,12 @@ function keepRuleFacts(
     starts[i] = matched.length;
     const { tags } = images[i]!;
     if (tags.length === 0) continue;
+    tagged[i] = 1;
     unmanaged[i] = unmanagedTag(tags, rules);
     for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) matched.push(r);
   }
   starts[images.length] = matched.length;
-  return { starts, matched, unmanaged };
+  return { tagged, starts, matched, unmanaged };
 }
 
 /** 0, 1, 2, ...: images already newest first. */
