@@ -106,39 +106,42 @@ describe('GET /v1/plans/{id}', () => {
   });
 });
 
+/** Lambda's limit on an answer; the body is most of it. */
+const LAMBDA_ANSWER_BYTES = 6 * 1024 * 1024;
+
+/** A pending plan of `count` candidates in repository `big`, written straight to the store, and its link. */
+async function bigPlan(world: Awaited<ReturnType<typeof janitorWorld>>, id: string, count: number) {
+  const exp = Math.floor(now.value.getTime() / 1000) + 86_400;
+  const candidates = manyCandidates(count, now.value);
+  const candidateBytes = candidates.reduce((sum, item) => sum + item.sizeBytes, 0);
+  await world.plans.createPlan({
+    id,
+    createdAt: now.value,
+    totalRepositories: 1,
+    linkExp: exp,
+    policyHash: 'x',
+  });
+  const summary = {
+    repository: 'big',
+    totalImages: count,
+    candidates: count,
+    candidateBytes,
+    topReasons: [],
+    blockedBy: [],
+  };
+  await world.plans.putRepositoryPlan(id, summary, candidates);
+  await world.plans.completeScan(id, { candidates: count, candidateBytes });
+  const sig = linkSignature(hmacSha256Hex, LINK_SECRET, id, exp);
+  return { candidates, link: new URL(reviewUrl('https://janitor.example.com', id, exp, sig)) };
+}
+
 describe('GET /v1/plans/{id} of a plan of 12,000 candidates', () => {
-  /** Lambda's limit on an answer; the body is most of it. */
-  const LAMBDA_ANSWER_BYTES = 6 * 1024 * 1024;
   let world: Awaited<ReturnType<typeof janitorWorld>>;
   let link: URL;
 
   beforeAll(async () => {
     world = await janitorWorld(dynamo, ecr, now);
-    const id = 'scan-20261122T0600Z';
-    const exp = Math.floor(now.value.getTime() / 1000) + 86_400;
-    const candidates = manyCandidates(12_000, now.value);
-    await world.plans.createPlan({
-      id,
-      createdAt: now.value,
-      totalRepositories: 1,
-      linkExp: exp,
-      policyHash: 'x',
-    });
-    const summary = {
-      repository: 'big',
-      totalImages: 12_020,
-      candidates: candidates.length,
-      candidateBytes: candidates.length * 5_000_000,
-      topReasons: [],
-      blockedBy: [],
-    };
-    await world.plans.putRepositoryPlan(id, summary, candidates);
-    await world.plans.completeScan(id, {
-      candidates: summary.candidates,
-      candidateBytes: summary.candidateBytes,
-    });
-    const sig = linkSignature(hmacSha256Hex, LINK_SECRET, id, exp);
-    link = new URL(reviewUrl('https://janitor.example.com', id, exp, sig));
+    ({ link } = await bigPlan(world, 'scan-20261122T0600Z', 12_000));
   });
 
   const checkboxCount = (html: string) => html.split('type="checkbox" name="image"').length - 1;
@@ -177,28 +180,7 @@ describe('POST /v1/plans/{id}/approve of a plan larger than its page', () => {
     // Prepare: 12,000 candidates; a client without gzip is offered the first 10,000.
     const world = await janitorWorld(dynamo, ecr, now);
     const id = 'scan-20261122T1800Z';
-    const exp = Math.floor(now.value.getTime() / 1000) + 86_400;
-    const candidates = manyCandidates(12_000, now.value);
-    await world.plans.createPlan({
-      id,
-      createdAt: now.value,
-      totalRepositories: 1,
-      linkExp: exp,
-      policyHash: 'x',
-    });
-    const summary = {
-      repository: 'big',
-      totalImages: 12_000,
-      candidates: candidates.length,
-      candidateBytes: 0,
-      topReasons: [],
-      blockedBy: [],
-    };
-    await world.plans.putRepositoryPlan(id, summary, candidates);
-    await world.plans.completeScan(id, { candidates: candidates.length, candidateBytes: 0 });
-    const link = new URL(
-      reviewUrl('https://janitor.example.com', id, exp, linkSignature(hmacSha256Hex, LINK_SECRET, id, exp)),
-    );
+    const { candidates, link } = await bigPlan(world, id, 12_000);
     const page = await handleReview(get(link), world.reviewDeps);
     expect(page.body).toContain('<input type="hidden" name="limit" value="10000">');
     const offered = `big@${candidates[0]!.digest}`;
@@ -214,7 +196,7 @@ describe('POST /v1/plans/{id}/approve of a plan larger than its page', () => {
     // Assess
     expect(await world.plans.approval(id)).toMatchObject({ approved: [offered], ignored: [heldBack] });
     expect(result.statusCode).toBe(200);
-    expect(Buffer.byteLength(result.body)).toBeLessThan(6 * 1024 * 1024);
+    expect(Buffer.byteLength(result.body)).toBeLessThan(LAMBDA_ANSWER_BYTES);
     expect(result.body).toContain(
       '2,000 more candidates are not listed on this page, which lists at most 10,000',
     );
