@@ -18,6 +18,10 @@ const registry = () =>
 
 beforeEach(() => ecr.reset());
 
+/** An error as the ECR client throws it. */
+const ecrError = (name: string, fault: 'client' | 'server', message: string, $metadata = {}) =>
+  new ECRServiceException({ name, $fault: fault, $metadata, message });
+
 describe('EcrRegistry.listImages', () => {
   it('pages DescribeImages to the end at 1,000 per page', async () => {
     // Prepare
@@ -104,14 +108,7 @@ describe('EcrRegistry.listImages', () => {
     ecr
       .on(DescribeImagesCommand)
       .resolvesOnce(describePage([imageDetail(digestOf('a'))], 't1'))
-      .rejectsOnce(
-        new ECRServiceException({
-          name: 'ServerException',
-          $fault: 'server',
-          $metadata: {},
-          message: 'boom',
-        }),
-      );
+      .rejectsOnce(ecrError('ServerException', 'server', 'boom'));
 
     // Act / Assess
     await expect(registry().listImages('web')).rejects.toThrow(
@@ -127,14 +124,7 @@ describe('EcrRegistry.listImages', () => {
     ecr
       .on(DescribeImagesCommand)
       .resolvesOnce(describePage([noPushTime], 't1'))
-      .rejectsOnce(
-        new ECRServiceException({
-          name: 'ServerException',
-          $fault: 'server',
-          $metadata: {},
-          message: 'boom',
-        }),
-      );
+      .rejectsOnce(ecrError('ServerException', 'server', 'boom'));
 
     try {
       // Act / Assess
@@ -148,28 +138,16 @@ describe('EcrRegistry.listImages', () => {
   });
 
   it('surfaces throttling that outlasted the SDK retries as a failed listing', async () => {
-    ecr.on(DescribeImagesCommand).rejects(
-      new ECRServiceException({
-        name: 'ThrottlingException',
-        $fault: 'client',
-        $metadata: { attempts: 3 },
-        message: 'Rate exceeded',
-      }),
-    );
+    ecr
+      .on(DescribeImagesCommand)
+      .rejects(ecrError('ThrottlingException', 'client', 'Rate exceeded', { attempts: 3 }));
     await expect(registry().listImages('web')).rejects.toThrow(
       'ecr:DescribeImages on web failed: ThrottlingException: Rate exceeded',
     );
   });
 
   it('names the missing permission on AccessDenied', async () => {
-    ecr.on(DescribeImagesCommand).rejects(
-      new ECRServiceException({
-        name: 'AccessDeniedException',
-        $fault: 'client',
-        $metadata: {},
-        message: 'not authorized',
-      }),
-    );
+    ecr.on(DescribeImagesCommand).rejects(ecrError('AccessDeniedException', 'client', 'not authorized'));
     await expect(registry().listImages('web')).rejects.toThrow(
       'access denied: the credentials lack ecr:DescribeImages on web',
     );
@@ -282,14 +260,7 @@ describe('EcrRegistry.listRepositories', () => {
     ecr.on(DescribeRepositoriesCommand).resolves({
       repositories: [{ repositoryName: 'web', repositoryArn: 'arn:aws:ecr:eu-west-1:1:repository/web' }],
     });
-    ecr.on(ListTagsForResourceCommand).rejects(
-      new ECRServiceException({
-        name: 'AccessDeniedException',
-        $fault: 'client',
-        $metadata: {},
-        message: 'no',
-      }),
-    );
+    ecr.on(ListTagsForResourceCommand).rejects(ecrError('AccessDeniedException', 'client', 'no'));
     await expect(registry().listRepositories({ key: 'k', value: 'v' })).rejects.toThrow(
       'ecr:ListTagsForResource',
     );
