@@ -8,7 +8,7 @@ import {
   startDistributionRegistry,
 } from '../fixtures/distribution-registry';
 import { OciPusher, type Pushed } from '../fixtures/oci-push';
-import { runCli } from '../fixtures/run-cli';
+import { runCli, writeSightingsFile } from '../fixtures/run-cli';
 import { startTokenServer, type TokenServer } from '../fixtures/token-server';
 
 const USER = { username: 'ci-bot', password: 's3cr3t-pw' };
@@ -137,21 +137,13 @@ describeWithDistribution('registry-janitor gc --registry against a real Distribu
     const byTag = await push.image(repo, { seed: `${repo}-b`, tags: ['build-2'], created: day(2) });
     const unused = await push.image(repo, { seed: `${repo}-c`, tags: ['build-3'], created: day(3) });
     await builds(0);
-    const sightings = join(dockerConfigDir(), 'prod.json');
-    writeFileSync(
-      sightings,
-      JSON.stringify({
-        cluster: 'prod-eu',
-        observedAt: new Date().toISOString(),
-        images: [
-          {
-            image: `${registry.host}/${repo}:old-tag`,
-            imageID: `docker-pullable://${registry.host}/${repo}@${byDigest.children[1]!.digest}`,
-          },
-          { image: `${registry.host}/${repo}:build-2`, namespace: 'shop', workload: 'Deployment/web' },
-        ],
-      }),
-    );
+    const sightings = writeSightingsFile('prod-eu', [
+      {
+        image: `${registry.host}/${repo}:old-tag`,
+        imageID: `docker-pullable://${registry.host}/${repo}@${byDigest.children[1]!.digest}`,
+      },
+      { image: `${registry.host}/${repo}:build-2`, namespace: 'shop', workload: 'Deployment/web' },
+    ]);
 
     // Act
     const result = await gc('--repo', repo, '--keep', 'build=0', '--sightings', sightings, '--verbose');
@@ -174,15 +166,9 @@ describeWithDistribution('registry-janitor gc --registry against a real Distribu
       created,
       platforms: ['linux/amd64', 'linux/riscv64'],
     });
-    const sightings = join(dockerConfigDir(), 'prod.json');
-    writeFileSync(
-      sightings,
-      JSON.stringify({
-        cluster: 'prod-eu',
-        observedAt: new Date().toISOString(),
-        images: [{ image: `${registry.host}/${repo}@${running.index.digest}`, workload: 'Deployment/api' }],
-      }),
-    );
+    const sightings = writeSightingsFile('prod-eu', [
+      { image: `${registry.host}/${repo}@${running.index.digest}`, workload: 'Deployment/api' },
+    ]);
 
     // Act
     const result = await gc('--repo', repo, '--keep', 'build=0', '--sightings', sightings, '--verbose');

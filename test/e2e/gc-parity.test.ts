@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,7 +9,7 @@ import {
 import { type EcrFake, manifestFor, startEcrFake } from '../fixtures/ecr-fake';
 import { OciPusher, type Pushed } from '../fixtures/oci-push';
 import { type CaseImage, daysBefore, REGISTRY_CASES, type RegistryCase } from '../fixtures/registry-cases';
-import { runCli } from '../fixtures/run-cli';
+import { runCli, writeSightingsFile } from '../fixtures/run-cli';
 
 const ECR_HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 
@@ -46,9 +46,7 @@ function sightingsFile(
       return { image: `${host}/${repository}:whatever`, imageID: `${host}/${repository}@${digest}` };
     }),
   ];
-  const path = join(mkdtempSync(join(tmpdir(), 'janitor-parity-')), 'sightings.json');
-  writeFileSync(path, JSON.stringify({ cluster: 'prod', observedAt: new Date().toISOString(), images }));
-  return path;
+  return writeSightingsFile('prod', images);
 }
 
 describeWithDistribution('gc decides the same on ECR and on an OCI Distribution registry', () => {

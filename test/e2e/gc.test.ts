@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EcrFake, startEcrFake } from '../fixtures/ecr-fake';
-import { runCli } from '../fixtures/run-cli';
+import { runCli, writeSightingsFile } from '../fixtures/run-cli';
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const REGION = ['--region', 'us-east-1'];
@@ -115,21 +115,13 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
   it('keeps an image that a cluster runs, by digest or by tag, however old', async () => {
     // Prepare
     seedReadmeRepository();
-    const sightings = join(dir, 'prod.json');
-    writeFileSync(
-      sightings,
-      JSON.stringify({
-        cluster: 'prod-eu',
-        observedAt: new Date().toISOString(),
-        images: [
-          { image: `${HOST}/testrepo:build-64cd372`, namespace: 'shop', workload: 'Deployment/web' },
-          {
-            image: `${HOST}/testrepo:old`,
-            imageID: `docker-pullable://${HOST}/testrepo@${hexDigest('4fe1451fc')}`,
-          },
-        ],
-      }),
-    );
+    const sightings = writeSightingsFile('prod-eu', [
+      { image: `${HOST}/testrepo:build-64cd372`, namespace: 'shop', workload: 'Deployment/web' },
+      {
+        image: `${HOST}/testrepo:old`,
+        imageID: `docker-pullable://${HOST}/testrepo@${hexDigest('4fe1451fc')}`,
+      },
+    ]);
 
     // Act
     const result = await runCli([...README_ARGS, ...REGION, '--sightings', sightings, '--verbose'], {
