@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { clusterKey } from '../../lambdas/core/signature';
 import { type IngestFake, startIngestFake } from '../fixtures/ingest-fake';
 import { generatedPods, RECORDED_CLUSTER_ENTRIES } from '../fixtures/kube-cluster';
 import { type KubeFake, startKubeFake, writeKubeconfig } from '../fixtures/kube-fake';
-import { type CliResult, runCli } from '../fixtures/run-cli';
+import { runCli, spawnNode } from '../fixtures/run-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const CLUSTER = 'prod-eu';
@@ -201,29 +201,6 @@ describe('the reporter bundle (npm run build:reporter)', () => {
     );
   });
 });
-
-function spawnNode(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { process: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { process: child, done };
-}
 
 async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
