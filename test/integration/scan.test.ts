@@ -9,16 +9,15 @@ import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
-import { silentLog } from '../../lambdas/adapters/log';
 import type { RenderedDigest } from '../../lambdas/core/digest';
 import type { PlanItem } from '../../lambdas/core/plan';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import { checkLink } from '../../lambdas/core/signed-link';
-import { planIdFor, type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
-import { InProcessScanQueue } from '../../lambdas/local/in-process-queue';
+import { planIdFor, scanRepository, startScan } from '../../lambdas/handlers/scan';
 import { digestOf, manyCandidates } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { describePage, imageDetail, REGISTRY_ID } from '../fixtures/ecr-responses';
+import { inProcessScan } from '../fixtures/janitor-world';
 
 const ecr = mockClient(ECRClient);
 const NOW = new Date('2026-11-22T06:00:30Z');
@@ -62,22 +61,16 @@ async function newDeps(config = parseScanConfig({})) {
   const digests: RenderedDigest[] = [];
   const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
   const sightings = new DynamoSightingStore({ client: dynamo.documents, tableName });
-  let deps: ScanDeps;
-  const queue = new InProcessScanQueue((task) => scanRepository(task, deps), { attempts: 1 });
-  deps = {
+  const { deps, queue } = inProcessScan({
     registry: new EcrRegistry({ client: new ECRClient({ region: 'eu-west-1' }), region: 'eu-west-1' }),
     sightings,
     plans,
-    queue,
-    notifier: { publish: async (digest) => void digests.push(digest) },
     config,
-    policyHash: 'test',
-    linkSecret: async () => LINK_SECRET,
-    hmac: hmacSha256Hex,
+    digests,
+    linkSecret: LINK_SECRET,
     reviewBaseUrl: 'https://api.example.com',
     now: () => NOW,
-    log: silentLog,
-  };
+  });
   return { deps, queue, plans, sightings, digests };
 }
 
