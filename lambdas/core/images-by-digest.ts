@@ -1,11 +1,12 @@
 import type { RegistryImage } from './model';
+import { fingerprint } from './string-filter';
 
 /**
  * One repository's images by digest, each digest once: a digest listed twice counts as its last
  * listing, at its first place (as a `Map` keeps the first key and the last value).
  *
  * Planning reads every image's digest once here, so the lookup is an open-addressing table over
- * a fingerprint of the digest's last characters (digests differ at the end) instead of a `Map`,
+ * a fingerprint of the digest's last characters (`fingerprint`: digests differ at the end) instead of a `Map`,
  * which hashes each whole 71-character digest and grows as it goes: about a tenth of the cost.
  * A fingerprint only finds a slot; the digests themselves are compared, so two digests with one
  * fingerprint are still two images.
@@ -39,11 +40,11 @@ export class ImagesByDigest {
 
   /** The image listed under `digest`, if any. */
   get(digest: string): RegistryImage | undefined {
-    const fingerprint = fingerprintOf(digest);
-    for (let slot = fingerprint & this.mask; ; slot = (slot + 1) & this.mask) {
+    const print = fingerprint(digest);
+    for (let slot = print & this.mask; ; slot = (slot + 1) & this.mask) {
       const held = this.slots[slot]!;
       if (held === 0) return undefined;
-      if (this.fingerprints[slot] === fingerprint && this.images[held - 1]!.digest === digest) {
+      if (this.fingerprints[slot] === print && this.images[held - 1]!.digest === digest) {
         return this.relisted.get(held - 1) ?? this.images[held - 1];
       }
     }
@@ -52,15 +53,15 @@ export class ImagesByDigest {
   /** Stores image `i`; returns the position of its digest's first listing (`i` when it is new). */
   private add(i: number): number {
     const { digest } = this.images[i]!;
-    const fingerprint = fingerprintOf(digest);
-    for (let slot = fingerprint & this.mask; ; slot = (slot + 1) & this.mask) {
+    const print = fingerprint(digest);
+    for (let slot = print & this.mask; ; slot = (slot + 1) & this.mask) {
       const held = this.slots[slot]!;
       if (held === 0) {
         this.slots[slot] = i + 1;
-        this.fingerprints[slot] = fingerprint;
+        this.fingerprints[slot] = print;
         return i;
       }
-      if (this.fingerprints[slot] === fingerprint && this.images[held - 1]!.digest === digest) {
+      if (this.fingerprints[slot] === print && this.images[held - 1]!.digest === digest) {
         return held - 1;
       }
     }
@@ -73,18 +74,4 @@ export class ImagesByDigest {
     }
     return unique;
   }
-}
-
-/** Characters of a digest's end that make its fingerprint. */
-const FINGERPRINT_CHARS = 16;
-
-function fingerprintOf(digest: string): number {
-  let hash = digest.length;
-  for (let i = Math.max(0, digest.length - FINGERPRINT_CHARS); i < digest.length; i++) {
-    hash = (Math.imul(hash, 0x01000193) ^ digest.charCodeAt(i)) | 0;
-  }
-  // Spread the last characters' bits over the low bits that pick the slot.
-  hash ^= hash >>> 15;
-  hash = Math.imul(hash, 0x2c1b3c6d);
-  return (hash ^ (hash >>> 12)) | 0;
 }

@@ -42,7 +42,11 @@ export function stringFilter(texts: Iterable<string>, count: number): StringFilt
   };
 }
 
-function fingerprint(text: string): number {
+/**
+ * A 32-bit fingerprint of a string's length and last characters: equal strings have equal
+ * fingerprints. Also what `ImagesByDigest` finds a digest's slot by.
+ */
+export function fingerprint(text: string): number {
   let hash = text.length;
   for (let i = Math.max(0, text.length - FINGERPRINT_CHARS); i < text.length; i++) {
     hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
