@@ -6,8 +6,8 @@ import { fingerprint } from './string-filter';
  * listing, at its first place (as a `Map` keeps the first key and the last value).
  *
  * Planning reads every image's digest once here, so the lookup is an open-addressing table over
- * a fingerprint of the digest's last characters (`fingerprint`: digests differ at the end) instead of a `Map`,
- * which hashes each whole 71-character digest and grows as it goes: about a tenth of the cost.
+ * `fingerprint` (a digest's last characters: digests differ at the end) instead of a `Map`, which
+ * hashes each whole 71-character digest and grows as it goes: about a tenth of the cost.
  * A fingerprint only finds a slot; the digests themselves are compared, so two digests with one
  * fingerprint are still two images.
  */
