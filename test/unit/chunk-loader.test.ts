@@ -64,7 +64,7 @@ describe('loadChunk', () => {
     expect(loadChunk('x.js', dir)).toEqual(expected(1));
   });
 
-  it('uses a cache made from the same source', () => {
+  it('runs a bundle the same with a cache made from its own source', () => {
     const file = join(dir, 'x.js');
     writeFileSync(file, source(2));
     writeCache(file, source(2), source(2));
