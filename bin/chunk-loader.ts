@@ -1,6 +1,6 @@
 /**
  * Loads a command's bundle from dist/ (see scripts/build-cli.mjs), with the V8 code cache the
- * build wrote next to it: compiling a 1 MB bundle is ~35 ms of a `gc` start, reading its cache ~4.
+ * build wrote next to it: compiling a bundle of ~1 MB is ~35 ms of a `gc` start, reading its cache ~4.
  * Used only inside the bundle: the build turns `await import('<command module>')` into
  * `loadChunk('<bundle>.js')`.
  *

@@ -87,6 +87,9 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // ES module entry points where packages have them (as the Lambdas are bundled), so that esbuild
+  // drops what is unused: the SDK clients' CommonJS builds are one file holding every command.
+  mainFields: ['module', 'main'],
   // `import()` becomes a require: node:vm code cannot import() (see CHUNKS), and a chunk without
   // a cache is a CommonJS file that the ES module loader would lex for its exports first.
   supported: { 'dynamic-import': false },
