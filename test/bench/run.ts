@@ -6,6 +6,10 @@
  *      20 ms per call, and compares its API calls and wall time with the floor: start-up
  *      (`--help`), the calls that cannot overlap times the latency, and the fake's own work on
  *      them (test/bench/gc-bench.ts); then once more at 100 ms per call, for information.
+ * Timings on a shared machine vary by a fifth from run to run, so each timed benchmark runs
+ * BENCH_RUNS times (default 3, each planning run in a fresh process) and the run with the median
+ * time is the one reported and judged; every run's figure is printed beside it. Memory is judged
+ * on the highest peak of all runs.
  * Prints PASS/MISS against each target and exits 0 even on a MISS (a benchmark, not a test);
  * it exits 1 only when a benchmark could not run. BENCH_WARM=1 also times a second planning run.
  */
@@ -19,6 +23,15 @@ import { PLAN_INPUT_SHAPE } from './plan-input';
 const ROOT = resolve(__dirname, '../..');
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
+
+/** Runs of each timed benchmark; the median run is reported (see the top of this file). */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3) || 3);
+
+/** The run whose `key` is the median of all runs (the lower middle one for an even count). */
+function medianRun<T>(runs: readonly T[], key: (run: T) => number): T {
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  return sorted[(sorted.length - 1) >> 1]!;
+}
 
 const TARGETS = {
   planMs: 2_000,
@@ -80,7 +93,10 @@ function runPlanBench(): Promise<PlanBenchResult> {
   });
 }
 
-function reportPlan(result: PlanBenchResult): void {
+function reportPlan(runs: readonly PlanBenchResult[]): void {
+  const result = medianRun(runs, (run) => run.planMs);
+  const processPeakRssBytes = Math.max(...runs.map((run) => run.processPeakRssBytes));
+  const planPeakHeapUsedBytes = Math.max(...runs.map((run) => run.planPeakHeapUsedBytes));
   const { counts } = result;
   const shape = PLAN_INPUT_SHAPE;
   const cosign = shape.cosignPerRepository * shape.repositories;
@@ -96,26 +112,28 @@ function reportPlan(result: PlanBenchResult): void {
     `input generation (not timed): ${seconds(result.generateMs)}; planning in a child: node --expose-gc --import tsx test/bench/plan-bench.ts`,
     '',
   ]);
-  const heapGrowth = result.planPeakHeapUsedBytes - result.baselineHeapUsedBytes;
+  const heapGrowth = planPeakHeapUsedBytes - result.baselineHeapUsedBytes;
+  const allRuns = runs.map((run) => seconds(run.planMs)).join(', ');
   const sane = result.deleteCandidates > 0 && result.deleteCandidates < result.images;
   print(
     table(
       ['metric', 'value', 'target', 'result'],
       [
         [
-          'planCleanup wall time (1st run, timed)',
+          `planCleanup wall time (median of ${runs.length} runs)`,
           seconds(result.planMs),
           '< 2 s',
           `${verdict(result.planMs < TARGETS.planMs)} (${ratio(result.planMs / TARGETS.planMs)} the target)`,
         ],
+        ['  each run, in its own process', allRuns, '', 'info'],
         ...(result.warmPlanMs === undefined
           ? []
           : [['planCleanup wall time (2nd run, JIT warm)', seconds(result.warmPlanMs), '', 'info']]),
         [
-          'peak RSS, whole process (maxRSS)',
-          mem(result.processPeakRssBytes),
+          'peak RSS, whole process (maxRSS, highest run)',
+          mem(processPeakRssBytes),
           '< 1 GiB',
-          verdict(result.processPeakRssBytes < TARGETS.planMemoryBytes),
+          verdict(processPeakRssBytes < TARGETS.planMemoryBytes),
         ],
         [
           'heap growth during planning (peak used − before)',
@@ -127,9 +145,9 @@ function reportPlan(result: PlanBenchResult): void {
         ['  RSS with the input loaded, before planning', mem(result.baselineRssBytes), '', 'info'],
         ['  peak RSS sampled while planning (1 ms)', mem(result.planPeakRssBytes), '', 'info'],
         ['  heap used before planning (input, after GC)', mem(result.baselineHeapUsedBytes), '', 'info'],
-        ['  peak heap used while planning', mem(result.planPeakHeapUsedBytes), '', 'info'],
+        ['  peak heap used while planning (highest run)', mem(planPeakHeapUsedBytes), '', 'info'],
         ['  heap retained by the plan (after GC)', mem(result.retainedHeapBytes), '', 'info'],
-        ['  GC while planning', `${result.gcCount} GCs, ${seconds(result.gcMs)}`, '', 'info'],
+        ['  GC while planning (median run)', `${result.gcCount} GCs, ${seconds(result.gcMs)}`, '', 'info'],
         [
           'delete candidates',
           `${int(result.deleteCandidates)} of ${int(result.items)}`,
@@ -141,8 +159,13 @@ function reportPlan(result: PlanBenchResult): void {
   );
 }
 
-/** Prints the gc bench; returns the wall time above the floor. */
-function reportGc(result: GcBenchResult): number {
+/** The least any client of the fake needs: start-up, the latency of the calls that cannot overlap, the fake answering. */
+const gcFloorMs = (result: GcBenchResult) =>
+  result.startupMs + result.floorApiMs + result.fakeAnswerMs.describe + result.fakeAnswerMs.batchGet;
+
+/** Prints the gc bench (its median run by wall time over floor); returns that run's wall time above the floor. */
+function reportGc(runs: readonly GcBenchResult[]): number {
+  const result = medianRun(runs, (run) => run.wallMs / gcFloorMs(run));
   const { shape, calls, floorCalls, phases } = result;
   process.stdout.write(
     `\n2. gc --dry-run on one ${int(shape.images)}-image repository, ECR fake at ${shape.latencyMs} ms per call\n`,
@@ -191,7 +214,7 @@ function reportGc(result: GcBenchResult): number {
   process.stdout.write('\n');
   const floorTotal = result.floorApiMs + result.startupMs;
   const fake = result.fakeAnswerMs;
-  const floorWithFake = floorTotal + fake.describe + fake.batchGet;
+  const floorWithFake = gcFloorMs(result);
   const wallRatio = result.wallMs / floorWithFake;
   print(
     table(
@@ -218,9 +241,14 @@ function reportGc(result: GcBenchResult): number {
           'what any client of this fake needs: the pages come one after another',
         ],
         [
-          'gc --dry-run, spawn to exit',
+          `gc --dry-run, spawn to exit (median of ${runs.length} runs)`,
           ms(result.wallMs),
           `${ratio(wallRatio)} the floor (target ≤ ${TARGETS.wallRatio}×)  ${verdict(wallRatio <= TARGETS.wallRatio)}`,
+        ],
+        [
+          '',
+          '',
+          `each run: ${runs.map((run) => `${ms(run.wallMs)} = ${ratio(run.wallMs / gcFloorMs(run))}`).join(', ')}`,
         ],
         [
           '',
@@ -242,16 +270,17 @@ function reportGc(result: GcBenchResult): number {
       ],
     ),
   );
-  if (!result.ecrGc) return result.wallMs - floorWithFake;
-  const ecrGcCalls = total(result.ecrGc.calls);
+  const ecrGc = runs.find((run) => run.ecrGc)?.ecrGc;
+  if (!ecrGc) return result.wallMs - floorWithFake;
+  const ecrGcCalls = total(ecrGc.calls);
   process.stdout.write('\n');
   print([
     `For comparison, aws-ecr-gc's way of listing (ListImages pages of 100, then DescribeImages of each page, sequential),`,
-    `replayed here with the SDK against the same fake: ${int(result.ecrGc.calls.ListImages)} ListImages + ${int(
-      result.ecrGc.calls.DescribeImages,
-    )} DescribeImages = ${int(ecrGcCalls)} sequential calls for ${int(result.ecrGc.imageIds)} image ids` +
+    `replayed here with the SDK against the same fake: ${int(ecrGc.calls.ListImages)} ListImages + ${int(
+      ecrGc.calls.DescribeImages,
+    )} DescribeImages = ${int(ecrGcCalls)} sequential calls for ${int(ecrGc.imageIds)} image ids` +
       ` (${ratio(ecrGcCalls / Math.max(1, total(calls)))} registry-janitor's ${int(total(calls))}),`,
-    `${seconds(result.ecrGc.wallMs)} for the listing alone (at least ${int(ecrGcCalls)} × ${shape.latencyMs} ms = ${seconds(
+    `${seconds(ecrGc.wallMs)} for the listing alone (at least ${int(ecrGcCalls)} × ${shape.latencyMs} ms = ${seconds(
       ecrGcCalls * shape.latencyMs,
     )}); it reads no index manifests, so it cannot see multi-arch families.`,
   ]);
@@ -263,8 +292,7 @@ const SLOWER_LATENCY_MS = 100;
 
 /** One line on the same gc run at `SLOWER_LATENCY_MS` per call (information, not a target). */
 function reportSlowerGc(result: GcBenchResult, excessMs: number): void {
-  const floor =
-    result.startupMs + result.floorApiMs + result.fakeAnswerMs.describe + result.fakeAnswerMs.batchGet;
+  const floor = gcFloorMs(result);
   process.stdout.write('\n');
   print([
     `info: the same gc --dry-run with ${result.shape.latencyMs} ms per call: ${ms(result.wallMs)} vs a floor of ${ms(floor)} = ${ratio(result.wallMs / floor)}`,
@@ -279,9 +307,14 @@ async function main(): Promise<void> {
       .map((load) => load.toFixed(2))
       .join(' ')}\n`,
   );
-  const plan = await runPlanBench();
-  reportPlan(plan);
-  const excessMs = reportGc(await runGcBench());
+  const plans: PlanBenchResult[] = [];
+  for (let run = 0; run < RUNS; run++) plans.push(await runPlanBench());
+  reportPlan(plans);
+  // aws-ecr-gc's listing is replayed once, in the first run.
+  const gcRuns: GcBenchResult[] = [];
+  for (let run = 0; run < RUNS; run++)
+    gcRuns.push(await runGcBench(GC_BENCH_SHAPE, { replayEcrGc: run === 0 }));
+  const excessMs = reportGc(gcRuns);
   const slower = await runGcBench(
     { ...GC_BENCH_SHAPE, latencyMs: SLOWER_LATENCY_MS },
     { replayEcrGc: false },
