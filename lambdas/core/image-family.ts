@@ -50,15 +50,25 @@ const NONE: readonly string[] = Object.freeze([]);
 const NO_CHILDREN: readonly IndexChild[] = [];
 const NO_MEMBERS: readonly FamilyMember[] = [];
 
-/** The subject digest of a referrer: its `subject` field, or the digest named by a cosign/fallback tag. */
-export function subjectOf(image: RegistryImage): string | undefined {
-  if (image.subject !== undefined) return image.subject;
+const NO_SUBJECTS: readonly string[] = [];
+
+/**
+ * The subject digests of a referrer, each once: its `subject` field, and the digest each
+ * cosign/fallback tag names. Usually one; several when one manifest serves several images (cosign
+ * attachments hold no timestamp, so attaching one SBOM file to two images pushes one manifest with
+ * two `sha256-<hex>.sbom` tags): it then belongs to every one of their families.
+ */
+export function subjectsOf(image: RegistryImage): readonly string[] {
+  let subjects: string[] | undefined = image.subject === undefined ? undefined : [image.subject];
   for (const tag of image.tags) {
     if (!tag.startsWith('sha256-')) continue;
     const match = REFERRER_TAG.exec(tag);
-    if (match) return `sha256:${match[1]}`;
+    if (!match) continue;
+    const subject = `sha256:${match[1]}`;
+    if (!subjects) subjects = [subject];
+    else if (!subjects.includes(subject)) subjects.push(subject);
   }
-  return undefined;
+  return subjects ?? NO_SUBJECTS;
 }
 
 /**
@@ -109,8 +119,7 @@ function linkingImages(images: readonly RegistryImage[]): RegistryImage[] {
 }
 
 /** An index, or a referrer (of a subject that may or may not be in the repository). */
-const pointsToOthers = (image: RegistryImage) =>
-  image.children !== undefined || subjectOf(image) !== undefined;
+const pointsToOthers = (image: RegistryImage) => image.children !== undefined || subjectsOf(image).length > 0;
 
 /** Images below some root, and those below more than one. */
 interface Membership {
@@ -154,12 +163,13 @@ function linkImages(byDigest: ImagesByDigest, linking: readonly RegistryImage[])
       getOrCreate(references, image, () => []).push(child.digest);
       hasParent.add(childImage);
     }
-    const subject = subjectOf(image);
-    const subjectImage = subject === undefined ? undefined : byDigest.get(subject);
-    if (subjectImage === undefined || subject === image.digest) continue;
-    getOrCreate(referrers, subjectImage, () => []).push({ image, role: 'referrer', attestation: false });
-    getOrCreate(references, image, () => []).push(subjectImage.digest);
-    hasParent.add(image);
+    for (const subject of subjectsOf(image)) {
+      const subjectImage = byDigest.get(subject);
+      if (subjectImage === undefined || subject === image.digest) continue;
+      getOrCreate(referrers, subjectImage, () => []).push({ image, role: 'referrer', attestation: false });
+      getOrCreate(references, image, () => []).push(subjectImage.digest);
+      hasParent.add(image);
+    }
   }
   for (const [subject, list] of referrers) {
     list.sort((a, b) => (a.image.digest < b.image.digest ? -1 : 1));

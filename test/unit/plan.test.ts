@@ -183,6 +183,24 @@ describe('planCleanup families', () => {
     expect(items.get(signature.digest)?.references).toEqual([image.digest]);
   });
 
+  it('keeps a referrer that names two images while either of them is kept', () => {
+    // One cosign attachment manifest (no timestamp inside) attached to two images: two tags.
+    const old = anImage('old').tagged('build-1').pushedDaysAgo(20).build();
+    const current = anImage('current').tagged('build-2').pushedDaysAgo(10).build();
+    const sbom: RegistryImage = {
+      ...anImage('sbom').pushedDaysAgo(10).build(),
+      tags: [`${old.digest.replace(':', '-')}.sbom`, `${current.digest.replace(':', '-')}.sbom`],
+    };
+    const policy = aPolicy({ rules: { keep: [parseKeepRule('build=1')] } });
+    const items = plan([old, current, sbom], policy);
+    expect(items.get(old.digest)?.decision).toBe('delete');
+    expect(items.get(current.digest)?.decision).toBe('keep');
+    expect(items.get(sbom.digest)).toMatchObject({ role: 'referrer', decision: 'keep' });
+    expect(items.get(sbom.digest)?.references).toEqual([old.digest, current.digest]);
+    const bothOld = plan([old, current, sbom], aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }));
+    expect(bothOld.get(sbom.digest)?.decision).toBe('delete');
+  });
+
   it('treats a child whose index is gone as a root of its own', () => {
     const items = plan([amd64], aPolicy({ rules: { deleteUntagged: true } }));
     expect(items.get(amd64.digest)).toMatchObject({ role: 'root', decision: 'delete' });
