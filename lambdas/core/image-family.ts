@@ -32,6 +32,8 @@ export interface FamilyMember {
  * lookup by digest hashes and compares strings, once per image of the repository.
  */
 export interface Families {
+  /** How many distinct images (digests) the repository holds: a digest listed twice counts once. */
+  readonly images: number;
   /** Every root once: in listing order, then the roots of reference cycles by digest. */
   readonly roots: RegistryImage[];
   /** The members below `root`, in discovery order; empty for most roots. */
@@ -102,6 +104,7 @@ export function buildFamilies(images: readonly RegistryImage[]): Families {
     addCycleRoots(graph, { roots, below, membership });
   }
   return {
+    images: listed.length,
     roots,
     shared: membership.shared,
     below: (root) => below.get(root) ?? NO_MEMBERS,

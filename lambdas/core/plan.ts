@@ -141,7 +141,7 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
     roots[k] = families.roots[order[k]!]!;
     decisions[k] = decideRoot(verdicts[k]!, usages[order[k]!]!, blocked, now);
   }
-  const items = oneItemPerImage(itemsOf(roots, families, decisions), images.length);
+  const items = oneItemPerImage(itemsOf(roots, families, decisions), families.images);
   return { repository, totalImages: images.length, items, blockedBy };
 }
 
@@ -287,7 +287,8 @@ function keepSharedWithUnlisted(
 /**
  * Every image once. Reference cycles (cosign tags naming each other) can reach one image from two
  * roots found while breaking the cycle; then the image keeps its first place and is kept if either
- * decision keeps it. Most repositories have no duplicate and pay nothing.
+ * decision keeps it. `images` is the number of distinct images (not of listing entries: a digest
+ * listed twice must not hide a duplicate item). Most repositories have no duplicate and pay nothing.
  */
 function oneItemPerImage(items: PlanItem[], images: number): PlanItem[] {
   if (items.length <= images) return items;

@@ -435,6 +435,45 @@ describe('planCleanup on odd listings', () => {
     expect(items).toHaveLength(3);
   });
 
+  it('decides an image once, and keeps it, when a cycle reaches it twice and a digest is listed twice', () => {
+    // Prepare: A1 and A2 sign each other; index B1 (signed by B2, and signing it) lists A1; B2 runs.
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const [a1, a2, b1, b2] = ['1', '2', '3', '4'].map(digest) as [string, string, string, string];
+    const at = (d: string) => `${d.replace(':', '-')}.sig`;
+    const images: RegistryImage[] = [
+      { ...anImage('a1').pushedDaysAgo(300).build(), digest: a1, tags: [at(a2)] },
+      { ...anImage('a2').pushedDaysAgo(300).build(), digest: a2, tags: [at(a1)] },
+      {
+        ...anImage('b1')
+          .indexOf([{ ...anImage('a1').build(), digest: a1 }])
+          .pushedDaysAgo(300)
+          .build(),
+        digest: b1,
+        tags: [at(b2)],
+      },
+      { ...anImage('b2').pushedDaysAgo(300).build(), digest: b2, tags: [at(b1)] },
+    ];
+    const running = { ...images[3]!, tags: [] };
+
+    const itemsOf = (listing: RegistryImage[]) =>
+      planCleanup({
+        repositories: [{ repository: 'web', images: listing }],
+        sightings: [aSighting(running, 'prod', 1)],
+        policy: deleteAll,
+        now: NOW,
+      }).repositories[0]!.items;
+
+    // Act: the same images, then with B2 listed twice (a page that shifted during a push)
+    const once = itemsOf(images);
+    const twice = itemsOf([...images, images[3]!]);
+
+    // Assess
+    for (const items of [once, twice]) {
+      expect(items.map((item) => item.digest).sort()).toEqual([a1, a2, b1, b2]);
+      expect(items.find((item) => item.digest === a1)?.decision).toBe('keep');
+    }
+  });
+
   it('treats an invalid push date as unknown: never ranked, kept while a minimum age applies', () => {
     const image = { ...anImage('x').tagged('build-1').build(), pushedAt: new Date(Number.NaN) };
     const ranked = plan([image], aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }));
