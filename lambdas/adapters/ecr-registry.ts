@@ -106,11 +106,12 @@ export class EcrRegistry implements Registry {
   ): Promise<readonly RegistryImage[]> {
     const images: RegistryImage[] = [];
     let page = await this.describeImages(repository, undefined);
-    for (;;) {
+    for (let first = true; ; first = false) {
       // The next page is asked for first: reading this one overlaps its round trip.
       const next = page.nextToken ? this.describeImages(repository, page.nextToken) : undefined;
       try {
-        for (const detail of page.imageDetails ?? []) images.push(this.toImage(repository, detail));
+        for (const detail of pageDetails(page, repository, first && !next))
+          images.push(this.toImage(repository, detail));
       } catch (error) {
         // The listing has failed; the page in flight is not needed, nor is its failure.
         next?.catch(() => undefined);
@@ -257,4 +258,19 @@ export class EcrRegistry implements Registry {
       throw new RegistryReadError(describeAwsError(error, `ecr:${operation}`, repository), { cause: error });
     }
   }
+}
+
+/**
+ * The image details of one DescribeImages page. An empty repository may answer without the list,
+ * as its only page; anywhere else a page without it fails the listing: read as "no images", it
+ * would hide images, and what they share would look unused.
+ */
+function pageDetails(
+  page: { readonly imageDetails?: readonly ImageDetail[] | undefined },
+  repository: string,
+  onlyPage: boolean,
+): readonly ImageDetail[] {
+  if (page.imageDetails) return page.imageDetails;
+  if (onlyPage) return [];
+  throw new RegistryReadError(`ecr:DescribeImages answered a page of ${repository} without imageDetails`);
 }

@@ -149,14 +149,31 @@ async function listTags(context: ListingContext, repository: string, scope: stri
     }
     ensureOk(response, `listing the tags of ${repository}`);
     const body = json(response, `the tag list of ${repository}`) as { tags?: unknown };
-    // Distribution answers `"tags": null` once a repository's last tag is gone.
-    if (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags)) {
-      throw new RegistryReadError(`the tag list of ${repository} has no tags array`);
-    }
-    for (const tag of (body.tags ?? []) as unknown[]) if (typeof tag === 'string') tags.push(tag);
-    path = nextPage(response, http.baseUrl);
+    const next = nextPage(response, http.baseUrl);
+    tags.push(...pageTags(body.tags, repository, seen.size === 1 && next === undefined));
+    path = next;
   }
   return [...new Set(tags)];
+}
+
+/**
+ * The tags of one `tags/list` page. Distribution answers `"tags": null` once a repository's last
+ * tag is gone, as its only page; anywhere else a page without a list of strings fails the listing:
+ * read as "no tags", it would hide the images behind them, and what they share would look unused.
+ */
+function pageTags(tags: unknown, repository: string, onlyPage: boolean): string[] {
+  if ((tags === null || tags === undefined) && onlyPage) return [];
+  if (!Array.isArray(tags)) {
+    throw new RegistryReadError(`a page of the tag list of ${repository} has no tags array`);
+  }
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag === '') {
+      throw new RegistryReadError(
+        `the tag list of ${repository} holds an entry that is not a tag: ${JSON.stringify(tag)}`,
+      );
+    }
+  }
+  return tags as string[];
 }
 
 /**

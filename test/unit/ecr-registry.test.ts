@@ -137,6 +137,21 @@ describe('EcrRegistry.listImages', () => {
     }
   });
 
+  it('fails on a page without imageDetails, unless it is the only page (an empty repository)', async () => {
+    ecr.on(DescribeImagesCommand).resolvesOnce({});
+    await expect(registry().listImages('web')).resolves.toEqual([]);
+
+    ecr
+      .reset()
+      .on(DescribeImagesCommand)
+      .resolvesOnce(describePage([imageDetail(digestOf('a'))], 't1'))
+      .resolvesOnce({ nextToken: 't2' })
+      .resolvesOnce(describePage([imageDetail(digestOf('b'))]));
+    await expect(registry().listImages('web')).rejects.toThrow(
+      'ecr:DescribeImages answered a page of web without imageDetails',
+    );
+  });
+
   it('surfaces throttling that outlasted the SDK retries as a failed listing', async () => {
     ecr
       .on(DescribeImagesCommand)
