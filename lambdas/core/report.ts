@@ -3,7 +3,9 @@ import { ImageReferenceError, SightingsError } from './errors';
 import { formatImageReference, parseImageReference } from './image-ref';
 import type { ImageRef, Sighting } from './model';
 
-const imageEntry = z.object({
+// Strict objects: a misspelt key (`imageId` for `imageID`) would otherwise be dropped without a
+// word, and the image it names would lose its protection.
+const imageEntry = z.strictObject({
   image: z.string().min(1).max(4096),
   imageID: z.string().max(4096).optional(),
   namespace: z.string().max(253).optional(),
@@ -11,7 +13,7 @@ const imageEntry = z.object({
 });
 
 /** The body a reporter sends to `POST /v1/sightings`, and the format of `gc --sightings` files. */
-export const clusterReportSchema = z.object({
+export const clusterReportSchema = z.strictObject({
   cluster: z
     .string()
     .min(1)

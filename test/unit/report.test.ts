@@ -20,8 +20,12 @@ describe('parseClusterReport', () => {
     expect(() => parseClusterReport(value)).toThrow(new RegExp(`^${field.replace('.', '\\.')}`));
   });
 
-  it('ignores unknown fields', () => {
-    expect(parseClusterReport({ ...body([]), extra: 1 })).toEqual(body([]));
+  it.each([
+    [{ ...body([]), extra: 1 }, 'body: Unrecognized key: "extra"'],
+    // A misspelt imageID: read without it, the digest the pod runs would lose its protection.
+    [body([{ image: 'web:1', imageId: `web@${DIGEST}` }]), 'images.0: Unrecognized key: "imageId"'],
+  ])('rejects an unknown key, naming it: %j', (value, message) => {
+    expect(() => parseClusterReport(value)).toThrow(new SightingsError(message));
   });
 });
 
