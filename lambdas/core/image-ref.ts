@@ -10,6 +10,11 @@ const HOST =
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const MAX_NAME_LENGTH = 255;
 
+/** True when `name` is a repository path (`team/web`): lowercase components joined by `/`. */
+export function isRepositoryName(name: string): boolean {
+  return name.length <= MAX_NAME_LENGTH && name.split('/').every((component) => COMPONENT.test(component));
+}
+
 /** True when `value` is a canonical `sha256:<64 hex>` (or `sha512:<128 hex>`) digest. */
 export function isDigest(value: string): boolean {
   return DIGEST.test(value);

@@ -79,8 +79,41 @@ export function validatePolicy(policy: Policy): Policy {
     prefixes.add(rule.prefix);
   }
   for (const glob of policy.protectTags) {
-    if (glob.trim() === '') problems.push('a protected tag glob must not be empty');
+    const problem = globProblem(glob);
+    if (problem !== undefined) problems.push(problem);
   }
   if (problems.length > 0) throw new PolicyError(problems.join('; '), problems);
   return policy;
+}
+
+const CLOSING: Readonly<Record<string, string>> = { '[': ']', '{': '}', '(': ')' };
+/** Tag characters, and the glob syntax around them: `* ?`, classes, braces, extglobs. */
+const GLOB_CHARACTER = /[A-Za-z0-9._\-*?,|!@+^]/;
+
+/**
+ * Why a protected-tag glob can never protect anything, if it cannot: the glob library reads an
+ * unclosed `[` or `{` as a literal character, and a glob with a character no tag holds (a space,
+ * `/`, `:`) matches no tag; either would protect nothing, without a word.
+ */
+function globProblem(glob: string): string | undefined {
+  if (glob.trim() === '') return 'a protected tag glob must not be empty';
+  const open: string[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const character = glob[i]!;
+    if (character === '\\') {
+      i++;
+      continue;
+    }
+    const closing = CLOSING[character];
+    if (closing !== undefined) open.push(closing);
+    else if (character === ']' || character === '}' || character === ')') {
+      if (open.pop() !== character) return `protected tag glob '${glob}': '${character}' closes nothing`;
+    } else if (!GLOB_CHARACTER.test(character)) {
+      return `protected tag glob '${glob}' can never match: a tag holds letters, digits, '.', '_' and '-' only, not '${character}'`;
+    }
+  }
+  const unclosed = open.pop();
+  if (unclosed === undefined) return undefined;
+  const opening = Object.keys(CLOSING).find((key) => CLOSING[key] === unclosed);
+  return `protected tag glob '${glob}' has an unclosed '${opening}'`;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { terminalProgress } from '../adapters/terminal-progress';
 import { JanitorError, PolicyError, SightingsError, UsageError } from '../core/errors';
+import { isRepositoryName } from '../core/image-ref';
 import { parseLifecyclePolicy } from '../core/lifecycle-policy';
 import type { Sighting } from '../core/model';
 import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
@@ -35,7 +36,7 @@ export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process
   let usage: ((now: Date) => Promise<readonly Sighting[]>) | undefined;
   try {
     request = {
-      repositories: flags.repo ?? [],
+      repositories: repositoriesFromFlags(flags.repo ?? []),
       policy: policyFromFlags(flags),
       sightings: (flags.sightings ?? []).flatMap(readSightingsFile),
       dryRun: flags.dryRun === true,
@@ -94,6 +95,18 @@ export function policyFromFlags(flags: GcFlags): Policy {
     },
   };
   return validatePolicy(policy);
+}
+
+/** The `--repo` names, each once, in the order given; a name no registry can hold is a usage error. */
+export function repositoriesFromFlags(names: readonly string[]): string[] {
+  for (const name of names) {
+    if (!isRepositoryName(name)) {
+      throw new UsageError(
+        `--repo '${name}' is not a repository name (lowercase letters and digits, separated by . _ - within a part and / between parts)`,
+      );
+    }
+  }
+  return [...new Set(names)];
 }
 
 /** Go's flag.ParseBool, as aws-ecr-gc reads `--delete-untagged=VALUE`. */

@@ -28,8 +28,12 @@ export async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv):
   let resolved: string;
   try {
     resolved = await client.config.region();
-  } catch {
-    throw new UsageError('no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)');
+  } catch (error) {
+    if (region === undefined) {
+      throw new UsageError('no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)');
+    }
+    const source = flags.region !== undefined ? '--region' : 'the region from the environment';
+    throw new UsageError(`${source} '${region}' is not an AWS region: ${(error as Error).message}`);
   }
   return new EcrRegistry({ client, region: resolved });
 }

@@ -268,9 +268,17 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     [['gc', '--keep', 'build=1'], '--repo NAME is required'],
     [['gc', '--repo', 'testrepo', '--sightings', '/nonexistent.json'], 'cannot read the sightings file'],
     [['gc', '--repo', 'testrepo', '--bogus'], "unknown option '--bogus'"],
+    [['gc', '--repo', 'testrepo', '--protect-tag', 'build-[0-1'], "'build-[0-1' has an unclosed '['"],
+    [['gc', '--repo', 'Bad Name'], "--repo 'Bad Name' is not a repository name"],
+    [['gc', '--repo', ''], "--repo '' is not a repository name"],
+    [
+      ['gc', '--repo', 'testrepo', '--region', 'bogus region!'],
+      "--region 'bogus region!' is not an AWS region: Region not accepted",
+    ],
   ])('exits 2 on bad usage %j, touching nothing', async (args, message) => {
     seedReadmeRepository();
-    const result = await runCli([...args, ...REGION], { endpoint: fake.url });
+    const region = args.includes('--region') ? [] : REGION;
+    const result = await runCli([...args, ...region], { endpoint: fake.url });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(fake.calls.DescribeImages + fake.calls.BatchDeleteImage).toBe(0);
