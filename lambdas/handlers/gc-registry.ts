@@ -54,28 +54,32 @@ function ociRegistryFromFlags(value: string, flags: GcFlags, env: NodeJS.Process
 
 /**
  * `https://host[:port]`, `http://host[:port]` or a bare `host[:port]` (TLS), with no path but
- * an optional `/` or `/v2/`.
+ * an optional `/` or `/v2/`, and no credentials (never echoed: the message names the setting
+ * only). `setting` names where the URL came from, for the message.
  *
  * @example parseRegistryUrl('registry.example.com:5000').href // 'https://registry.example.com:5000/'
  */
-export function parseRegistryUrl(value: string): URL {
+export function parseRegistryUrl(value: string, setting = '--registry'): URL {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`--registry expects a URL like https://registry.example.com, got '${value}'`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`--registry expects an http:// or https:// URL, got '${value}'`);
+    throw new UsageError(`${setting} expects a URL like https://registry.example.com, got '${shown(value)}'`);
   }
   if (url.username !== '' || url.password !== '') {
     throw new UsageError(
-      '--registry must not carry credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD',
+      `${setting} must not carry credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD`,
     );
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`${setting} expects an http:// or https:// URL, got '${shown(value)}'`);
+  }
   if (!['', '/', '/v2', '/v2/'].includes(url.pathname) || url.search !== '' || url.hash !== '') {
-    throw new UsageError(`--registry takes the registry's address without a path, got '${value}'`);
+    throw new UsageError(`${setting} takes the registry's address without a path, got '${shown(value)}'`);
   }
   return new URL(`${url.protocol}//${url.host}/`);
 }
+
+/** A URL as given, without whatever stands before an `@` (a user name and password). */
+const shown = (value: string) => value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1…@');

@@ -45,10 +45,14 @@ export async function localRegistry(
   let resolved: string;
   try {
     resolved = await client.config.region();
-  } catch {
+  } catch (error) {
     const reason =
-      'no AWS region: set AWS_REGION, or registry.ecr.region in --config, or use an OCI registry (registry.url)';
-    return { registry: new UnavailableRegistry('ECR (no region)', reason) };
+      region === undefined
+        ? 'no AWS region: set AWS_REGION, or registry.ecr.region in --config, or use an OCI registry (registry.url)'
+        : `'${region}' is not an AWS region: ${(error as Error).message}`;
+    return {
+      registry: new UnavailableRegistry(`ECR (${region === undefined ? 'no region' : 'bad region'})`, reason),
+    };
   }
   const registry = new EcrRegistry({ client, region: resolved });
   if (!awsUsage) return { registry };

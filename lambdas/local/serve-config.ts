@@ -5,12 +5,24 @@ import * as z from 'zod';
 import { PolicyError, UsageError } from '../core/errors';
 import { stableHash } from '../core/hash';
 import { parseScanConfig, type ScanConfig } from '../core/scan-config';
+import { parseRegistryUrl } from '../handlers/gc-registry';
 
 /** Twice a day, as the deployed scanner. */
 export const DEFAULT_SCHEDULE = '0 6,18 * * *';
 
 const registrySchema = z.union([
-  z.object({ ecr: z.object({ region: z.string().min(1).optional() }).strict() }).strict(),
+  z
+    .object({
+      ecr: z
+        .object({
+          region: z
+            .string()
+            .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'an AWS region, such as eu-west-1')
+            .optional(),
+        })
+        .strict(),
+    })
+    .strict(),
   z.object({ url: z.url({ protocol: /^https?$/ }) }).strict(),
 ]);
 
@@ -51,7 +63,8 @@ export function loadServeConfig(file: string | undefined): ServeConfig {
     );
     throw new UsageError(`${where}: ${problems.join('; ')}`);
   }
-  const { registry, schedule, awsUsage, ...scanSettings } = parsed.data;
+  const { registry: given, schedule, awsUsage, ...scanSettings } = parsed.data;
+  const registry = given && 'url' in given ? ociSetting(given.url, scanSettings, where) : given;
   if (awsUsage && registry && !('ecr' in registry))
     throw new UsageError(`${where}: awsUsage applies to ECR only`);
   let scan: ScanConfig;
@@ -76,6 +89,45 @@ export function loadServeConfig(file: string | undefined): ServeConfig {
     scan,
     policyHash: stableHash(scanSettings),
   };
+}
+
+/**
+ * An OCI registry's setting: its URL checked as `gc --registry` checks it (no path: the catalog
+ * is the whole registry's; no credentials: they would be echoed in errors), and no setting that
+ * only ECR has, which would otherwise be ignored and widen what is managed.
+ */
+function ociSetting(
+  value: string,
+  scan: { readonly repositoryTag?: unknown; readonly policy?: unknown; readonly overrides?: unknown },
+  where: string,
+): RegistrySetting {
+  let url: URL;
+  try {
+    url = parseRegistryUrl(value, 'registry.url');
+  } catch (error) {
+    throw new UsageError(`${where}: ${(error as Error).message}`);
+  }
+  if (scan.repositoryTag !== undefined) {
+    throw new UsageError(
+      `${where}: repositoryTag selects ECR repositories by resource tag; an OCI registry has none (list repositories instead)`,
+    );
+  }
+  const policies = [scan.policy, ...(Array.isArray(scan.overrides) ? scan.overrides : [])];
+  const lifecycle = policies.findIndex((policy) => hasLifecyclePolicy(policy));
+  if (lifecycle >= 0) {
+    const path = lifecycle === 0 ? 'policy' : `overrides.${lifecycle - 1}.policy`;
+    throw new UsageError(
+      `${where}: ${path}.lifecyclePolicy is for ECR only; it cannot be used with registry.url`,
+    );
+  }
+  return { url: url.href };
+}
+
+/** True for a policy patch (or an override holding one) that sets `lifecyclePolicy`. */
+function hasLifecyclePolicy(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if ('lifecyclePolicy' in value && value.lifecyclePolicy !== undefined) return true;
+  return 'policy' in value && hasLifecyclePolicy(value.policy);
 }
 
 function readConfigFile(file: string): unknown {

@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../lambdas/core/errors';
+import { loadServeConfig } from '../../lambdas/local/serve-config';
+
+const dir = mkdtempSync(join(tmpdir(), 'janitor-serve-config-'));
+let files = 0;
+
+/** Writes `config` as a JSON file and loads it. */
+function load(config: object) {
+  const file = join(dir, `config-${++files}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  return () => loadServeConfig(file);
+}
+
+const LIFECYCLE = {
+  rules: [
+    {
+      rulePriority: 1,
+      selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 5 },
+      action: { type: 'expire' },
+    },
+  ],
+};
+
+describe('loadServeConfig: the registry', () => {
+  it('takes an OCI registry URL without a path, as gc --registry does', () => {
+    expect(load({ registry: { url: 'http://127.0.0.1:5000/v2/' } })().registry).toEqual({
+      url: 'http://127.0.0.1:5000/',
+    });
+  });
+
+  it.each([
+    [
+      { url: 'http://127.0.0.1:5000/myproject/sub' },
+      "registry.url takes the registry's address without a path",
+    ],
+    [{ ecr: { region: 'bogus region!' } }, 'registry.ecr.region: an AWS region, such as eu-west-1'],
+  ])('refuses %j, naming the setting', (registry, message) => {
+    expect(load({ registry })).toThrow(UsageError);
+    expect(load({ registry })).toThrow(message);
+  });
+
+  it('refuses credentials in the URL without repeating them', () => {
+    const loading = load({ registry: { url: 'http://alice:s3cret@127.0.0.1:5000/' } });
+    expect(loading).toThrow(
+      'registry.url must not carry credentials: set REGISTRY_USERNAME and REGISTRY_PASSWORD',
+    );
+    expect(() => loading()).not.toThrow(/s3cret/);
+  });
+
+  it.each([
+    [
+      { repositoryTag: { key: 'team', value: 'a' } },
+      'repositoryTag selects ECR repositories by resource tag',
+    ],
+    [{ policy: { lifecyclePolicy: LIFECYCLE } }, 'policy.lifecyclePolicy is for ECR only'],
+    [
+      { overrides: [{ repositories: 'a/*', policy: { lifecyclePolicy: LIFECYCLE } }] },
+      'overrides.0.policy.lifecyclePolicy is for ECR only',
+    ],
+  ])('refuses an ECR-only setting with an OCI registry: %j', (settings, message) => {
+    const loading = load({ registry: { url: 'https://registry.example.com' }, ...settings });
+    expect(loading).toThrow(UsageError);
+    expect(loading).toThrow(message);
+  });
+
+  it('keeps the ECR-only settings on ECR', () => {
+    const config = load({
+      repositoryTag: { key: 'team', value: 'a' },
+      policy: { lifecyclePolicy: LIFECYCLE },
+    })();
+    expect(config.scan.repositoryTag).toEqual({ key: 'team', value: 'a' });
+    expect(config.scan.policyFor('web').rules.lifecyclePolicy).toBeDefined();
+  });
+});
