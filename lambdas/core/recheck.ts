@@ -6,7 +6,9 @@ import { shortDigest } from './time-text';
  * Decides, just before deleting, whether an approved candidate may still go: it must still be a
  * delete candidate in a plan made now (fresh listing, sightings, pulls), with the same tags and
  * the same family, and its root must be approved too. Returns the skip outcome, or undefined when
- * it may be deleted. An image no longer in the registry is already deleted.
+ * it may be deleted. An image no longer in the registry is already deleted (`fresh` must come from
+ * a listing that would show it: on a registry that lists only what tags reach, one that read the
+ * approved digests by digest).
  *
  * @example
  * recheckApproved(scanned, fresh, approved) // { status: 'skipped', reason: 'became protected: kept: seen in prod 1 hour ago' }

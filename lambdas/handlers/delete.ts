@@ -72,7 +72,11 @@ async function applyRepository(
   deps: DeleteDeps,
 ): Promise<Map<string, ImageOutcome>> {
   const outcomes = new Map<string, ImageOutcome>();
-  const fresh = await freshPlan(repository, deps);
+  const fresh = await freshPlan(
+    repository,
+    todo.map((item) => item.digest),
+    deps,
+  );
   if ('error' in fresh) {
     for (const item of todo)
       outcomes.set(imageKey(item), { status: 'skipped', reason: `could not re-check: ${fresh.error}` });
@@ -102,9 +106,14 @@ async function applyRepository(
   return outcomes;
 }
 
-/** A plan of the repository made now, the way the scan makes it. */
+/**
+ * A plan of the repository made now, the way the scan makes it. On a registry that lists only
+ * what tags reach, the approved digests are read by digest too: one whose tag was removed since
+ * the scan is still there, and must not be taken for already deleted.
+ */
 async function freshPlan(
   repository: string,
+  approvedDigests: readonly string[],
   deps: DeleteDeps,
 ): Promise<{ items: Map<string, PlanItem> } | { error: string }> {
   const now = deps.now();
@@ -117,7 +126,9 @@ async function freshPlan(
     const before = deps.registry.listsEveryManifest
       ? []
       : (await deps.sightings.snapshotFor(repository)).sightings;
-    const checkedDigests = sightedDigestsOf([...before, ...usage], repository);
+    const checkedDigests = deps.registry.listsEveryManifest
+      ? []
+      : [...new Set([...sightedDigestsOf([...before, ...usage], repository), ...approvedDigests])];
     const images = await deps.registry.listImages(repository, undefined, checkedDigests);
     listing = { repository, images, ...listingCompleteness(deps.registry, checkedDigests) };
   } catch (error) {

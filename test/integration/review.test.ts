@@ -359,7 +359,8 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     await applyApproval(planId, { ...world.deleteDeps, registry: tagsOnly });
 
     // Assess
-    expect(asked).toEqual([[untaggedIndex]]);
+    // The approved digests are read by digest too (see the next test).
+    expect(asked).toEqual([[untaggedIndex, digestOf('web/a'), digestOf('web/b')]]);
     expect(world.tagsOf('web')).toEqual(['b', 'c']);
     const outcomes = await world.plans.outcomes(planId);
     expect(outcomes.get(key('web', 'a'))).toEqual({ status: 'deleted' });
@@ -367,6 +368,37 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
       status: 'skipped',
       reason: expect.stringMatching(/tag 'b' seen in prod/),
     });
+  });
+
+  it('on a registry that lists only what tags reach, does not take an image untagged since the scan for deleted', async () => {
+    // Prepare: a is approved, then loses its tag; a registry that lists what tags reach, and
+    // what it is asked for by digest.
+    const { world, planId } = await pendingPlan();
+    await world.plans.approve(planId, { approvedAt: now.value, approved: [key('web', 'a')], ignored: [] });
+    const a = world.repositories.get('web')!.find((image) => image.imageDigest === digestOf('web/a'))!;
+    a.imageTags = [];
+    const inner = world.deleteDeps.registry;
+    const tagsOnly: Registry = {
+      label: inner.label,
+      listsEveryManifest: false,
+      hosts: () => inner.hosts(),
+      listRepositories: (withTag) => inner.listRepositories(withTag),
+      async listImages(repository, onProgress, byDigest = []) {
+        const images = await inner.listImages(repository, onProgress);
+        return images.filter((image) => image.tags.length > 0 || byDigest.includes(image.digest));
+      },
+      deleteImages: (repository, digests) => inner.deleteImages(repository, digests),
+    };
+
+    // Act
+    await applyApproval(planId, { ...world.deleteDeps, registry: tagsOnly });
+
+    // Assess
+    expect((await world.plans.outcomes(planId)).get(key('web', 'a'))).toEqual({
+      status: 'skipped',
+      reason: 'tags changed since the scan: [a] → []',
+    });
+    expect(world.repositories.get('web')!.map((image) => image.imageDigest)).toContain(digestOf('web/a'));
   });
 
   it('does nothing more when the deleter event is delivered again', async () => {
