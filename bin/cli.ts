@@ -74,7 +74,8 @@ export function buildProgram(): Command {
       '--secret-arn <arn>',
       'the ingest secret in AWS Secrets Manager (default: JANITOR_INGEST_SECRET_ARN)',
     )
-    .action(async (cluster: string, flags: { secretArn?: string }) => {
+    .option('--data-dir <dir>', 'a serve data dir: the ingest secret it generated (its secrets.json)')
+    .action(async (cluster: string, flags: { secretArn?: string; dataDir?: string }) => {
       const { clusterKeyCommand } = await import('../lambdas/handlers/cluster-key-command');
       process.exitCode = await clusterKeyCommand(cluster, flags);
     });

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hmacSha256Hex } from '../adapters/crypto';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { JanitorError } from '../core/errors';
 import { clusterReportSchema } from '../core/report';
 import { clusterKey } from '../core/signature';
+import { readStoredSecrets } from '../local/data-dir';
 
 export interface ClusterKeyFlags {
   readonly secretArn?: string;
@@ -30,7 +30,15 @@ export async function clusterKeyCommand(
     return 2;
   }
   const arn = flags.secretArn ?? env.JANITOR_INGEST_SECRET_ARN;
-  let secret = env.JANITOR_INGEST_SECRET || (flags.dataDir ? storedIngestSecret(flags.dataDir) : undefined);
+  let secret: string | undefined;
+  try {
+    secret =
+      env.JANITOR_INGEST_SECRET ||
+      (flags.dataDir ? readStoredSecrets(join(flags.dataDir, 'secrets.json')).ingestSecret : undefined);
+  } catch (error) {
+    process.stderr.write(`registry-janitor cluster-key: ${(error as Error).message}\n`);
+    return 2;
+  }
   if (!secret && !arn) {
     process.stderr.write(
       'registry-janitor cluster-key: set JANITOR_INGEST_SECRET, pass --data-dir of a serve that has started once, or pass --secret-arn (or JANITOR_INGEST_SECRET_ARN) with AWS credentials\n',
@@ -47,15 +55,4 @@ export async function clusterKeyCommand(
   }
   process.stdout.write(`${clusterKey(hmacSha256Hex, secret, cluster)}\n`);
   return 0;
-}
-
-function storedIngestSecret(dataDir: string): string | undefined {
-  const file = join(dataDir, 'secrets.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { ingestSecret?: unknown };
-    return typeof stored.ingestSecret === 'string' ? stored.ingestSecret : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import * as z from 'zod';
 import { newSecret } from '../adapters/crypto';
 import { UsageError } from '../core/errors';
 
@@ -25,14 +26,7 @@ export interface LocalSecrets {
  */
 export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): LocalSecrets {
   const file = join(dataDir, 'secrets.json');
-  let stored: Partial<LocalSecrets> = {};
-  if (existsSync(file)) {
-    try {
-      stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>;
-    } catch (error) {
-      throw new UsageError(`${file} is not valid JSON (${(error as Error).message}); fix or remove it`);
-    }
-  }
+  const stored = readStoredSecrets(file);
   const ingestSecret = env.JANITOR_INGEST_SECRET || stored.ingestSecret;
   const linkSecret = env.JANITOR_LINK_SECRET || stored.linkSecret;
   const secrets: LocalSecrets = {
@@ -48,6 +42,37 @@ export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.en
     });
   }
   return secrets;
+}
+
+const storedSecretsSchema = z.object({
+  ingestSecret: z.string().min(1).optional(),
+  linkSecret: z.string().min(1).optional(),
+});
+
+/**
+ * The secrets a data dir's `secrets.json` holds (none when there is no file). A file that is not
+ * JSON, or holds a secret that is not a string, is a `UsageError` naming the file and the field
+ * (never the value).
+ */
+export function readStoredSecrets(file: string): Partial<LocalSecrets> {
+  if (!existsSync(file)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${file} is not valid JSON (${(error as Error).message}); fix or remove it`);
+  }
+  const parsed = storedSecretsSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'the file';
+    throw new UsageError(`${file}: ${field}: ${issue?.message ?? 'invalid'}; fix or remove it`);
+  }
+  const { ingestSecret, linkSecret } = parsed.data;
+  return {
+    ...(ingestSecret === undefined ? {} : { ingestSecret }),
+    ...(linkSecret === undefined ? {} : { linkSecret }),
+  };
 }
 
 function save(file: string, secrets: Partial<LocalSecrets>): void {

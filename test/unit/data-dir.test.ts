@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../lambdas/core/errors';
+import { loadSecrets } from '../../lambdas/local/data-dir';
+
+/** A data dir whose secrets.json holds `text`. */
+function dataDir(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'janitor-data-dir-'));
+  writeFileSync(join(dir, 'secrets.json'), text);
+  return dir;
+}
+
+describe('loadSecrets', () => {
+  it('keeps the secrets a data dir holds, and generates and stores a missing one', () => {
+    const dir = dataDir(JSON.stringify({ ingestSecret: 'ingest-secret' }));
+    const secrets = loadSecrets(dir, {});
+    expect(secrets.ingestSecret).toBe('ingest-secret');
+    expect(secrets.linkSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8'))).toEqual(secrets);
+  });
+
+  it.each([
+    ['null', 'the file: Invalid input: expected object, received null'],
+    ['{"ingestSecret":12345678}', 'ingestSecret: Invalid input: expected string, received number'],
+    ['{"linkSecret":""}', 'linkSecret: Too small'],
+    ['{"ingestSecret":', 'is not valid JSON'],
+  ])('refuses secrets.json holding %s, naming the file and field and never a value', (text, message) => {
+    const dir = dataDir(text);
+    const loading = () => loadSecrets(dir, {});
+    expect(loading).toThrow(UsageError);
+    expect(loading).toThrow(`${join(dir, 'secrets.json')}`);
+    expect(loading).toThrow(message);
+    expect(loading).not.toThrow(/12345678/);
+  });
+});
