@@ -63,7 +63,14 @@ async function answer(
     for (const { route, pattern } of routes) {
       const match = route.method === method ? pattern.exec(url.pathname) : null;
       if (!match) continue;
-      const event = await toEvent(request, url, match.groups ?? {});
+      const parameters = decodedParameters(match.groups ?? {});
+      if (!parameters) {
+        request.resume();
+        response.writeHead(400, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ message: 'the path is not valid percent-encoding' }));
+        return;
+      }
+      const event = await toEvent(request, url, parameters);
       const result = await route.handle(event);
       // As API Gateway does: a base64 body is sent as its bytes.
       const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
@@ -76,6 +83,15 @@ async function answer(
   } catch {
     if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ message: 'internal error' }));
+  }
+}
+
+/** The path parameters, percent-decoded as API Gateway hands them over; undefined when one cannot be. */
+function decodedParameters(raw: Record<string, string>): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, decodeURIComponent(value)]));
+  } catch {
+    return undefined;
   }
 }
 
@@ -103,9 +119,7 @@ async function toEvent(
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: query,
-    pathParameters: Object.fromEntries(
-      Object.entries(pathParameters).map(([key, value]) => [key, decodeURIComponent(value)]),
-    ),
+    pathParameters,
     // A body cut at MAX_READ_BYTES is still well over the ingest's 1 MiB: it is refused with 413.
     body: body.toString('base64'),
     isBase64Encoded: true,

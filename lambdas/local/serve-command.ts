@@ -31,7 +31,7 @@ function write(level: string, message: string, extra?: Record<string, unknown>):
  */
 export async function serveCommand(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const port = Number(flags.port ?? '8787');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d{1,5}$/.test(flags.port ?? '8787') || port > 65535) {
     process.stderr.write(`registry-janitor serve: --port expects a port number, got '${flags.port}'\n`);
     return 2;
   }

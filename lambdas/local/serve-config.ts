@@ -75,6 +75,13 @@ export function loadServeConfig(file: string | undefined): ServeConfig {
     throw error;
   }
   const cron = schedule ?? DEFAULT_SCHEDULE;
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5) {
+    // A sixth field would be seconds to the cron library: "* * * * * *" scans every second.
+    throw new UsageError(
+      `${where}: schedule '${cron}' must have 5 fields (minute hour day-of-month month day-of-week, UTC), not ${fields}`,
+    );
+  }
   try {
     new Cron(cron, { paused: true, timezone: 'UTC' }).stop();
   } catch (error) {

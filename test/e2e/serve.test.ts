@@ -209,6 +209,11 @@ describeWithBinary('registry-janitor serve, end to end', CHROMIUM, 'chromium', (
       ]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--keep expects PREFIX=N');
+      for (const port of ['', '1e0', '-1', '65536', '80.5']) {
+        const refused = await runCli(['serve', '--port', port, '--data-dir', dataDir]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain(`--port expects a port number, got '${port}'`);
+      }
     } finally {
       expect(await stop(serve)).toBe(0);
     }

@@ -52,6 +52,17 @@ describe('the local HTTP server of serve', () => {
     expect(answer.body.equals(gzipSync(page))).toBe(true);
   });
 
+  it('hands over the path parameters decoded, and answers 400 to a path that cannot be decoded', async () => {
+    expect((await raw('GET', '/v1/plans/p%201')).headers['x-plan']).toBe('p 1');
+    for (const path of ['/v1/plans/%E0%A4%A', '/v1/plans/%']) {
+      const answer = await raw('GET', path);
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body.toString('utf8'))).toEqual({
+        message: 'the path is not valid percent-encoding',
+      });
+    }
+  });
+
   it('answers HEAD like GET, without a body', async () => {
     const answer = await raw('HEAD', '/v1/plans/p-1');
     expect(answer.status).toBe(200);

@@ -75,3 +75,18 @@ describe('loadServeConfig: the registry', () => {
     expect(config.scan.policyFor('web').rules.lifecyclePolicy).toBeDefined();
   });
 });
+
+describe('loadServeConfig: the schedule', () => {
+  it('takes a 5-field cron expression', () => {
+    expect(load({ schedule: '15 3 * * 1-5' })().schedule).toBe('15 3 * * 1-5');
+  });
+
+  it.each([
+    ['* * * * * *', 'must have 5 fields (minute hour day-of-month month day-of-week, UTC), not 6'],
+    ['0 6', 'not 2'],
+    ['61 * * * *', 'is not a cron expression'],
+  ])('refuses %j', (schedule, message) => {
+    expect(load({ schedule })).toThrow(UsageError);
+    expect(load({ schedule })).toThrow(message);
+  });
+});
