@@ -144,6 +144,8 @@ export function readSightingsFile(path: string): Sighting[] {
   }
   // One ingest body, or the array of bodies that `registry-janitor report --dry-run` prints.
   const bodies = Array.isArray(value) ? value : [value];
+  // An empty list protects nothing: most likely reports went missing on the way.
+  if (bodies.length === 0) throw new SightingsError(`${path} holds no cluster report (an empty list)`);
   try {
     return bodies.flatMap((body, index) => {
       const { sightings, ignored } = sightingsFromReport(parseClusterReport(body));

@@ -9,6 +9,10 @@ const REGION = ['--region', 'us-east-1'];
 const at = (iso: string) => new Date(`${iso}Z`);
 const hexDigest = (prefix: string) => `sha256:${prefix}${'0'.repeat(64 - prefix.length)}`;
 
+/** A sightings file holding an empty list of reports (written now: the bad-usage table names it). */
+const EMPTY_REPORTS = join(mkdtempSync(join(tmpdir(), 'janitor-gc-empty-')), 'none.json');
+writeFileSync(EMPTY_REPORTS, '[]');
+
 let fake: EcrFake;
 let dir: string;
 
@@ -268,6 +272,7 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     [['gc', '--keep', 'build=1'], '--repo NAME is required'],
     [['gc', '--repo', 'testrepo', '--sightings', '/nonexistent.json'], 'cannot read the sightings file'],
     [['gc', '--repo', 'testrepo', '--bogus'], "unknown option '--bogus'"],
+    [['gc', '--repo', 'testrepo', '--sightings', EMPTY_REPORTS], 'holds no cluster report (an empty list)'],
     [['gc', '--repo', 'testrepo', '--protect-tag', 'build-[0-1'], "'build-[0-1' has an unclosed '['"],
     [['gc', '--repo', 'Bad Name'], "--repo 'Bad Name' is not a repository name"],
     [['gc', '--repo', ''], "--repo '' is not a repository name"],
