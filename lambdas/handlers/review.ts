@@ -72,10 +72,15 @@ export const MAX_REVIEW_CANDIDATES = { gzip: 40_000, plain: 10_000 } as const;
 const reviewLimit = (event: HttpApiEvent) =>
   acceptsGzip(event) ? MAX_REVIEW_CANDIDATES.gzip : MAX_REVIEW_CANDIDATES.plain;
 
-/** The limit of the page an approval comes from: its form's `limit`, else this request's. */
+/**
+ * The limit of the page an approval comes from: its form's `limit` (a text page posted by a client
+ * that accepts gzip), but never more than a page fetched by this client would offer: the field is
+ * not signed, and raising it must not reach candidates no page showed this client.
+ */
 function pageLimit(form: URLSearchParams, event: HttpApiEvent): number {
   const sent = Number(form.get('limit'));
-  return Number.isInteger(sent) && sent > 0 ? Math.min(sent, MAX_REVIEW_CANDIDATES.gzip) : reviewLimit(event);
+  const most = reviewLimit(event);
+  return Number.isInteger(sent) && sent > 0 ? Math.min(sent, most) : most;
 }
 const message = (statusCode: number, title: string, text: string) =>
   page(statusCode, renderMessagePage(title, text));

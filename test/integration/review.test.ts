@@ -201,6 +201,25 @@ describe('POST /v1/plans/{id}/approve of a plan larger than its page', () => {
       '2,000 more candidates are not listed on this page, which lists at most 10,000',
     );
   });
+
+  it('does not let a form raise its limit above what a page for this client offers', async () => {
+    // Prepare: the same plan; a client without gzip sends limit=40000 and a held-back key.
+    const world = await janitorWorld(dynamo, ecr, now);
+    const id = 'scan-20261122T1900Z';
+    const { candidates, link } = await bigPlan(world, id, 12_000);
+    const offered = `big@${candidates[0]!.digest}`;
+    const heldBack = `big@${candidates[11_999]!.digest}`;
+    const form = post(link, [offered, heldBack]);
+    const body = new URLSearchParams(form.body);
+    body.set('limit', String(MAX_REVIEW_CANDIDATES.gzip));
+
+    // Act
+    await handleApprove({ ...form, body: body.toString() }, world.reviewDeps);
+    await world.deletionsDone();
+
+    // Assess
+    expect(await world.plans.approval(id)).toMatchObject({ approved: [offered], ignored: [heldBack] });
+  });
 });
 
 describe('POST /v1/plans/{id}/approve and the deleter', () => {
