@@ -29,7 +29,15 @@ export async function startHttpServer(
   close(): Promise<void>;
 }> {
   let compiled = routes.map((route) => ({ route, pattern: compile(route.path) }));
+  const loopbackOnly = isLoopback(options.host ?? '127.0.0.1');
   const server = createServer((request, response) => {
+    const refusal = refusalOf(request, loopbackOnly);
+    if (refusal) {
+      request.resume();
+      response.writeHead(403, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: refusal }));
+      return;
+    }
     void answer(request, response, compiled);
   });
   await new Promise<void>((resolve, reject) => {
@@ -50,6 +58,37 @@ export async function startHttpServer(
         server.closeIdleConnections();
       }),
   };
+}
+
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * Why a request is refused before any route sees it, if it is:
+ * - bound to loopback, a `Host` that is not a loopback name: a web page whose own name was made
+ *   to resolve to 127.0.0.1 (DNS rebinding) would otherwise read the dashboard, with its signed
+ *   review links, as its own origin;
+ * - a POST that a browser says comes from another site (`Sec-Fetch-Site`, which browsers send on
+ *   every request and pages cannot set; `Origin` would not do: under this server's
+ *   `Referrer-Policy: no-referrer` a browser sends `Origin: null` for its own forms). The reporter
+ *   and curl send none and are not affected.
+ */
+function refusalOf(request: IncomingMessage, loopbackOnly: boolean): string | undefined {
+  if (loopbackOnly && !isLoopback(hostname(request.headers.host ?? ''))) {
+    return 'this server answers requests addressed to localhost, 127.0.0.1 or [::1] only';
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (request.method === 'POST' && site !== undefined && site !== 'same-origin' && site !== 'none') {
+    return 'cross-site request refused';
+  }
+  return undefined;
+}
+
+/** The name in a `Host` header, without its port (`[::1]:8787` → `::1`). */
+function hostname(host: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  if (bracketed) return bracketed[1]!;
+  return host.replace(/:\d+$/, '');
 }
 
 async function answer(

@@ -104,6 +104,42 @@ describeWithBinary('the review page in a real browser', CHROMIUM, 'chromium', ()
     }
   });
 
+  it('refuses the approval form when another site posts it (serve checks what the browser says)', async () => {
+    // Prepare: a page of another site holding a copy of the form, link and all.
+    const { world, server, url } = await servedPlan();
+    const page = await browser.newPage();
+    try {
+      const link = new URL(url);
+      await page.goto(url);
+      const boxes = await page.locator('input[name="image"]').all();
+      const images = await Promise.all(boxes.map((box) => box.getAttribute('value')));
+      expect(images).toHaveLength(4);
+      const fields = [
+        ...images.map((image) => `<input name="image" value="${image}">`),
+        `<input name="exp" value="${link.searchParams.get('exp')}">`,
+        `<input name="sig" value="${link.searchParams.get('sig')}">`,
+      ].join('');
+      await page.goto('about:blank');
+      await page.setContent(
+        `<form method="post" action="${link.origin}${link.pathname}/approve">${fields}<button>Go</button></form>`,
+      );
+
+      // Act
+      const [answer] = await Promise.all([
+        page.waitForResponse((response) => response.url().endsWith('/approve')),
+        page.getByRole('button', { name: 'Go' }).click(),
+      ]);
+      await world.deletionsDone();
+
+      // Assess
+      expect(answer.status()).toBe(403);
+      expect(world.tagsOf('web')).toEqual(['build-1', 'build-2', 'build-3']);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+
   it('changes nothing when a mail scanner fetches the link three times and sends a HEAD', async () => {
     // Prepare
     const { world, server, url } = await servedPlan();

@@ -27,9 +27,9 @@ describe('the local HTTP server of serve', () => {
   afterAll(() => server.close());
 
   /** The raw answer: status, headers and body bytes, nothing decoded. */
-  const raw = (method: string, path: string) =>
+  const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
-      const call = request(new URL(path, server.url), { method }, (response) => {
+      const call = request(new URL(path, server.url), { method, headers }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () =>
@@ -61,6 +61,29 @@ describe('the local HTTP server of serve', () => {
         message: 'the path is not valid percent-encoding',
       });
     }
+  });
+
+  it('bound to loopback, refuses a request addressed to another name (DNS rebinding)', async () => {
+    const port = new URL(server.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      expect((await raw('GET', '/v1/plans/p-1', { host })).status).toBe(200);
+    }
+    const rebound = await raw('GET', '/v1/plans/p-1', { host: `attacker.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body.toString('utf8')).message).toContain('addressed to localhost');
+  });
+
+  it("refuses a POST a browser marks as cross-site, and takes its own pages' and clients without the header", async () => {
+    for (const site of ['cross-site', 'same-site']) {
+      const refused = await raw('POST', '/v1/scans', { 'sec-fetch-site': site });
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body.toString('utf8')).message).toBe('cross-site request refused');
+    }
+    // Not refused: routed (this server has no such POST route, hence 404).
+    expect((await raw('POST', '/v1/scans', { 'sec-fetch-site': 'same-origin', origin: 'null' })).status).toBe(
+      404,
+    );
+    expect((await raw('POST', '/v1/scans')).status).toBe(404);
   });
 
   it('answers HEAD like GET, without a body', async () => {
