@@ -5,12 +5,20 @@ import type { ImageRef, Sighting } from './model';
 
 // Strict objects: a misspelt key (`imageId` for `imageID`) would otherwise be dropped without a
 // word, and the image it names would lose its protection.
+// No length limits here: one entry too long to be a reference (anyone who may create a pod can
+// write one) must not refuse the whole body, and with it the sightings of every other entry.
+// Such an entry is ignored with its reason (`refsOfEntry`); the body itself is at most 1 MiB.
 const imageEntry = z.strictObject({
-  image: z.string().min(1).max(4096),
-  imageID: z.string().max(4096).optional(),
-  namespace: z.string().max(253).optional(),
-  workload: z.string().max(512).optional(),
+  image: z.string(),
+  imageID: z.string().optional(),
+  namespace: z.string().optional(),
+  workload: z.string().optional(),
 });
+
+/** Longest `image`/`imageID` read as a reference, and longest context kept with a sighting. */
+const MAX_REFERENCE = 4096;
+const MAX_NAMESPACE = 253;
+const MAX_WORKLOAD = 512;
 
 /** The body a reporter sends to `POST /v1/sightings`, and the format of `gc --sightings` files. */
 export const clusterReportSchema = z.strictObject({
@@ -69,11 +77,9 @@ export function sightingsFromReport(report: ClusterReportBody): {
   for (const entry of report.images) {
     const refs = refsOfEntry(entry);
     if (refs.refs.length === 0) unusable++;
-    if (refs.problem !== undefined) ignored.push({ image: entry.image, reason: refs.problem });
-    const context = {
-      ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }),
-      ...(entry.workload === undefined ? {} : { workload: entry.workload }),
-    };
+    const { context, problem } = contextOf(entry);
+    const problems = [refs.problem, problem].filter((text) => text !== undefined);
+    if (problems.length > 0) ignored.push({ image: shorter(entry.image), reason: problems.join('; ') });
     for (const ref of refs.refs) sightings.push({ cluster: report.cluster, ref, observedAt, ...context });
   }
   return { sightings, ignored, unusable };
@@ -86,9 +92,11 @@ export function sightingsFromReport(report: ClusterReportBody): {
  */
 function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[]; problem?: string } {
   const problems: string[] = [];
-  const image = tryParse(entry.image, problems);
+  const image = tryParse(entry.image, problems, 'image');
   const id =
-    entry.imageID === undefined || entry.imageID === '' ? undefined : tryParse(entry.imageID, problems);
+    entry.imageID === undefined || entry.imageID === ''
+      ? undefined
+      : tryParse(entry.imageID, problems, 'imageID');
   if (id && id.digest === undefined) problems.push(`imageID '${entry.imageID}' names no digest`);
   const refs: ImageRef[] = [];
   if (image) refs.push(image);
@@ -104,7 +112,31 @@ function refsOfEntry(entry: z.infer<typeof imageEntry>): { refs: ImageRef[]; pro
   return { refs, problem: `${problems.join('; ')}${kept}` };
 }
 
-function tryParse(text: string, problems: string[]): ImageRef | undefined {
+/** The namespace and workload kept with an entry's sightings; one too long is left out, saying so. */
+function contextOf(entry: z.infer<typeof imageEntry>): {
+  context: { namespace?: string; workload?: string };
+  problem?: string;
+} {
+  const context: { namespace?: string; workload?: string } = {};
+  const problems: string[] = [];
+  const { namespace, workload } = entry;
+  if (namespace !== undefined && namespace.length <= MAX_NAMESPACE) context.namespace = namespace;
+  else if (namespace !== undefined)
+    problems.push(`namespace longer than ${MAX_NAMESPACE} characters (left out)`);
+  if (workload !== undefined && workload.length <= MAX_WORKLOAD) context.workload = workload;
+  else if (workload !== undefined)
+    problems.push(`workload longer than ${MAX_WORKLOAD} characters (left out)`);
+  return problems.length === 0 ? { context } : { context, problem: problems.join('; ') };
+}
+
+/** A text cut to 200 characters for a message. */
+const shorter = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+function tryParse(text: string, problems: string[], field: 'image' | 'imageID'): ImageRef | undefined {
+  if (text.length > MAX_REFERENCE) {
+    problems.push(`${field} is ${text.length} characters long; a reference has at most ${MAX_REFERENCE}`);
+    return undefined;
+  }
   try {
     return parseImageReference(text);
   } catch (error) {

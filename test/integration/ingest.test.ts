@@ -109,6 +109,14 @@ describe('POST /v1/sightings', () => {
     ]);
   });
 
+  it('ignores an entry too long to be a reference instead of refusing the body, and stores the rest', async () => {
+    // Anyone who may create a pod can make its image 5,000 characters long.
+    const body = report('prod-eu', [{ image: `web:${'x'.repeat(5000)}` }, { image: 'nginx:1.27' }]);
+    const result = await handleIngest(event(body), deps());
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(result.body)).toEqual({ accepted: 1, ignored: 1 });
+  });
+
   it('counts unparseable references as ignored', async () => {
     const body = report('prod-eu', [{ image: 'Not A Ref' }, { image: 'nginx:1.27' }]);
     const result = await handleIngest(event(body), deps());

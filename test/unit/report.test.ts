@@ -30,6 +30,34 @@ describe('parseClusterReport', () => {
 });
 
 describe('sightingsFromReport', () => {
+  it('ignores an entry too long to be a reference, with its reason, and keeps every other entry', () => {
+    const long = `web:${'x'.repeat(5000)}`;
+    const { sightings, ignored, unusable } = sightingsFromReport(
+      parseClusterReport(body([{ image: long }, { image: `${ECR}/web:1`, imageID: `${ECR}/web@${DIGEST}` }])),
+    );
+    expect(unusable).toBe(1);
+    expect(ignored).toEqual([
+      {
+        image: `${long.slice(0, 200)}…`,
+        reason: 'image is 5004 characters long; a reference has at most 4096',
+      },
+    ]);
+    expect(sightings.map((sighting) => sighting.ref)).toEqual([
+      { registry: ECR, repository: 'web', tag: '1', digest: DIGEST },
+    ]);
+  });
+
+  it('keeps the sighting of an entry whose namespace or workload is too long, without them', () => {
+    const entry = { image: `${ECR}/web:1`, namespace: 'n'.repeat(254), workload: 'Deployment/web' };
+    const { sightings, ignored, unusable } = sightingsFromReport(parseClusterReport(body([entry])));
+    expect(unusable).toBe(0);
+    expect(sightings).toEqual([expect.objectContaining({ workload: 'Deployment/web' })]);
+    expect(sightings[0]).not.toHaveProperty('namespace');
+    expect(ignored).toEqual([
+      { image: entry.image, reason: 'namespace longer than 253 characters (left out)' },
+    ]);
+  });
+
   it('gives one sighting with the tag of image and the digest of imageID', () => {
     // Act
     const { sightings, ignored } = sightingsFromReport(

@@ -79,7 +79,7 @@ describe('sending a body', () => {
   });
 
   it("reports a 4xx with the server's message and does not retry it", async () => {
-    ingest.rejectWith(400, 'images.0.image: Too big: expected string to have <=4096 characters');
+    ingest.rejectWith(400, 'observedAt: Invalid ISO datetime');
 
     const error = await sendBody(BODY, target(), { now: () => new Date(), retry: retry() }).catch(
       (e: unknown) => e,
@@ -87,7 +87,7 @@ describe('sending a body', () => {
 
     expect(error).toBeInstanceOf(IngestError);
     expect((error as IngestError).status).toBe(400);
-    expect((error as IngestError).message).toMatch(/: 400 images\.0\.image: Too big/);
+    expect((error as IngestError).message).toMatch(/: 400 observedAt: Invalid ISO datetime/);
     expect(ingest.requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
