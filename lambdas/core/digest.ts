@@ -100,6 +100,11 @@ function repositoryLines(repositories: readonly RepositorySummary[], budget: num
   return lines;
 }
 
+/** Lines a problem section lists before summarising the rest (the message must fit SNS's limit). */
+const MAX_PROBLEM_LINES = 50;
+/** Characters of a repository's error shown in the digest. */
+const MAX_ERROR_CHARS = 300;
+
 function problemLines(
   blocked: readonly RepositorySummary[],
   failed: readonly RepositorySummary[],
@@ -108,23 +113,34 @@ function problemLines(
   const lines: string[] = [];
   if (blocked.length > 0) {
     lines.push('', 'Blocked: no deletion proposed while a cluster is silent');
-    for (const repo of blocked) {
-      for (const stale of repo.blockedBy) {
-        lines.push(
-          `  ${repo.repository}: cluster ${stale.cluster} last reported ${formatUtc(stale.lastReportAt)} UTC (${ago(stale.lastReportAt, now)}).`,
-        );
-      }
-    }
+    const stale = blocked.flatMap((repo) =>
+      repo.blockedBy.map(
+        (cluster) =>
+          `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)}).`,
+      ),
+    );
+    lines.push(...atMost(stale));
     lines.push(
       '  Check the reporter in that cluster (kubectl -n registry-janitor get cronjobs,jobs; its logs), its key and the endpoint.',
     );
   }
   if (failed.length > 0) {
     lines.push('', 'Could not be scanned (nothing in them is proposed)');
-    for (const repo of failed) lines.push(`  ${repo.repository}: ${repo.error}`);
+    const errors = failed.map((repo) => `  ${repo.repository}: ${shortened(repo.error ?? '')}`);
+    lines.push(...atMost(errors));
   }
   return lines;
 }
+
+/** The first `MAX_PROBLEM_LINES` lines, then one line counting the rest. */
+function atMost(lines: readonly string[]): string[] {
+  if (lines.length <= MAX_PROBLEM_LINES) return [...lines];
+  const rest = (lines.length - MAX_PROBLEM_LINES).toLocaleString('en-US');
+  return [...lines.slice(0, MAX_PROBLEM_LINES), `  … and ${rest} more: see the review page`];
+}
+
+const shortened = (text: string) =>
+  text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
 
 function toHtml(lines: readonly string[], reviewUrl: string): string {
   const link = escapeHtml(reviewUrl);

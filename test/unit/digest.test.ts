@@ -123,6 +123,25 @@ describe('renderDigest', () => {
     expect(digest.text.split(URL)).toHaveLength(3);
   });
 
+  it('stays within SNS limits when thousands of repositories are blocked or could not be scanned', () => {
+    // Prepare: 1,500 unscanned repositories with long errors, 1,500 blocked by a silent cluster.
+    const error = `images used by ECS or Lambda could not be read: ${'ThrottlingException: Rate exceeded '.repeat(20)}`;
+    const stale = { cluster: 'prod-eu', lastReportAt: new Date('2026-11-20T06:00:00Z') };
+    const repositories = [
+      ...Array.from({ length: 1500 }, (_, i) => repo(`failed-${i}`, 0, 0, { error })),
+      ...Array.from({ length: 1500 }, (_, i) => repo(`blocked-${i}`, 0, 0, { blockedBy: [stale] })),
+    ];
+
+    // Act
+    const digest = renderDigest(input(repositories));
+
+    // Assess
+    expect(utf8Length(digest.text)).toBeLessThanOrEqual(240 * 1024);
+    expect(digest.text).toContain('  failed-0: images used by ECS or Lambda could not be read');
+    expect(digest.text.match(/ {2}… and 1,450 more: see the review page\n/g)).toHaveLength(2);
+    expect(digest.text.trimEnd().endsWith(`Review and approve: ${URL}`)).toBe(true);
+  });
+
   it('keeps the subject within SNS limits', () => {
     const digest = renderDigest(input([repo('web', 123_456_789, 2 ** 60, { error: 'x' })]));
     expect(digest.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
