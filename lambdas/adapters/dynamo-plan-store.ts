@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -79,11 +80,15 @@ export class DynamoPlanStore implements PlanStore {
     const pk = `PLAN#${planId}`;
     const expiresAt = await this.expiresAtOf(planId);
     const pages = paginate(candidates.map(toStoredItem));
+    // Pages go under a key of this attempt, which the summary names if this attempt is the one
+    // stored: a redelivered task, or one that died between the pages and the summary, never
+    // mixes its pages with the stored attempt's.
+    const attempt = randomUUID().replace(/-/g, '').slice(0, 16);
     await putAll(
       this.options,
       pages.map((items, page) => ({
         pk,
-        sk: pageKey(summary.repository, page),
+        sk: pageKey(summary.repository, page, attempt),
         items: JSON.stringify(items),
         expiresAt,
       })),
@@ -97,6 +102,7 @@ export class DynamoPlanStore implements PlanStore {
             sk: `REPO#${summary.repository}`,
             summary: toStoredSummary(summary),
             pages: pages.length,
+            attempt,
             expiresAt,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -164,22 +170,77 @@ export class DynamoPlanStore implements PlanStore {
   async candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage> {
     const page = cursor === undefined ? 0 : Number(cursor);
     if (!Number.isSafeInteger(page) || page < 0) throw new RangeError(`invalid page cursor '${cursor}'`);
+    // The stored summary says how many pages there are, and of which attempt.
+    const stored = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { pk: `PLAN#${planId}`, sk: `REPO#${repository}` },
+        ProjectionExpression: 'pages, attempt',
+        ConsistentRead: true,
+      }),
+    );
+    const pages = Number(stored.Item?.pages ?? 0);
+    if (page >= pages) return { items: [] };
+    const attempt = typeof stored.Item?.attempt === 'string' ? stored.Item.attempt : undefined;
     const answer = await this.options.client.send(
       new GetCommand({
         TableName: this.options.tableName,
-        Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page) },
+        Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page, attempt) },
       }),
     );
     if (!answer.Item) return { items: [] };
-    const next = await this.options.client.send(
-      new GetCommand({
+    const items = (JSON.parse(String(answer.Item.items)) as StoredItem[]).map(fromStoredItem);
+    return page + 1 < pages ? { items, next: String(page + 1) } : { items };
+  }
+
+  async claimDigest(planId: string, now: Date, staleAfterMs: number): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: `PLAN#${planId}`, sk: 'META' },
+          UpdateExpression: 'SET digestClaimedAt = :now',
+          ConditionExpression:
+            '#status = :pending AND attribute_not_exists(digestSentAt) AND (attribute_not_exists(digestClaimedAt) OR digestClaimedAt < :stale)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING',
+            ':now': now.toISOString(),
+            ':stale': new Date(now.getTime() - staleAfterMs).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseDigest(planId: string): Promise<void> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: `PLAN#${planId}`, sk: 'META' },
+          UpdateExpression: 'REMOVE digestClaimedAt',
+          ConditionExpression: 'attribute_not_exists(digestSentAt)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async markDigestSent(planId: string, at: Date): Promise<void> {
+    await this.options.client.send(
+      new UpdateCommand({
         TableName: this.options.tableName,
-        Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page + 1) },
-        ProjectionExpression: 'pk',
+        Key: { pk: `PLAN#${planId}`, sk: 'META' },
+        UpdateExpression: 'SET digestSentAt = :at',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
       }),
     );
-    const items = (JSON.parse(String(answer.Item.items)) as StoredItem[]).map(fromStoredItem);
-    return next.Item ? { items, next: String(page + 1) } : { items };
   }
 
   async recentPlans(limit: number): Promise<PlanRecord[]> {
@@ -223,8 +284,11 @@ export class DynamoPlanStore implements PlanStore {
   }
 }
 
-function pageKey(repository: string, page: number): string {
-  return `ITEMS#${repository}#${pageNumber(page)}`;
+/** A page's key; plans stored before pages were kept per attempt have no attempt in it. */
+function pageKey(repository: string, page: number, attempt?: string): string {
+  return attempt === undefined
+    ? `ITEMS#${repository}#${pageNumber(page)}`
+    : `ITEMS#${repository}#${attempt}#${pageNumber(page)}`;
 }
 
 type StoredItem = Omit<PlanItem, 'pushedAt'> & { readonly pushedAt: string };
@@ -262,8 +326,18 @@ function toStoredRecord(record: PlanRecord): Record<string, unknown> {
 }
 
 function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
-  const { createdAt, id, status, totalRepositories, linkExp, policyHash, candidates, candidateBytes, error } =
-    item;
+  const {
+    createdAt,
+    id,
+    status,
+    totalRepositories,
+    linkExp,
+    policyHash,
+    candidates,
+    candidateBytes,
+    error,
+    digestSentAt,
+  } = item;
   return {
     id: String(id),
     createdAt: new Date(String(createdAt)),
@@ -274,5 +348,6 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     ...(candidates === undefined ? {} : { candidates: Number(candidates) }),
     ...(candidateBytes === undefined ? {} : { candidateBytes: Number(candidateBytes) }),
     ...(error === undefined ? {} : { error: String(error) }),
+    ...(digestSentAt === undefined ? {} : { digestSentAt: new Date(String(digestSentAt)) }),
   };
 }

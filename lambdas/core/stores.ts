@@ -50,6 +50,8 @@ export interface PlanRecord {
   readonly candidateBytes?: number;
   /** Why the scan could not run (status FAILED). */
   readonly error?: string;
+  /** When its digest was published (or found to need none). */
+  readonly digestSentAt?: Date;
 }
 
 /** A page of a repository's candidates. */
@@ -82,6 +84,15 @@ export interface PlanStore {
     planId: string,
     totals: { readonly candidates: number; readonly candidateBytes: number },
   ): Promise<boolean>;
+  /**
+   * Takes the sending of a PENDING plan's digest, once: false when it was sent, or another worker
+   * took it less than `staleAfterMs` ago (one whose publishing failed is retried after that).
+   */
+  claimDigest(planId: string, now: Date, staleAfterMs: number): Promise<boolean>;
+  /** Gives a claimed digest back after publishing failed, so that a retry may take it at once. */
+  releaseDigest(planId: string): Promise<void>;
+  /** Records that the digest went out (or needed not). */
+  markDigestSent(planId: string, at: Date): Promise<void>;
   summaries(planId: string): Promise<RepositorySummary[]>;
   candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage>;
   /** The newest plans first. */

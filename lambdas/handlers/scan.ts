@@ -90,6 +90,18 @@ export async function startScan(
 export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<void> {
   const plan = await deps.plans.getPlan(task.planId);
   if (!plan) throw new Error(`plan ${task.planId} does not exist`);
+  if (plan.status !== 'SCANNING') {
+    // A redelivered task: every repository was stored and the plan assembled (perhaps reviewed)
+    // already; planning again would only do the work twice. A digest that could not be sent
+    // then is sent now.
+    deps.log.info('repository task of a plan no longer scanning: skipped', {
+      planId: task.planId,
+      repository: task.repository,
+      status: plan.status,
+    });
+    if (plan.status === 'PENDING' && plan.digestSentAt === undefined) await sendDigest(task.planId, deps);
+    return;
+  }
   const now = deps.now();
   const [{ sightings, clusterReports }, usage] = await Promise.all([
     deps.sightings.snapshotFor(task.repository),
@@ -157,13 +169,38 @@ async function listRepository(
  * link; with nothing to review, only when `notifyWhenClean` is set.
  */
 export async function assemblePlan(planId: string, deps: ScanDeps): Promise<void> {
-  const summaries = (await deps.plans.summaries(planId)).sort((a, b) =>
-    a.repository.localeCompare(b.repository),
-  );
+  const summaries = await sortedSummaries(planId, deps);
   const candidates = summaries.reduce((total, summary) => total + summary.candidates, 0);
   const candidateBytes = summaries.reduce((total, summary) => total + summary.candidateBytes, 0);
   if (!(await deps.plans.completeScan(planId, { candidates, candidateBytes }))) return;
+  await sendDigest(planId, deps, summaries);
+}
+
+/**
+ * How long a worker that took a digest has to send it: a claim older than this was a worker that
+ * failed (its task comes back after SQS's visibility timeout, 30 minutes) and is taken over.
+ */
+const DIGEST_CLAIM_MS = 10 * 60_000;
+
+const sortedSummaries = async (planId: string, deps: ScanDeps) =>
+  (await deps.plans.summaries(planId)).sort((a, b) => a.repository.localeCompare(b.repository));
+
+/**
+ * Sends a PENDING plan's digest, once: the worker that takes it (`claimDigest`) publishes, then
+ * records it sent. When publishing fails, the claim is given back and the task fails; it comes
+ * back (SQS redelivery, or serve's next attempt) and sends the digest then. A worker that died
+ * holding the claim is taken over after `DIGEST_CLAIM_MS`.
+ */
+async function sendDigest(
+  planId: string,
+  deps: ScanDeps,
+  known?: Awaited<ReturnType<typeof sortedSummaries>>,
+): Promise<void> {
+  if (!(await deps.plans.claimDigest(planId, deps.now(), DIGEST_CLAIM_MS))) return;
+  const summaries = known ?? (await sortedSummaries(planId, deps));
   const plan = (await deps.plans.getPlan(planId))!;
+  const candidates = plan.candidates ?? 0;
+  const candidateBytes = plan.candidateBytes ?? 0;
   const sig = linkSignature(deps.hmac, await deps.linkSecret(), planId, plan.linkExp);
   const digest = renderDigest({
     planId,
@@ -174,6 +211,13 @@ export async function assemblePlan(planId: string, deps: ScanDeps): Promise<void
     now: deps.now(),
   });
   deps.log.info('plan ready', { planId, candidates, candidateBytes, repositories: summaries.length });
-  if (digest.allClean && !deps.config.notifyWhenClean) return;
-  await deps.notifier.publish(digest);
+  if (!digest.allClean || deps.config.notifyWhenClean) {
+    try {
+      await deps.notifier.publish(digest);
+    } catch (error) {
+      await deps.plans.releaseDigest(planId);
+      throw error;
+    }
+  }
+  await deps.plans.markDigestSent(planId, deps.now());
 }

@@ -13,7 +13,7 @@ import type { RenderedDigest } from '../../lambdas/core/digest';
 import type { PlanItem } from '../../lambdas/core/plan';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import { checkLink } from '../../lambdas/core/signed-link';
-import { planIdFor, scanRepository, startScan } from '../../lambdas/handlers/scan';
+import { planIdFor, type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
 import { digestOf, manyCandidates } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { describePage, imageDetail, REGISTRY_ID } from '../fixtures/ecr-responses';
@@ -131,6 +131,65 @@ describe('the scheduled scan', () => {
     expect(await plans.storedRepositories(planIdFor(SCHEDULED))).toBe(1);
   });
 
+  it('does not plan a repository again when its task comes back after the plan went out', async () => {
+    // Prepare: a plan of 4 candidates went out; then a cluster starts running one of them.
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, sightings, digests } = await newDeps();
+    const { planId } = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+    const listed = ecr.commandCalls(DescribeImagesCommand).length;
+    await sightings.recordReport({
+      cluster: 'prod',
+      observedAt: NOW,
+      sightings: [
+        {
+          cluster: 'prod',
+          observedAt: NOW,
+          ref: { registry: HOST, repository: 'web', digest: digestOf('web-0') },
+        },
+      ],
+    });
+
+    // Act: the repository task is delivered again.
+    await scanRepository({ planId, repository: 'web' }, deps);
+
+    // Assess: the plan is the one the digest announced, and the registry was not read again.
+    const page = await plans.candidates(planId, 'web');
+    expect(page.items.map((item) => item.digest).sort()).toEqual(
+      [0, 1, 2, 3].map((i) => digestOf(`web-${i}`)).sort(),
+    );
+    expect(page.next).toBeUndefined();
+    expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(listed);
+    expect(digests).toHaveLength(1);
+  });
+
+  it('sends the digest when its task comes back after publishing failed, and only once', async () => {
+    // Prepare: SNS refuses the first publish.
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, digests } = await newDeps();
+    const publish = deps.notifier.publish;
+    let failures = 1;
+    (deps as { notifier: ScanDeps['notifier'] }).notifier = {
+      publish: async (digest) => {
+        if (failures-- > 0) throw new Error('ThrottlingException: Rate exceeded');
+        await publish(digest);
+      },
+    };
+    const { planId } = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+    expect(queue.deadLetters.map((letter) => letter.error)).toEqual(['ThrottlingException: Rate exceeded']);
+    expect((await plans.getPlan(planId))?.status).toBe('PENDING');
+    expect(digests).toHaveLength(0);
+
+    // Act: the failed task comes back, then once more.
+    await scanRepository({ planId, repository: 'web' }, deps);
+    await scanRepository({ planId, repository: 'web' }, deps);
+
+    // Assess
+    expect(digests).toHaveLength(1);
+    expect((await plans.getPlan(planId))?.digestSentAt).toEqual(NOW);
+  });
+
   it('reports a repository that cannot be listed in the plan and still plans the others', async () => {
     seedEcr({ web: 4, secret: 0 });
     ecr.on(DescribeImagesCommand, { repositoryName: 'secret' }).rejects(
@@ -235,5 +294,35 @@ describe('DynamoPlanStore', () => {
     expect(read[99_999]).toEqual(candidates[99_999]);
     expect(pages).toBeGreaterThan(50);
     expect(await plans.putRepositoryPlan('big', summary, candidates)).toBe(false);
+  });
+
+  it('reads the pages of the stored attempt only: a second attempt of fewer candidates mixes nothing in', async () => {
+    // Prepare
+    const tableName = await dynamo.newTable();
+    const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
+    await plans.createPlan({ id: 'p', createdAt: NOW, totalRepositories: 1, linkExp: 0, policyHash: 'x' });
+    const summary = (count: number) => ({
+      repository: 'web',
+      totalImages: count,
+      candidates: count,
+      candidateBytes: count,
+      topReasons: [],
+      blockedBy: [],
+    });
+    const first = manyCandidates(20_000, NOW);
+
+    // Act: the first attempt is stored; a redelivered one writes 10 candidates and is refused.
+    expect(await plans.putRepositoryPlan('p', summary(20_000), first)).toBe(true);
+    expect(await plans.putRepositoryPlan('p', summary(10), manyCandidates(10, NOW))).toBe(false);
+    const read: PlanItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await plans.candidates('p', 'web', cursor);
+      read.push(...page.items);
+      cursor = page.next;
+    } while (cursor);
+
+    // Assess
+    expect(read).toEqual(first);
   });
 });
