@@ -83,18 +83,12 @@ export class RepositorySelection {
   }
 
   /**
-   * Lets `grantee` list repositories and read the images of the selected ones (the scanner).
-   * `ecr:DescribeRepositories` and `ecr:ListTagsForResource` cover every repository: globs and tags
-   * can only be resolved against the full list, and both return metadata only.
+   * Lets `grantee` read the images of the selected repositories (the scan's worker, the deleter):
+   * the two calls the ECR adapter lists with, `ecr:DescribeImages` and `ecr:BatchGetImage` (index
+   * manifests). Which repositories there are is the schedule's business (`grantList`).
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
-      resourceArns: [repositoryArn('*')],
-    });
-    acknowledgeOn(grantee, [repositoryFinding('*')], LISTING_REASON);
-    return this.grantOnSelected(grantee, ['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:ListImages']);
+    return this.grantOnSelected(grantee, ['ecr:DescribeImages', 'ecr:BatchGetImage']);
   }
 
   /** Lets `grantee` delete images from the selected repositories, and nothing else (the deleter). */

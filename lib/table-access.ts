@@ -5,7 +5,7 @@
  */
 export const TABLE_ACTIONS = {
   /** `recordReport`: BatchGetItem of known sightings, conditional UpdateItem per sighting and heartbeat. */
-  ingest: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  ingest: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
   /**
    * `startScan`: GetItem (plan exists?), PutItem (header, listing entry); with no repository,
    * `assemblePlan`: Query (summaries) and UpdateItem (SCANNING → PENDING).

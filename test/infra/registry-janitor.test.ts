@@ -351,7 +351,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         resource: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
       },
       {
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
         resource: { 'Fn::GetAtt': [ids.table, 'Arn'] },
       },
       {
@@ -673,9 +673,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'dynamodb:UpdateItem',
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
-        'ecr:DescribeRepositories',
-        'ecr:ListImages',
-        'ecr:ListTagsForResource',
         'ecs:DescribeServices',
         'ecs:DescribeTaskDefinition',
         'ecs:DescribeTasks',
@@ -729,9 +726,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'ecr:BatchDeleteImage',
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
-        'ecr:DescribeRepositories',
-        'ecr:ListImages',
-        'ecr:ListTagsForResource',
         'ecs:DescribeServices',
         'ecs:DescribeTaskDefinition',
         'ecs:DescribeTasks',
@@ -1056,16 +1050,11 @@ describe('RepositorySelection permissions', () => {
     ]);
   });
 
-  it('lets the scanner list repositories and read the images of the selected ones, never delete', () => {
+  it('lets a reader (the worker, the deleter) read the images of the selected repositories only', () => {
     const statements = statementsOfRole(template, stack, roles.reader);
     expect(statements).toEqual([
       {
-        Action: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
-        Effect: 'Allow',
-        Resource: repository('*'),
-      },
-      {
-        Action: ['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:ListImages'],
+        Action: ['ecr:DescribeImages', 'ecr:BatchGetImage'],
         Effect: 'Allow',
         Resource: repository('web'),
       },
