@@ -259,6 +259,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             Effect: 'Allow',
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
           }),
         ]),
       },
