@@ -6,7 +6,13 @@ import type { ScanTask } from '../../lambdas/core/ports-scan';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import type { PlanRecord, PlanStore } from '../../lambdas/core/stores';
 import type { ScanDeps } from '../../lambdas/handlers/scan';
-import { handleScanTasks, handleScheduledScan, type SqsEvent } from '../../lambdas/handlers/scan-lambda';
+import {
+  handleScanTasks,
+  handleScheduledScan,
+  reuseRecent,
+  type SqsEvent,
+  USAGE_REUSE_MS,
+} from '../../lambdas/handlers/scan-lambda';
 
 const NOW = new Date('2026-11-22T06:00:30Z');
 
@@ -163,5 +169,33 @@ describe('the scan schedule', () => {
     // Assess
     await expect(started).rejects.toThrow(/scan-20261122T1800Z could not list the repositories: denied/);
     expect(plans.get('scan-20261122T1800Z')).toMatchObject({ status: 'FAILED', error: 'denied' });
+  });
+});
+
+describe('reuseRecent (one reading of ECS and Lambda for the repository tasks of a few minutes)', () => {
+  const at = (minutes: number) => new Date(Date.UTC(2026, 10, 22, 6, minutes));
+
+  it('reuses a reading for USAGE_REUSE_MS, in flight or done, then reads again', async () => {
+    const reads: Date[] = [];
+    const read = reuseRecent(async (now: Date) => {
+      reads.push(now);
+      return reads.length;
+    }, USAGE_REUSE_MS);
+    const [first, second] = await Promise.all([read(at(0)), read(at(1))]);
+    expect([first, second, await read(at(4))]).toEqual([1, 1, 1]);
+    expect(await read(at(5))).toBe(2);
+    expect(reads).toEqual([at(0), at(5)]);
+  });
+
+  it('does not reuse a reading that failed', async () => {
+    let calls = 0;
+    const read = reuseRecent(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('ThrottlingException');
+      return 'usage';
+    }, USAGE_REUSE_MS);
+    await expect(read(at(0))).rejects.toThrow('ThrottlingException');
+    await expect(read(at(1))).resolves.toBe('usage');
+    expect(calls).toBe(2);
   });
 });
