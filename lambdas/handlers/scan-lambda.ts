@@ -9,7 +9,7 @@ import { SqsScanQueue } from '../adapters/sqs-scan-queue';
 import { stableHash } from '../core/hash';
 import type { ScanTask } from '../core/ports-scan';
 import { janitorEnvironment } from './aws-environment';
-import { type ScanDeps, scanRepository, startScan } from './scan';
+import { reuseRecent, type ScanDeps, scanRepository, startScan, USAGE_REUSE_MS } from './scan';
 
 /** The part of an EventBridge scheduled event the scanner reads. */
 export interface ScheduledEvent {
@@ -91,31 +91,6 @@ function parseTask(body: string): ScanTask {
 }
 
 let lambdaDeps: ScanDeps | undefined;
-
-/**
- * How long a worker container reuses one reading of what ECS and Lambda run: every repository
- * task needs it, and reading the whole account once per repository costs calls and throttling.
- * A scan only proposes; the deleter reads afresh before deleting anything.
- */
-export const USAGE_REUSE_MS = 5 * 60_000;
-
-/**
- * `read`, reusing a reading started less than `maxAgeMs` before `now` (one in flight included);
- * a reading that failed is not reused.
- */
-export function reuseRecent<T>(read: (now: Date) => Promise<T>, maxAgeMs: number): (now: Date) => Promise<T> {
-  let last: { readonly at: number; readonly value: Promise<T> } | undefined;
-  return (now) => {
-    if (last && now.getTime() - last.at < maxAgeMs && now.getTime() >= last.at) return last.value;
-    const value = read(now);
-    const reading = { at: now.getTime(), value };
-    last = reading;
-    value.catch(() => {
-      if (last === reading) last = undefined;
-    });
-    return value;
-  };
-}
 
 /** The deployed scanner's deps (both entry points), built once per container from its environment. */
 function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScanDeps {

@@ -221,3 +221,28 @@ async function sendDigest(
   }
   await deps.plans.markDigestSent(planId, deps.now());
 }
+
+/**
+ * How long a scanner (a worker container, or serve) reuses one reading of what ECS and Lambda run: every repository
+ * task needs it, and reading the whole account once per repository costs calls and throttling.
+ * A scan only proposes; the deleter reads afresh before deleting anything.
+ */
+export const USAGE_REUSE_MS = 5 * 60_000;
+
+/**
+ * `read`, reusing a reading started less than `maxAgeMs` before `now` (one in flight included);
+ * a reading that failed is not reused.
+ */
+export function reuseRecent<T>(read: (now: Date) => Promise<T>, maxAgeMs: number): (now: Date) => Promise<T> {
+  let last: { readonly at: number; readonly value: Promise<T> } | undefined;
+  return (now) => {
+    if (last && now.getTime() - last.at < maxAgeMs && now.getTime() >= last.at) return last.value;
+    const value = read(now);
+    const reading = { at: now.getTime(), value };
+    last = reading;
+    value.catch(() => {
+      if (last === reading) last = undefined;
+    });
+    return value;
+  };
+}

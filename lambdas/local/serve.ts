@@ -13,7 +13,7 @@ import { applyApproval, type DeleteDeps } from '../handlers/delete';
 import type { Log } from '../handlers/http-api';
 import type { IngestDeps } from '../handlers/ingest';
 import type { ReviewDeps } from '../handlers/review';
-import { type ScanDeps, scanRepository } from '../handlers/scan';
+import { reuseRecent, type ScanDeps, scanRepository, USAGE_REUSE_MS } from '../handlers/scan';
 import { loadSecrets, lockDataDir } from './data-dir';
 import { startHttpServer } from './http-server';
 import { InProcessScanQueue } from './in-process-queue';
@@ -84,7 +84,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       linkSecret: async () => secrets.linkSecret,
       hmac: hmacSha256Hex,
       reviewBaseUrl: baseUrl,
-      ...(usage ? { usage } : {}),
+      ...(usage ? { usage: reuseRecent(usage, USAGE_REUSE_MS) } : {}),
       now,
       log,
     };

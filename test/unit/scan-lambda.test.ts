@@ -5,14 +5,8 @@ import type { Registry } from '../../lambdas/core/ports';
 import type { ScanTask } from '../../lambdas/core/ports-scan';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import type { PlanRecord, PlanStore } from '../../lambdas/core/stores';
-import type { ScanDeps } from '../../lambdas/handlers/scan';
-import {
-  handleScanTasks,
-  handleScheduledScan,
-  reuseRecent,
-  type SqsEvent,
-  USAGE_REUSE_MS,
-} from '../../lambdas/handlers/scan-lambda';
+import { reuseRecent, type ScanDeps, USAGE_REUSE_MS } from '../../lambdas/handlers/scan';
+import { handleScanTasks, handleScheduledScan, type SqsEvent } from '../../lambdas/handlers/scan-lambda';
 
 const NOW = new Date('2026-11-22T06:00:30Z');
 
