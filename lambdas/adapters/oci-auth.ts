@@ -42,6 +42,8 @@ interface CachedToken {
 export interface OciAuthenticatorOptions {
   /** `host[:port]` of the registry, for messages. */
   readonly host: string;
+  /** The registry is reached over https: a token realm over plain http is refused. @default true */
+  readonly secure?: boolean;
   readonly credentials?: RegistryCredentials;
   /** Appended to "credentials required" messages (e.g. a credential helper that is not run). */
   readonly note?: string;
@@ -96,8 +98,9 @@ export class OciAuthenticator {
         realm: this.realmUrl(bearer.params.realm),
         ...optional('service', bearer.params.service),
       };
-      const scopes = (bearer.params.scope ?? scope).split(' ').filter((part) => part !== '');
-      await this.fetchToken(scope, scopes);
+      // The scope the request needs, whatever the challenge names: a read (a dry run) never asks
+      // for a token that could delete.
+      await this.fetchToken(scope, [scope]);
       return;
     }
     if (basic) {
@@ -203,11 +206,18 @@ export class OciAuthenticator {
   }
 
   private realmUrl(realm: string): URL {
+    let url: URL | undefined;
     try {
-      const url = new URL(realm);
-      if (url.protocol === 'https:' || url.protocol === 'http:') return url;
+      url = new URL(realm);
     } catch {
-      // reported below
+      url = undefined;
+    }
+    if (url?.protocol === 'https:' || (url?.protocol === 'http:' && this.options.secure === false))
+      return url;
+    if (url?.protocol === 'http:') {
+      throw new RegistryAccessError(
+        `${this.options.host} named a token realm over plain http (${url.host}): credentials are not sent unencrypted`,
+      );
     }
     throw new RegistryReadError(
       `${this.options.host} named a token realm that is not an http(s) URL: ${realm}`,

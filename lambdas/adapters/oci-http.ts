@@ -94,6 +94,9 @@ export class OciHttp {
     };
     const first = await send();
     if (first.response.status !== 401 || !this.auth) return first.response;
+    // Only the registry's own 401 is a challenge: one from where it redirected (object storage,
+    // a CDN) could name any realm, and the credentials would go there.
+    if (first.response.url.origin !== this.baseUrl.origin) return first.response;
     const header = first.response.headers.get('www-authenticate');
     await this.auth.challenged(header, options.scope, first.sentAuthorization);
     const second = await send();
@@ -130,7 +133,10 @@ export class OciHttp {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
       });
       const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location && hop < MAX_REDIRECTS) {
+      // Only reads follow redirects: a DELETE sent on would delete whatever the registry points to
+      // (a 303 even means "GET this instead"), and a token POST would carry its body elsewhere.
+      const follows = init.method === 'GET' || init.method === 'HEAD';
+      if (follows && response.status >= 300 && response.status < 400 && location && hop < MAX_REDIRECTS) {
         await response.body?.cancel();
         const next = new URL(location, url);
         if (next.origin !== start.origin) headers = withoutAuthorization(headers);
@@ -146,6 +152,7 @@ export class OciHttp {
     }
   }
 
+  /** Reads a body up to `maxBodyBytes`, stopping as soon as it passes them (chunked bodies too). */
   private async readBody(response: Response, url: URL): Promise<Buffer> {
     const maxBytes = this.options.maxBodyBytes ?? 16 * 1024 * 1024;
     const declared = Number(response.headers.get('content-length') ?? '0');
@@ -153,10 +160,21 @@ export class OciHttp {
       await response.body?.cancel();
       throw new RegistryReadError(`${url.pathname} is ${declared} bytes, more than the ${maxBytes} read`);
     }
-    const body = Buffer.from(await response.arrayBuffer());
-    if (body.length > maxBytes)
-      throw new RegistryReadError(`${url.pathname} is more than the ${maxBytes} bytes read`);
-    return body;
+    if (!response.body) return Buffer.alloc(0);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new RegistryReadError(`${url.pathname} is more than the ${maxBytes} bytes read`);
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks);
   }
 
   private backoffMs(attempt: number, retryAfter?: string | null): number {

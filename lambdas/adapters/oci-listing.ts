@@ -279,6 +279,10 @@ function readConfigTime(
   const cached = context.configTimes.get(digest);
   if (cached) return cached;
   const pending = (async () => {
+    // The digest comes from a manifest: never put anything but a digest into the path.
+    if (!DIGEST.test(digest)) {
+      throw new RegistryReadError(`a manifest in ${repository} names a config that is not a digest`);
+    }
     const response = await context.http.request(`/v2/${repository}/blobs/${digest}`, { scope });
     ensureOk(response, `reading the image config ${digest} in ${repository}`);
     if (!matchesDigest(response.body, digest)) {

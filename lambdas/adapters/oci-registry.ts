@@ -46,6 +46,7 @@ export class OciRegistry implements Registry {
     this.http.authenticateWith(
       new OciAuthenticator({
         host: url.host,
+        secure: url.protocol === 'https:',
         exchange: this.http.exchange,
         ...(credentials ? { credentials } : {}),
         ...(note ? { note } : {}),
@@ -119,8 +120,10 @@ export class OciRegistry implements Registry {
         scope: `repository:${repository}:delete`,
       });
       if (response.status >= 200 && response.status < 300) return { digest, status: 'deleted' };
-      if (response.status === 404) return { digest, status: 'gone' };
       const { code, message } = registryError(response);
+      // Gone only when the registry says so: a proxy's or a wrong path's 404 is not proof, and a
+      // "gone" index lets its children be deleted.
+      if (response.status === 404 && code === 'MANIFEST_UNKNOWN') return { digest, status: 'gone' };
       const hint =
         response.status === 405
           ? ' (the registry does not allow deletion: on Distribution set storage.delete.enabled: true)'
