@@ -44,11 +44,12 @@ export function verifySignature(input: {
   const parsed = parseSignatureHeader(input.header);
   if (!parsed)
     return { ok: false, reason: 'malformed X-Janitor-Signature header (expected t=<unix seconds>,v1=<hex>)' };
-  const skew = Math.abs(input.now.getTime() / 1000 - parsed.t);
+  // Whole seconds on both sides, as `t` is: 300 s early or late is still within 300 s.
+  const skew = Math.abs(Math.floor(input.now.getTime() / 1000) - parsed.t);
   if (skew > SIGNATURE_TOLERANCE_SECONDS) {
     return {
       ok: false,
-      reason: `signature timestamp is ${Math.round(skew)} s from the server clock (limit ${SIGNATURE_TOLERANCE_SECONDS} s)`,
+      reason: `signature timestamp is ${skew} s from the server clock (limit ${SIGNATURE_TOLERANCE_SECONDS} s)`,
     };
   }
   const expected = input.hmac(input.key, `${parsed.t}.${input.rawBody}`);

@@ -40,6 +40,22 @@ describe('ingest signatures', () => {
     expect(check(T - 301)).toMatchObject({ ok: false, reason: expect.stringContaining('301 s') });
   });
 
+  it("counts whole seconds: 300 s either side is accepted whatever the server clock's milliseconds", () => {
+    const late = new Date(NOW.getTime() + 999);
+    const check = (t: number) =>
+      verifySignature({
+        header: signatureHeader(hmacSha256Hex, KEY, t, BODY),
+        rawBody: BODY,
+        key: KEY,
+        now: late,
+        hmac: hmacSha256Hex,
+      });
+    expect(check(T - 300)).toEqual({ ok: true });
+    expect(check(T + 300)).toEqual({ ok: true });
+    expect(check(T - 301)).toMatchObject({ ok: false, reason: expect.stringContaining('is 301 s from') });
+    expect(check(T + 301)).toMatchObject({ ok: false, reason: expect.stringContaining('is 301 s from') });
+  });
+
   it.each([
     [undefined, 'missing'],
     ['', 'missing'],
