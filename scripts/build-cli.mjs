@@ -8,7 +8,7 @@
 // is built from the same module as an entry point of its own. Each bundle gets a V8 code cache,
 // `<bundle>.js.cache`, made by this node: loading the gc bundle then takes ~35 ms instead of ~70-95.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -112,7 +112,8 @@ await Promise.all([
     entryPoints: ['bin/cli.ts'],
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
-  }),
+    // Executable: npm marks a bin executable when it links it, not when it is rebuilt later.
+  }).then(() => chmodSync(resolve(root, 'dist/cli.js'), 0o755)),
   ...Object.entries(CHUNKS).map(async ([source, { bundle, cached }]) => {
     const outfile = resolve(root, 'dist', bundle);
     await build({

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,11 @@ describe('the command bundles in dist/ (built by the tests global setup)', () =>
     expect(chunks.sort()).toEqual([...cached, 'report.js'].sort());
     // Argument parsing only: the commands' code is loaded when a command runs.
     expect(readFileSync(join(DIST, 'cli.js')).length).toBeLessThan(150_000);
+  });
+
+  it('leaves the CLI executable, with its shebang, however often it is rebuilt (npx runs it)', () => {
+    expect(statSync(join(DIST, 'cli.js')).mode & 0o111).toBe(0o111);
+    expect(readFileSync(join(DIST, 'cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 
   it.each(cached)('%s holds no import(): code compiled through node:vm cannot run one', (chunk) => {
