@@ -3,7 +3,7 @@ import { terminalProgress } from '../adapters/terminal-progress';
 import { JanitorError, PolicyError, SightingsError, UsageError } from '../core/errors';
 import { isRepositoryName } from '../core/image-ref';
 import { parseLifecyclePolicy } from '../core/lifecycle-policy';
-import type { Sighting } from '../core/model';
+import type { ClusterReport, Sighting } from '../core/model';
 import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
 import type { Registry } from '../core/ports';
 import { parseClusterReport, sightingsFromReport } from '../core/report';
@@ -38,7 +38,7 @@ export async function gcCommand(flags: GcFlags, env: NodeJS.ProcessEnv = process
     request = {
       repositories: repositoriesFromFlags(flags.repo ?? []),
       policy: policyFromFlags(flags),
-      sightings: (flags.sightings ?? []).flatMap(readSightingsFile),
+      ...sightingsFromFiles(flags.sightings ?? []),
       dryRun: flags.dryRun === true,
       json: flags.json === true,
       verbose: flags.verbose === true,
@@ -109,6 +109,18 @@ export function repositoriesFromFlags(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
+/** Every `--sightings` file's sightings, and each cluster's reports (its last is the newest). */
+function sightingsFromFiles(paths: readonly string[]): {
+  sightings: Sighting[];
+  clusterReports: ClusterReport[];
+} {
+  const read = paths.map(readSightingsFile);
+  return {
+    sightings: read.flatMap((file) => file.sightings),
+    clusterReports: read.flatMap((file) => file.reports),
+  };
+}
+
 /** Go's flag.ParseBool, as aws-ecr-gc reads `--delete-untagged=VALUE`. */
 export function parseBoolean(flag: string, value: string | boolean | undefined): boolean {
   if (value === undefined || typeof value === 'boolean') return value === true;
@@ -133,8 +145,12 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** Reads one `--sightings` file (an ingest body, or an array of them); any bad entry is a usage error, never skipped. */
-export function readSightingsFile(path: string): Sighting[] {
+/**
+ * Reads one `--sightings` file (an ingest body, or an array of them): its sightings, and each
+ * body's cluster and `observedAt` (a body with no image still says the cluster reported then).
+ * Any bad entry is a usage error, never skipped.
+ */
+export function readSightingsFile(path: string): { sightings: Sighting[]; reports: ClusterReport[] } {
   const text = readText(path, 'sightings');
   let value: unknown;
   try {
@@ -147,16 +163,22 @@ export function readSightingsFile(path: string): Sighting[] {
   // An empty list protects nothing: most likely reports went missing on the way.
   if (bodies.length === 0) throw new SightingsError(`${path} holds no cluster report (an empty list)`);
   try {
-    return bodies.flatMap((body, index) => {
-      const { sightings, ignored } = sightingsFromReport(parseClusterReport(body));
-      if (ignored.length > 0) {
+    const sightings: Sighting[] = [];
+    const reports: ClusterReport[] = [];
+    bodies.forEach((body, index) => {
+      const report = parseClusterReport(body);
+      const read = sightingsFromReport(report);
+      if (read.ignored.length > 0) {
         const where = bodies.length > 1 ? `body ${index + 1}: ` : '';
+        const first = read.ignored[0]!;
         throw new SightingsError(
-          `${where}image '${ignored[0]!.image}': ${ignored[0]!.reason} (${ignored.length} unusable entries)`,
+          `${where}image '${first.image}': ${first.reason} (${read.ignored.length} unusable entries)`,
         );
       }
-      return sightings;
+      sightings.push(...read.sightings);
+      reports.push({ cluster: report.cluster, lastReportAt: new Date(report.observedAt) });
     });
+    return { sightings, reports };
   } catch (error) {
     if (error instanceof SightingsError) throw new SightingsError(`${path}: ${error.message}`);
     throw error;

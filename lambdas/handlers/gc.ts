@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { executePlan, type Outcome } from '../core/execute-plan';
 import { renderRepositoryReport } from '../core/gc-report';
-import type { Sighting } from '../core/model';
+import type { ClusterReport, Sighting } from '../core/model';
 import {
   listingCompleteness,
   type Plan,
@@ -18,6 +18,8 @@ export interface GcRequest {
   readonly repositories: readonly string[];
   readonly policy: Policy;
   readonly sightings: readonly Sighting[];
+  /** Each report's cluster and time, empty ones included: a cluster's last report is the newest. */
+  readonly clusterReports?: readonly ClusterReport[];
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly verbose: boolean;
@@ -62,6 +64,7 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
   const plan = planCleanup({
     repositories: listings,
     sightings,
+    ...(request.clusterReports ? { clusterReports: request.clusterReports } : {}),
     policy: request.policy,
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
     now,

@@ -372,4 +372,36 @@ describe('gc --sightings from the reporter', () => {
     expect(result.stdout).toContain('Images to delete (0)');
     expect(result.code).toBe(0);
   });
+
+  it("takes a cluster's newest report as its last, even one that lists no image", async () => {
+    // Prepare: prod-eu saw build-64cd372 ten hours ago (past the 6 h stale limit), and has
+    // reported since, with nothing running in this registry.
+    seedReadmeRepository();
+    const report = (hoursAgo: number, images: object[]) => {
+      const file = join(dir, `prod-eu-${hoursAgo}.json`);
+      const observedAt = new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+      writeFileSync(file, JSON.stringify({ cluster: 'prod-eu', observedAt, images }));
+      return file;
+    };
+    const old = report(10, [{ image: `${HOST}/testrepo:build-64cd372` }]);
+    const fresh = report(0, []);
+
+    // Act
+    const alone = await runCli([...README_ARGS, ...REGION, '--sightings', old, '--dry-run'], {
+      endpoint: fake.url,
+    });
+    const both = await runCli(
+      [...README_ARGS, ...REGION, '--sightings', old, '--sightings', fresh, '--dry-run'],
+      {
+        endpoint: fake.url,
+      },
+    );
+
+    // Assess: alone, the old report blocks; with the newer empty one, the cluster is alive.
+    expect(alone.stdout).toContain('Deletions blocked: no recent report from prod-eu');
+    expect(alone.stdout).toContain('Images to delete (0)');
+    expect(both.stdout).not.toContain('Deletions blocked');
+    expect(both.stdout).toMatch(/Images to delete \([1-9]\d*\)/);
+    expect(both.code).toBe(0);
+  });
 });
