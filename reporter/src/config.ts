@@ -38,9 +38,9 @@ const CLUSTER_KEY = /^[0-9a-f]{64}$/;
 const INTERVAL = /^(\d{1,6})(s|m|h)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
 
-/** True when `name` is a valid `JANITOR_CLUSTER`. */
+/** True when `name` is a valid `JANITOR_CLUSTER` (`aws:...` names the janitor's own ECS and Lambda readings). */
 export function isClusterName(name: string): boolean {
-  return name.length <= CLUSTER_NAME_MAX && CLUSTER_NAME.test(name);
+  return name.length <= CLUSTER_NAME_MAX && CLUSTER_NAME.test(name) && !name.toLowerCase().startsWith('aws:');
 }
 
 /**

@@ -101,6 +101,13 @@ describe('the reporter environment', () => {
     const names = fc.oneof(
       fc.string({ unit: alphabet, maxLength: 12 }),
       fc.string({ minLength: 120, maxLength: 140, unit: fc.constantFrom('a', '-') }),
+      // The reserved prefix, in any case, with whatever follows.
+      fc
+        .tuple(
+          fc.constantFrom('aws:', 'AWS:', 'Aws:', 'aws', 'awsx:'),
+          fc.string({ unit: alphabet, maxLength: 6 }),
+        )
+        .map(([prefix, rest]) => `${prefix}${rest}`),
     );
     fc.assert(
       fc.property(names, (name) => {
