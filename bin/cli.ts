@@ -31,7 +31,10 @@ export function buildProgram(): Command {
       '--registry <url>',
       'an OCI Distribution registry instead of ECR, e.g. https://registry.example.com',
     )
-    .option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)')
+    .option(
+      '--region <region>',
+      'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS profile)',
+    )
     .option(
       '--keep <prefix=n>',
       'keep the newest N images with a tag starting with PREFIX (repeatable)',
