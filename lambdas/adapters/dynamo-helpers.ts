@@ -1,4 +1,10 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** A table as the stores use it: one document client, one table name. */
 export interface Table {
@@ -59,6 +65,27 @@ export async function putAll(table: Table, items: readonly Record<string, unknow
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/** What an UpdateItem changes, and on which condition (the table and key are the caller's). */
+export type ItemUpdate = Omit<UpdateCommandInput, 'TableName' | 'Key'>;
+
+/** Updates one item; false when its condition does not hold (another writer got there first). */
+export async function conditionalUpdate(
+  table: Table,
+  key: { readonly pk: string; readonly sk: string },
+  update: ItemUpdate,
+): Promise<boolean> {
+  try {
+    await table.client.send(new UpdateCommand({ TableName: table.tableName, Key: key, ...update }));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** The key of a plan's header. */
+export const planHeaderKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'META' });
 
 /** Stored pages stay under this many bytes of JSON (DynamoDB items hold 400 KB). */
 const PAGE_BYTES = 300_000;

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Approval, ImageOutcome } from '../core/review-view';
-import { isConditionFailure, pageNumber, paginate, putAll, queryAll, type Table } from './dynamo-helpers';
+import {
+  conditionalUpdate,
+  pageNumber,
+  paginate,
+  planHeaderKey,
+  putAll,
+  queryAll,
+  type Table,
+} from './dynamo-helpers';
 
 /**
  * Approvals and outcomes of a plan: `PLAN#<id>` / `APPROVAL#<approvalId>#<page>` (the approved
@@ -26,40 +34,30 @@ export async function approvePlan(
       expiresAt,
     })),
   );
-  try {
-    await table.client.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk, sk: 'META' },
-        UpdateExpression:
-          'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':approved': 'APPROVED',
-          ':pending': 'PENDING',
-          ':id': approvalId,
-          ':pages': pages.length,
-          ':at': approval.approvedAt.toISOString(),
-          ':by': {
-            ...(approval.sourceIp ? { sourceIp: approval.sourceIp } : {}),
-            ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
-          },
-          ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalUpdate(table, planHeaderKey(planId), {
+    UpdateExpression:
+      'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
+    ConditionExpression: '#status = :pending',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':approved': 'APPROVED',
+      ':pending': 'PENDING',
+      ':id': approvalId,
+      ':pages': pages.length,
+      ':at': approval.approvedAt.toISOString(),
+      ':by': {
+        ...(approval.sourceIp ? { sourceIp: approval.sourceIp } : {}),
+        ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
+      },
+      ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
+    },
+  });
 }
 
 export async function readApproval(table: Table, planId: string): Promise<Approval | undefined> {
   const pk = `PLAN#${planId}`;
   const meta = await table.client.send(
-    new GetCommand({ TableName: table.tableName, Key: { pk, sk: 'META' }, ConsistentRead: true }),
+    new GetCommand({ TableName: table.tableName, Key: planHeaderKey(planId), ConsistentRead: true }),
   );
   const item = meta.Item;
   if (!item?.approvalId) return undefined;
@@ -104,25 +102,15 @@ export async function readOutcomes(table: Table, planId: string): Promise<Map<st
   );
 }
 
-export async function finishApply(table: Table, planId: string): Promise<boolean> {
-  try {
-    await table.client.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: `PLAN#${planId}`, sk: 'META' },
-        UpdateExpression: 'SET #status = :applied, appliedAt = :at',
-        ConditionExpression: '#status = :approved',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':applied': 'APPLIED',
-          ':approved': 'APPROVED',
-          ':at': new Date().toISOString(),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+export function finishApply(table: Table, planId: string): Promise<boolean> {
+  return conditionalUpdate(table, planHeaderKey(planId), {
+    UpdateExpression: 'SET #status = :applied, appliedAt = :at',
+    ConditionExpression: '#status = :approved',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':applied': 'APPLIED',
+      ':approved': 'APPROVED',
+      ':at': new Date().toISOString(),
+    },
+  });
 }

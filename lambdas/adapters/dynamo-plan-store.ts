@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanItem } from '../core/plan';
 import type { RepositorySummary } from '../core/plan-summary';
 import type { Approval, ImageOutcome } from '../core/review-view';
 import type { CandidatePage, PlanRecord, PlanStore } from '../core/stores';
-import { isConditionFailure, pageNumber, paginate, putAll, queryAll } from './dynamo-helpers';
+import {
+  conditionalUpdate,
+  isConditionFailure,
+  pageNumber,
+  paginate,
+  planHeaderKey,
+  putAll,
+  queryAll,
+} from './dynamo-helpers';
 import { approvePlan, finishApply, putOutcomes, readApproval, readOutcomes } from './dynamo-plan-approvals';
 
 const DAY_SECONDS = 86_400;
@@ -65,7 +67,7 @@ export class DynamoPlanStore implements PlanStore {
     const answer = await this.options.client.send(
       new GetCommand({
         TableName: this.options.tableName,
-        Key: { pk: `PLAN#${id}`, sk: 'META' },
+        Key: planHeaderKey(id),
         ConsistentRead: true,
       }),
     );
@@ -139,27 +141,17 @@ export class DynamoPlanStore implements PlanStore {
     planId: string,
     totals: { candidates: number; candidateBytes: number },
   ): Promise<boolean> {
-    try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: `PLAN#${planId}`, sk: 'META' },
-          UpdateExpression: 'SET #status = :pending, candidates = :count, candidateBytes = :bytes',
-          ConditionExpression: '#status = :scanning',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'PENDING',
-            ':scanning': 'SCANNING',
-            ':count': totals.candidates,
-            ':bytes': totals.candidateBytes,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalUpdate(this.options, planHeaderKey(planId), {
+      UpdateExpression: 'SET #status = :pending, candidates = :count, candidateBytes = :bytes',
+      ConditionExpression: '#status = :scanning',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': 'PENDING',
+        ':scanning': 'SCANNING',
+        ':count': totals.candidates,
+        ':bytes': totals.candidateBytes,
+      },
+    });
   }
 
   async summaries(planId: string): Promise<RepositorySummary[]> {
@@ -193,54 +185,33 @@ export class DynamoPlanStore implements PlanStore {
     return page + 1 < pages ? { items, next: String(page + 1) } : { items };
   }
 
-  async claimDigest(planId: string, now: Date, staleAfterMs: number): Promise<boolean> {
-    try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: `PLAN#${planId}`, sk: 'META' },
-          UpdateExpression: 'SET digestClaimedAt = :now',
-          ConditionExpression:
-            '#status = :pending AND attribute_not_exists(digestSentAt) AND (attribute_not_exists(digestClaimedAt) OR digestClaimedAt < :stale)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'PENDING',
-            ':now': now.toISOString(),
-            ':stale': new Date(now.getTime() - staleAfterMs).toISOString(),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  claimDigest(planId: string, now: Date, staleAfterMs: number): Promise<boolean> {
+    return conditionalUpdate(this.options, planHeaderKey(planId), {
+      UpdateExpression: 'SET digestClaimedAt = :now',
+      ConditionExpression:
+        '#status = :pending AND attribute_not_exists(digestSentAt) AND (attribute_not_exists(digestClaimedAt) OR digestClaimedAt < :stale)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': 'PENDING',
+        ':now': now.toISOString(),
+        ':stale': new Date(now.getTime() - staleAfterMs).toISOString(),
+      },
+    });
   }
 
   async releaseDigest(planId: string): Promise<void> {
-    try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: `PLAN#${planId}`, sk: 'META' },
-          UpdateExpression: 'REMOVE digestClaimedAt',
-          ConditionExpression: 'attribute_not_exists(digestSentAt)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    // A digest recorded sent meanwhile keeps its claim: nothing to give back.
+    await conditionalUpdate(this.options, planHeaderKey(planId), {
+      UpdateExpression: 'REMOVE digestClaimedAt',
+      ConditionExpression: 'attribute_not_exists(digestSentAt)',
+    });
   }
 
   async markDigestSent(planId: string, at: Date): Promise<void> {
-    await this.options.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: { pk: `PLAN#${planId}`, sk: 'META' },
-        UpdateExpression: 'SET digestSentAt = :at',
-        ExpressionAttributeValues: { ':at': at.toISOString() },
-      }),
-    );
+    await conditionalUpdate(this.options, planHeaderKey(planId), {
+      UpdateExpression: 'SET digestSentAt = :at',
+      ExpressionAttributeValues: { ':at': at.toISOString() },
+    });
   }
 
   async recentPlans(limit: number): Promise<PlanRecord[]> {
