@@ -104,16 +104,15 @@ function globProblem(glob: string): string | undefined {
       i++;
       continue;
     }
-    const closing = CLOSING[character];
-    if (closing !== undefined) open.push(closing);
+    if (CLOSING[character] !== undefined) open.push(character);
     else if (character === ']' || character === '}' || character === ')') {
-      if (open.pop() !== character) return `protected tag glob '${glob}': '${character}' closes nothing`;
+      const opener = open.pop();
+      if (opener === undefined || CLOSING[opener] !== character)
+        return `protected tag glob '${glob}': '${character}' closes nothing`;
     } else if (!GLOB_CHARACTER.test(character)) {
       return `protected tag glob '${glob}' can never match: a tag holds letters, digits, '.', '_' and '-' only, not '${character}'`;
     }
   }
   const unclosed = open.pop();
-  if (unclosed === undefined) return undefined;
-  const opening = Object.keys(CLOSING).find((key) => CLOSING[key] === unclosed);
-  return `protected tag glob '${glob}' has an unclosed '${opening}'`;
+  return unclosed === undefined ? undefined : `protected tag glob '${glob}' has an unclosed '${unclosed}'`;
 }

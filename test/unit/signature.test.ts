@@ -26,15 +26,18 @@ describe('ingest signatures', () => {
     expect(header).toBe(`t=${T},v1=${expected}`);
   });
 
+  /** Verifies a body signed at `t` (unix seconds) against a server clock at `now`. */
+  const signedAt = (t: number, now = NOW) =>
+    verifySignature({
+      header: signatureHeader(hmacSha256Hex, KEY, t, BODY),
+      rawBody: BODY,
+      key: KEY,
+      now,
+      hmac: hmacSha256Hex,
+    });
+
   it('accepts a signature within 300 s and refuses one outside', () => {
-    const check = (t: number) =>
-      verifySignature({
-        header: signatureHeader(hmacSha256Hex, KEY, t, BODY),
-        rawBody: BODY,
-        key: KEY,
-        now: NOW,
-        hmac: hmacSha256Hex,
-      });
+    const check = (t: number) => signedAt(t);
     expect(check(T - 300)).toEqual({ ok: true });
     expect(check(T + 300)).toEqual({ ok: true });
     expect(check(T - 301)).toMatchObject({ ok: false, reason: expect.stringContaining('301 s') });
@@ -42,14 +45,7 @@ describe('ingest signatures', () => {
 
   it("counts whole seconds: 300 s either side is accepted whatever the server clock's milliseconds", () => {
     const late = new Date(NOW.getTime() + 999);
-    const check = (t: number) =>
-      verifySignature({
-        header: signatureHeader(hmacSha256Hex, KEY, t, BODY),
-        rawBody: BODY,
-        key: KEY,
-        now: late,
-        hmac: hmacSha256Hex,
-      });
+    const check = (t: number) => signedAt(t, late);
     expect(check(T - 300)).toEqual({ ok: true });
     expect(check(T + 300)).toEqual({ ok: true });
     expect(check(T - 301)).toMatchObject({ ok: false, reason: expect.stringContaining('is 301 s from') });
