@@ -1,7 +1,7 @@
 import { renderDigest } from '../core/digest';
 import type { Sighting } from '../core/model';
 import { listingCompleteness, planCleanup, type RepositoryListing, sightedDigestsOf } from '../core/plan';
-import { summarizeRepository } from '../core/plan-summary';
+import { type RepositorySummary, summarizeRepository } from '../core/plan-summary';
 import type { Registry } from '../core/ports';
 import type { Notifier, ScanQueue, ScanTask } from '../core/ports-scan';
 import type { ScanConfig } from '../core/scan-config';
@@ -182,7 +182,7 @@ export async function assemblePlan(planId: string, deps: ScanDeps): Promise<void
  */
 const DIGEST_CLAIM_MS = 10 * 60_000;
 
-const sortedSummaries = async (planId: string, deps: ScanDeps) =>
+const sortedSummaries = async (planId: string, deps: ScanDeps): Promise<RepositorySummary[]> =>
   (await deps.plans.summaries(planId)).sort((a, b) => a.repository.localeCompare(b.repository));
 
 /**
@@ -194,13 +194,11 @@ const sortedSummaries = async (planId: string, deps: ScanDeps) =>
 async function sendDigest(
   planId: string,
   deps: ScanDeps,
-  known?: Awaited<ReturnType<typeof sortedSummaries>>,
+  known?: readonly RepositorySummary[],
 ): Promise<void> {
   if (!(await deps.plans.claimDigest(planId, deps.now(), DIGEST_CLAIM_MS))) return;
   const summaries = known ?? (await sortedSummaries(planId, deps));
   const plan = (await deps.plans.getPlan(planId))!;
-  const candidates = plan.candidates ?? 0;
-  const candidateBytes = plan.candidateBytes ?? 0;
   const sig = linkSignature(deps.hmac, await deps.linkSecret(), planId, plan.linkExp);
   const digest = renderDigest({
     planId,
@@ -210,7 +208,12 @@ async function sendDigest(
     linkExpiresAt: new Date(plan.linkExp * 1000),
     now: deps.now(),
   });
-  deps.log.info('plan ready', { planId, candidates, candidateBytes, repositories: summaries.length });
+  deps.log.info('plan ready', {
+    planId,
+    candidates: plan.candidates ?? 0,
+    candidateBytes: plan.candidateBytes ?? 0,
+    repositories: summaries.length,
+  });
   if (!digest.allClean || deps.config.notifyWhenClean) {
     try {
       await deps.notifier.publish(digest);
@@ -223,9 +226,9 @@ async function sendDigest(
 }
 
 /**
- * How long a scanner (a worker container, or serve) reuses one reading of what ECS and Lambda run: every repository
- * task needs it, and reading the whole account once per repository costs calls and throttling.
- * A scan only proposes; the deleter reads afresh before deleting anything.
+ * How long a scanner (a worker container, or serve) reuses one reading of what ECS and Lambda
+ * run: every repository task needs it, and reading the whole account once per repository costs
+ * calls and throttling. A scan only proposes; the deleter reads afresh before deleting anything.
  */
 export const USAGE_REUSE_MS = 5 * 60_000;
 
