@@ -74,7 +74,7 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
 }
 
 /**
- * Groups one repository's images into families. A root is an image that is neither a child of
+ * Groups one repository's images into families (`prints`: their digests' fingerprints, when known). A root is an image that is neither a child of
  * an index nor a referrer of a subject present in the repository; a child whose index is gone is
  * a root of its own. A member reachable from several roots (a platform manifest shared by two
  * indexes) is in each of their families. Images caught in a reference cycle become roots, so
@@ -86,8 +86,8 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
  * families.roots; // [index]
  * families.below(index).map((member) => member.image); // [amd64, arm64]
  */
-export function buildFamilies(images: readonly RegistryImage[]): Families {
-  const byDigest = new ImagesByDigest(images);
+export function buildFamilies(images: readonly RegistryImage[], prints?: Int32Array): Families {
+  const byDigest = new ImagesByDigest(images, prints);
   const listed = byDigest.unique;
   const graph = linkImages(byDigest, linkingImages(listed));
   const roots: RegistryImage[] = [];

@@ -1,5 +1,5 @@
 import type { RegistryImage } from './model';
-import { fingerprint } from './string-filter';
+import { digestFingerprints, fingerprint } from './string-filter';
 
 /**
  * One repository's images by digest, each digest once: a digest listed twice counts as its last
@@ -21,7 +21,14 @@ export class ImagesByDigest {
   /** First position → the last listing of its digest, for digests listed more than once. */
   private readonly relisted = new Map<number, RegistryImage>();
 
-  constructor(private readonly images: readonly RegistryImage[]) {
+  /**
+   * `prints`: each image's digest `fingerprint`, parallel to `images` (`digestFingerprints`), when
+   * the caller has them already.
+   */
+  constructor(
+    private readonly images: readonly RegistryImage[],
+    prints: Int32Array = digestFingerprints(images),
+  ) {
     let size = 16;
     while (size < images.length * 2) size *= 2;
     this.slots = new Int32Array(size);
@@ -29,7 +36,7 @@ export class ImagesByDigest {
     this.mask = size - 1;
     let duplicates: Uint8Array | undefined;
     for (let i = 0; i < images.length; i++) {
-      const first = this.add(i);
+      const first = this.add(i, prints[i]!);
       if (first === i) continue;
       this.relisted.set(first, images[i]!);
       duplicates ??= new Uint8Array(images.length);
@@ -51,9 +58,8 @@ export class ImagesByDigest {
   }
 
   /** Stores image `i`; returns the position of its digest's first listing (`i` when it is new). */
-  private add(i: number): number {
+  private add(i: number, print: number): number {
     const { digest } = this.images[i]!;
-    const print = fingerprint(digest);
     for (let slot = print & this.mask; ; slot = (slot + 1) & this.mask) {
       const held = this.slots[slot]!;
       if (held === 0) {

@@ -7,6 +7,7 @@ import type { Policy } from './policy';
 import type { Registry } from './ports';
 import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
 import { indexSightings, type SightingIndex } from './sighting-index';
+import { digestFingerprints } from './string-filter';
 import { ago, HOUR_MS, shortDigest } from './time-text';
 
 export type Decision = 'keep' | 'delete';
@@ -127,8 +128,9 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
-  const families = buildFamilies(images);
-  const sightings = input.sightings.forRepository(repository, images, input.registryHosts);
+  const prints = digestFingerprints(images);
+  const families = buildFamilies(images, prints);
+  const sightings = input.sightings.forRepository(repository, images, input.registryHosts, prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
   const usages = usedFamilies(families, protectionContext(policy, sightings, now));
   const order = newestFirstOrder(families.roots);

@@ -1,7 +1,7 @@
 import { getOrCreate } from './collections';
 import type { ClusterReport, RegistryImage, Sighting } from './model';
 import { mayBeOwnHost } from './registry-hosts';
-import { type StringFilter, stringFilter } from './string-filter';
+import { digestFingerprints, type StringFilter, stringFilter } from './string-filter';
 
 /**
  * Sightings arranged for the planner: the newest sighting of each digest and of each
@@ -12,11 +12,13 @@ export interface SightingIndex {
    * The sightings that bear on one repository's images, gathered in one pass over them. Tag
    * sightings count unless their host is certainly another registry (`mayBeOwnHost`); from any
    * host when `hosts` is undefined (the registry's names are unknown: keep rather than miss one).
+   * `prints`: the images' digest fingerprints (`digestFingerprints`), when known.
    */
   forRepository(
     repository: string,
     images: readonly RegistryImage[],
     hosts: ReadonlySet<string> | undefined,
+    prints?: Int32Array,
   ): RepositorySightings;
   /** Each cluster's last report: the newest `observedAt` it sent, or a stored heartbeat. */
   readonly lastReports: ReadonlyMap<string, Date>;
@@ -76,12 +78,20 @@ export function indexSightings(
   for (const report of reports) noteReport(lastReports, report.cluster, report.lastReportAt);
   const sighted = stringFilter(byDigest.keys(), byDigest.size);
   return {
-    forRepository(repository, images, hosts) {
+    forRepository(repository, images, hosts, prints) {
       const clusters = new Set(clustersByRepository.get(repository) ?? EMPTY);
       const tags = tagSightingsFrom(byTag.get(repository), hosts);
       const tagged = stringFilter(tags.keys(), tags.size);
       return {
-        byImage: byDigest.size === 0 ? new Map() : digestSightingsOf(images, { byDigest, sighted }, clusters),
+        byImage:
+          byDigest.size === 0
+            ? new Map()
+            : digestSightingsOf(
+                images,
+                prints ?? digestFingerprints(images),
+                { byDigest, sighted },
+                clusters,
+              ),
         sightedTags: tags.size,
         newestByTag: (tag) => (tagged.mayHave(tag) ? tags.get(tag) : undefined),
         clusters,
@@ -109,13 +119,14 @@ function newer(map: Map<string, Sighting>, key: string, sighting: Sighting): voi
 /** The sighted images among `images`; adds the clusters that sighted them. */
 function digestSightingsOf(
   images: readonly RegistryImage[],
+  prints: Int32Array,
   digests: { readonly byDigest: ReadonlyMap<string, DigestSightings>; readonly sighted: StringFilter },
   clusters: Set<string>,
 ): Map<RegistryImage, Sighting> {
   const sighted = new Map<RegistryImage, Sighting>();
   for (let i = 0; i < images.length; i++) {
+    if (!digests.sighted.mayHaveFingerprint(prints[i]!)) continue;
     const image = images[i]!;
-    if (!digests.sighted.mayHave(image.digest)) continue;
     const seen = digests.byDigest.get(image.digest);
     if (seen === undefined) continue;
     sighted.set(image, seen.newest);

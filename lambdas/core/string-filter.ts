@@ -9,6 +9,8 @@
 export interface StringFilter {
   /** False when `text` was certainly not added; true when it was, and for a few others. */
   mayHave(text: string): boolean;
+  /** `mayHave` of a string whose `fingerprint` is known: the string itself is not read again. */
+  mayHaveFingerprint(print: number): boolean;
 }
 
 /** Characters of a string's end that make its fingerprint (digests and tags differ at the end). */
@@ -34,12 +36,11 @@ export function stringFilter(texts: Iterable<string>, count: number): StringFilt
     const bit = fingerprint(text) & mask;
     bits[bit >>> 5]! |= 1 << (bit & 31);
   }
-  return {
-    mayHave(text) {
-      const bit = fingerprint(text) & mask;
-      return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
-    },
+  const mayHaveFingerprint = (print: number) => {
+    const bit = print & mask;
+    return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   };
+  return { mayHave: (text) => mayHaveFingerprint(fingerprint(text)), mayHaveFingerprint };
 }
 
 /**
@@ -52,4 +53,11 @@ export function fingerprint(text: string): number {
     hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
   }
   return hash;
+}
+
+/** The `fingerprint` of each image's digest, parallel to `images`: planning reads each digest once. */
+export function digestFingerprints(images: readonly { readonly digest: string }[]): Int32Array {
+  const prints = new Int32Array(images.length);
+  for (let i = 0; i < images.length; i++) prints[i] = fingerprint(images[i]!.digest);
+  return prints;
 }
