@@ -1,5 +1,6 @@
 import { evaluateLifecyclePolicy } from './lifecycle-policy';
 import { hasUnknownPushTime, type RegistryImage } from './model';
+import { pushTimes } from './newest-first';
 import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
 import { plural } from './time-text';
@@ -33,13 +34,15 @@ const UNKNOWN_TIME: RuleVerdict = {
  * image is a candidate when any rule selects it; otherwise it is kept with the reason of the rule
  * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
  * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
- * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry).
+ * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `times`: the roots' push
+ * times (`pushTimes`), when the caller has them already.
  */
 export function applyDeleteRules(
   roots: readonly RegistryImage[],
   rules: DeleteRules,
   options: { readonly unusedDays: number; readonly now: Date },
   newestFirst: ArrayLike<number> = inListingOrder(roots.length),
+  times: Float64Array = pushTimes(roots),
 ): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? applyKeepRules(roots, rules.keep, newestFirst) : undefined;
   const lifecycle = rules.lifecyclePolicy
@@ -54,7 +57,7 @@ export function applyDeleteRules(
   const unknownTime = new Uint8Array(roots.length);
   for (let i = 0; i < roots.length; i++) {
     if (roots[i]!.tags.length === 0) untagged[i] = 1;
-    if (hasUnknownPushTime(roots[i]!)) unknownTime[i] = 1;
+    if (hasUnknownPushTime(roots[i]!, times[i]!)) unknownTime[i] = 1;
   }
   // One verdict per lifecycle rule's reason, shared by the images it selects.
   const byLifecycleReason = new Map<string, RuleVerdict>();

@@ -76,8 +76,11 @@ export function isIndex(image: Pick<RegistryImage, 'mediaType'>): boolean {
 /**
  * True when an image's push time cannot be trusted: the registry gave none usable
  * (`pushedAtSource: 'unknown'`) or it is not a valid date. Such an image is never ranked by age
- * and is kept whenever a minimum age applies.
+ * and is kept whenever a minimum age applies. `pushedMs`: `pushedAt`'s time, when already read.
  */
-export function hasUnknownPushTime(image: Pick<RegistryImage, 'pushedAt' | 'pushedAtSource'>): boolean {
-  return image.pushedAtSource === 'unknown' || Number.isNaN(image.pushedAt.getTime());
+export function hasUnknownPushTime(
+  image: Pick<RegistryImage, 'pushedAt' | 'pushedAtSource'>,
+  pushedMs: number = image.pushedAt.getTime(),
+): boolean {
+  return image.pushedAtSource === 'unknown' || Number.isNaN(pushedMs);
 }

@@ -33,30 +33,43 @@ export function compareNewestFirst(
  * Runs of equal push times are then ordered by digest. When the keys would not be exact (an
  * invalid date, or push times too far apart for the number of images), a comparator sorts.
  *
+ * `times`: the images' push times (`pushTimes`), when the caller has them already.
+ *
  * @example
  * newestFirstOrder([old, newest, sameTimeAsOld]); // Int32Array [1, 0, 2] (old's digest sorts first)
  */
-export function newestFirstOrder(images: readonly RegistryImage[]): Int32Array {
+export function newestFirstOrder(
+  images: readonly RegistryImage[],
+  times: Float64Array = pushTimes(images),
+): Int32Array {
   const order = new Int32Array(images.length);
-  const times = new Float64Array(images.length);
   let oldestMs = Number.POSITIVE_INFINITY;
   let newestMs = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < images.length; i++) {
-    const ms = images[i]!.pushedAt.getTime();
+    const ms = times[i]!;
     if (Number.isNaN(ms)) return sortedByComparator(images, order);
-    times[i] = ms;
     if (ms < oldestMs) oldestMs = ms;
     if (ms > newestMs) newestMs = ms;
   }
   const slots = 2 ** Math.ceil(Math.log2(images.length + 1));
   if (!((newestMs - oldestMs + 1) * slots <= Number.MAX_SAFE_INTEGER))
     return sortedByComparator(images, order);
-  const keys = times; // reused: each time is read once, before its key replaces it
+  const keys = new Float64Array(images.length);
   for (let i = 0; i < images.length; i++) keys[i] = (newestMs - times[i]!) * slots + i;
   keys.sort();
   for (let k = 0; k < keys.length; k++) order[k] = keys[k]! % slots;
   orderTiesByDigest(images, order, keys, slots);
   return order;
+}
+
+/**
+ * Each image's push time in milliseconds (NaN for an invalid date), parallel to `images`: what the
+ * ranking, the delete rules and the age protection read, each push read once.
+ */
+export function pushTimes(images: readonly Pick<RegistryImage, 'pushedAt'>[]): Float64Array {
+  const times = new Float64Array(images.length);
+  for (let i = 0; i < images.length; i++) times[i] = images[i]!.pushedAt.getTime();
+  return times;
 }
 
 function sortedByComparator(images: readonly RegistryImage[], order: Int32Array): Int32Array {

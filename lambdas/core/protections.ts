@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
 import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
+import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
 import type { RepositorySightings } from './sighting-index';
 import { ago, DAY_MS, HOUR_MS, plural, shortDigest } from './time-text';
@@ -87,13 +88,17 @@ function compiledGlobs(globs: readonly string[]): readonly RegExp[] {
 /**
  * The usage of each family, parallel to `families.roots` (`UNUSED` for most). Families are
  * visited in listing order, which is the order the images lie in memory, whatever order they are
- * decided in.
+ * decided in. `times`: the roots' push times (`pushTimes`), when the caller has them already.
  */
-export function usedFamilies(families: Families, context: ProtectionContext): FamilyUsage[] {
+export function usedFamilies(
+  families: Families,
+  context: ProtectionContext,
+  times: Float64Array = pushTimes(families.roots),
+): FamilyUsage[] {
   const { roots } = families;
   const usages: FamilyUsage[] = new Array(roots.length);
   for (let i = 0; i < roots.length; i++)
-    usages[i] = familyUsage(roots[i]!, families.below(roots[i]!), context);
+    usages[i] = familyUsage(roots[i]!, families.below(roots[i]!), context, times[i]);
   return usages;
 }
 
@@ -108,13 +113,14 @@ export function familyUsage(
   root: RegistryImage,
   below: readonly FamilyMember[],
   context: ProtectionContext,
+  rootPushedMs: number = root.pushedAt.getTime(),
 ): FamilyUsage {
   const lastSeen = newestSighting(root, below, context.sightings);
   const lastPulledAt = newestPull(root, below);
   const protection =
     seenProtection(lastSeen, root, context) ??
     pullProtection(lastPulledAt, context) ??
-    ageProtection(root, below, context) ??
+    ageProtection(root, rootPushedMs, below, context) ??
     tagProtection(root, below, context.protectedTags);
   if (protection === undefined && !lastSeen && !lastPulledAt) return UNUSED;
   return { protection, lastSeen, lastPulledAt };
@@ -140,15 +146,16 @@ function pullProtection(lastPulledAt: Date | undefined, context: ProtectionConte
 /** A push within `minAgeDays`, or a push time unknown while a minimum age applies. */
 function ageProtection(
   root: RegistryImage,
+  rootPushedMs: number,
   below: readonly FamilyMember[],
   context: ProtectionContext,
 ): string | undefined {
   const { policy, now } = context;
-  let youngestMs = laterMs(Number.NEGATIVE_INFINITY, root.pushedAt);
-  let unknownTime = hasUnknownPushTime(root);
+  let youngestMs = laterMs(Number.NEGATIVE_INFINITY, rootPushedMs);
+  let unknownTime = hasUnknownPushTime(root, rootPushedMs);
   for (const { image } of below) {
     if (hasUnknownPushTime(image)) unknownTime = true;
-    youngestMs = laterMs(youngestMs, image.pushedAt);
+    youngestMs = laterMs(youngestMs, image.pushedAt.getTime());
   }
   if (unknownTime && policy.minAgeDays > 0) {
     return `kept: push time unknown, so the minimum age (${plural(policy.minAgeDays, 'day')}) cannot be checked`;
@@ -176,7 +183,7 @@ function protectedTagOf(image: RegistryImage, patterns: readonly RegExp[]): stri
 }
 
 // biome-ignore lint/complexity/useMathMinMax: Math.max would make an invalid date (NaN) the youngest push.
-const laterMs = (ms: number, date: Date) => (date.getTime() > ms ? date.getTime() : ms);
+const laterMs = (ms: number, pushedMs: number) => (pushedMs > ms ? pushedMs : ms);
 
 /** The newest recorded pull of a member whose pull means use. */
 function newestPull(root: RegistryImage, below: readonly FamilyMember[]): Date | undefined {
