@@ -25,23 +25,23 @@ export interface FamilyMember {
  * the same repository: the children of an index (recursively), and referrers of any member (OCI
  * `subject`, cosign `sha256-<hex>.sig|.att|.sbom` tags, the OCI referrers fallback tag
  * `sha256-<hex>`, SOCI indexes). Decided by its root. Most roots have nothing below them, so a
- * family is not an object: it is a root, and `below(root)`.
+ * family is not an object: it is a root, and `belowAt(index)`.
  *
- * Images are told apart by object, not by digest: each digest is one image here (see
- * `buildFamilies`), and a lookup by an object that was never a key returns at once, where a
- * lookup by digest hashes and compares strings, once per image of the repository.
+ * Roots are asked for by their index in `roots`, and images are linked by their place in the
+ * listing: planning then walks arrays in the order they lie in memory, and never hashes an image
+ * (a lookup keyed by an object reads the object, once per image of the repository).
  */
 export interface Families {
   /** How many distinct images (digests) the repository holds: a digest listed twice counts once. */
   readonly images: number;
   /** Every root once: in listing order, then the roots of reference cycles by digest. */
   readonly roots: RegistryImage[];
-  /** The members below `root`, in discovery order; empty for most roots. */
-  below(root: RegistryImage): readonly FamilyMember[];
+  /** The members below `roots[index]`, in discovery order; empty for most roots. */
+  belowAt(index: number): readonly FamilyMember[];
   /** The members below more than one root (a platform manifest shared by two indexes). */
   readonly shared: ReadonlySet<RegistryImage>;
-  /** The digests in the repository that `root` points to (an index's children). */
-  referencesOf(root: RegistryImage): readonly string[];
+  /** The digests in the repository that `roots[index]` points to (an index's children). */
+  referencesAt(index: number): readonly string[];
 }
 
 const REFERRER_TAG = /^sha256-([a-f0-9]{64})(?:\.(?:sig|att|sbom))?$/;
@@ -74,7 +74,8 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
 }
 
 /**
- * Groups one repository's images into families (`prints`: their digests' fingerprints, when known). A root is an image that is neither a child of
+ * Groups one repository's images into families (`prints`: their digests' fingerprints, when known).
+ * A root is an image that is neither a child of
  * an index nor a referrer of a subject present in the repository; a child whose index is gone is
  * a root of its own. A member reachable from several roots (a platform manifest shared by two
  * indexes) is in each of their families. Images caught in a reference cycle become roots, so
@@ -84,39 +85,40 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
  * @example
  * const families = buildFamilies([amd64, index, arm64]);
  * families.roots; // [index]
- * families.below(index).map((member) => member.image); // [amd64, arm64]
+ * families.belowAt(0).map((member) => member.image); // [amd64, arm64]
  */
 export function buildFamilies(images: readonly RegistryImage[], prints?: Int32Array): Families {
   const byDigest = new ImagesByDigest(images, prints);
   const listed = byDigest.unique;
-  const graph = linkImages(byDigest, linkingImages(listed));
+  const graph = linkImages(byDigest, linkingPositions(listed));
   const roots: RegistryImage[] = [];
-  const below = new Map<RegistryImage, readonly FamilyMember[]>();
+  const below: (readonly FamilyMember[])[] = [];
+  const references: (readonly string[])[] = [];
   for (let i = 0; i < listed.length; i++) {
-    const image = listed[i]!;
-    if (graph.hasParent.has(image)) continue;
-    roots.push(image);
-    if (graph.dependents.has(image)) below.set(image, collectBelow(image, graph));
+    if (graph.hasParent[i] === 1) continue;
+    roots.push(listed[i]!);
+    below.push(graph.dependents[i] === undefined ? NO_MEMBERS : collectBelow(i, graph));
+    references.push(graph.references[i] ?? NONE);
   }
   const membership: Membership = { anywhere: new Set(), shared: new Set() };
-  for (const members of below.values()) noteMembers(members, membership);
-  if (membership.anywhere.size < graph.hasParent.size) {
-    addCycleRoots(graph, { roots, below, membership });
+  for (const members of below) if (members.length > 0) noteMembers(members, membership);
+  if (membership.anywhere.size < graph.withParent) {
+    addCycleRoots(graph, { roots, below, references, membership });
   }
   return {
     images: listed.length,
     roots,
     shared: membership.shared,
-    below: (root) => below.get(root) ?? NO_MEMBERS,
-    referencesOf: (root) => graph.references.get(root) ?? NONE,
+    belowAt: (index) => below[index]!,
+    referencesAt: (index) => references[index]!,
   };
 }
 
-/** The few images that point to others: an index, or a referrer. */
-function linkingImages(images: readonly RegistryImage[]): RegistryImage[] {
-  const linking: RegistryImage[] = [];
+/** The places of the few images that point to others: an index, or a referrer. */
+function linkingPositions(images: readonly RegistryImage[]): number[] {
+  const linking: number[] = [];
   for (let i = 0; i < images.length; i++) {
-    if (pointsToOthers(images[i]!)) linking.push(images[i]!);
+    if (pointsToOthers(images[i]!)) linking.push(i);
   }
   return linking;
 }
@@ -138,47 +140,66 @@ function noteMembers(members: readonly FamilyMember[], membership: Membership): 
 }
 
 interface Dependent {
-  readonly image: RegistryImage;
+  /** The image's place in the listing (`Graph.images`). */
+  readonly at: number;
   readonly role: Exclude<MemberRole, 'root'>;
   readonly attestation: boolean;
 }
 
 const NO_DEPENDENTS: readonly Dependent[] = [];
 
+/** Links between a repository's images, by their place in `images` (each digest once). */
 interface Graph {
-  readonly dependents: ReadonlyMap<RegistryImage, readonly Dependent[]>;
-  readonly hasParent: ReadonlySet<RegistryImage>;
-  readonly references: ReadonlyMap<RegistryImage, readonly string[]>;
+  readonly images: readonly RegistryImage[];
+  /** What hangs from each image (sparse: most images have nothing). */
+  readonly dependents: (Dependent[] | undefined)[];
+  /** 1 for an image that hangs from another one in the repository. */
+  readonly hasParent: Uint8Array;
+  /** How many images hang from another one. */
+  readonly withParent: number;
+  /** The digests in the repository each image points to (sparse). */
+  readonly references: (string[] | undefined)[];
 }
 
 /** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
-function linkImages(byDigest: ImagesByDigest, linking: readonly RegistryImage[]): Graph {
-  const dependents = new Map<RegistryImage, Dependent[]>();
-  const referrers = new Map<RegistryImage, Dependent[]>();
-  const hasParent = new Set<RegistryImage>();
-  const references = new Map<RegistryImage, string[]>();
-  for (const image of linking) {
+function linkImages(byDigest: ImagesByDigest, linking: readonly number[]): Graph {
+  const images = byDigest.unique;
+  const dependents: (Dependent[] | undefined)[] = new Array(images.length);
+  const referrers = new Map<number, Dependent[]>();
+  const hasParent = new Uint8Array(images.length);
+  const references: (string[] | undefined)[] = new Array(images.length);
+  for (const at of linking) {
+    const image = images[at]!;
     for (const child of image.children ?? NO_CHILDREN) {
-      const childImage = byDigest.get(child.digest);
-      if (!childImage || childImage === image) continue;
+      const childAt = byDigest.indexOf(child.digest);
+      if (childAt < 0 || childAt === at) continue;
       const attestation = child.attestation === true;
-      getOrCreate(dependents, image, () => []).push({ image: childImage, role: 'child', attestation });
-      getOrCreate(references, image, () => []).push(child.digest);
-      hasParent.add(childImage);
+      pushAt(dependents, at, { at: childAt, role: 'child', attestation });
+      pushAt(references, at, child.digest);
+      hasParent[childAt] = 1;
     }
     for (const subject of subjectsOf(image)) {
-      const subjectImage = byDigest.get(subject);
-      if (subjectImage === undefined || subject === image.digest) continue;
-      getOrCreate(referrers, subjectImage, () => []).push({ image, role: 'referrer', attestation: false });
-      getOrCreate(references, image, () => []).push(subjectImage.digest);
-      hasParent.add(image);
+      const subjectAt = byDigest.indexOf(subject);
+      if (subjectAt < 0 || subjectAt === at) continue;
+      getOrCreate(referrers, subjectAt, () => []).push({ at, role: 'referrer', attestation: false });
+      pushAt(references, at, images[subjectAt]!.digest);
+      hasParent[at] = 1;
     }
   }
-  for (const [subject, list] of referrers) {
-    list.sort((a, b) => (a.image.digest < b.image.digest ? -1 : 1));
-    getOrCreate(dependents, subject, () => []).push(...list);
+  for (const [subjectAt, list] of referrers) {
+    list.sort((a, b) => (images[a.at]!.digest < images[b.at]!.digest ? -1 : 1));
+    for (const referrer of list) pushAt(dependents, subjectAt, referrer);
   }
-  return { dependents, hasParent, references };
+  let withParent = 0;
+  for (let i = 0; i < hasParent.length; i++) withParent += hasParent[i]!;
+  return { images, dependents, hasParent, withParent, references };
+}
+
+/** Adds `value` to the list at `at` of a sparse array of lists. */
+function pushAt<T>(lists: (T[] | undefined)[], at: number, value: T): void {
+  const list = lists[at];
+  if (list === undefined) lists[at] = [value];
+  else list.push(value);
 }
 
 /**
@@ -189,37 +210,53 @@ function addCycleRoots(
   graph: Graph,
   into: {
     roots: RegistryImage[];
-    below: Map<RegistryImage, readonly FamilyMember[]>;
+    below: (readonly FamilyMember[])[];
+    references: (readonly string[])[];
     membership: Membership;
   },
 ): void {
+  const { images } = graph;
   const reached = new Set(into.membership.anywhere);
-  const unreached = [...graph.hasParent]
-    .filter((image) => !reached.has(image))
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  for (const root of unreached) {
+  const unreached: number[] = [];
+  for (let i = 0; i < images.length; i++) {
+    if (graph.hasParent[i] === 1 && !reached.has(images[i]!)) unreached.push(i);
+  }
+  unreached.sort((a, b) =>
+    images[a]!.digest < images[b]!.digest ? -1 : images[a]!.digest > images[b]!.digest ? 1 : 0,
+  );
+  for (const at of unreached) {
+    const root = images[at]!;
     if (reached.has(root)) continue;
     into.roots.push(root);
+    into.references.push(graph.references[at] ?? NONE);
     reached.add(root);
-    if (!graph.dependents.has(root)) continue;
-    const members = collectBelow(root, graph);
-    into.below.set(root, members);
+    if (graph.dependents[at] === undefined) {
+      into.below.push(NO_MEMBERS);
+      continue;
+    }
+    const members = collectBelow(at, graph);
+    into.below.push(members);
     noteMembers(members, into.membership);
     for (const member of members) reached.add(member.image);
   }
 }
 
-/** Everything that hangs from `root`, breadth first, each image once. */
-function collectBelow(root: RegistryImage, graph: Graph): FamilyMember[] {
+/** Everything that hangs from the image at `rootAt`, breadth first, each image once. */
+function collectBelow(rootAt: number, graph: Graph): FamilyMember[] {
+  const { images } = graph;
   const members: FamilyMember[] = [];
-  const seen = new Set<RegistryImage>([root]);
+  const places: number[] = [];
+  const seen = new Set<number>([rootAt]);
   // The root first (i = -1), then each member as it is found.
   for (let i = -1; i < members.length; i++) {
-    const parent = i < 0 ? root : members[i]!.image;
-    for (const { image, role, attestation } of graph.dependents.get(parent) ?? NO_DEPENDENTS) {
-      if (seen.has(image)) continue;
-      seen.add(image);
-      const references = graph.references.get(image) ?? NONE;
+    const parentAt = i < 0 ? rootAt : places[i]!;
+    const parent = images[parentAt]!;
+    for (const { at, role, attestation } of graph.dependents[parentAt] ?? NO_DEPENDENTS) {
+      if (seen.has(at)) continue;
+      seen.add(at);
+      const image = images[at]!;
+      const references = graph.references[at] ?? NONE;
+      places.push(at);
       members.push(
         attestation
           ? { image, role, via: parent, attestation, references }

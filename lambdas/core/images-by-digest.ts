@@ -20,6 +20,8 @@ export class ImagesByDigest {
   private readonly mask: number;
   /** First position → the last listing of its digest, for digests listed more than once. */
   private readonly relisted = new Map<number, RegistryImage>();
+  /** With digests listed twice: each listing position's place in `unique`. */
+  private uniqueAt: Int32Array | undefined;
 
   /**
    * `prints`: each image's digest `fingerprint`, parallel to `images` (`digestFingerprints`), when
@@ -47,12 +49,18 @@ export class ImagesByDigest {
 
   /** The image listed under `digest`, if any. */
   get(digest: string): RegistryImage | undefined {
+    const at = this.indexOf(digest);
+    return at < 0 ? undefined : this.unique[at];
+  }
+
+  /** The position in `unique` of the image listed under `digest`; -1 when none is. */
+  indexOf(digest: string): number {
     const print = fingerprint(digest);
     for (let slot = print & this.mask; ; slot = (slot + 1) & this.mask) {
       const held = this.slots[slot]!;
-      if (held === 0) return undefined;
+      if (held === 0) return -1;
       if (this.fingerprints[slot] === print && this.images[held - 1]!.digest === digest) {
-        return this.relisted.get(held - 1) ?? this.images[held - 1];
+        return this.uniqueAt === undefined ? held - 1 : this.uniqueAt[held - 1]!;
       }
     }
   }
@@ -75,8 +83,11 @@ export class ImagesByDigest {
 
   private dropRelistings(duplicates: Uint8Array): RegistryImage[] {
     const unique: RegistryImage[] = [];
+    this.uniqueAt = new Int32Array(this.images.length).fill(-1);
     for (let i = 0; i < this.images.length; i++) {
-      if (duplicates[i] === 0) unique.push(this.relisted.get(i) ?? this.images[i]!);
+      if (duplicates[i] !== 0) continue;
+      this.uniqueAt[i] = unique.length;
+      unique.push(this.relisted.get(i) ?? this.images[i]!);
     }
     return unique;
   }

@@ -10,26 +10,28 @@ export interface Decided {
 }
 
 /**
- * The items of one repository: each root with its own decision (`decisions` is parallel to
- * `roots`, newest first), followed by the members below it. A member follows its root; a member
- * shared by several families is listed once, with the first family that has it, and deleted only
- * when every family that has it is deleted.
+ * The items of one repository: each root with its own decision, newest first (`order[k]` is the
+ * index in `families.roots` of the k-th newest, and `decisions[k]` its decision), followed by the
+ * members below it. A member follows its root; a member shared by several families is listed
+ * once, with the first family that has it, and deleted only when every family that has it is
+ * deleted.
  */
 export function itemsOf(
-  roots: readonly RegistryImage[],
   families: Families,
+  order: ArrayLike<number>,
   decisions: readonly Decided[],
 ): PlanItem[] {
   const sharing: Sharing | undefined =
     families.shared.size === 0
       ? undefined
-      : { shared: families.shared, keptBy: keepers(roots, families, decisions), emitted: new Set() };
+      : { shared: families.shared, keptBy: keepers(families, order, decisions), emitted: new Set() };
   const items: PlanItem[] = [];
-  for (let i = 0; i < roots.length; i++) {
-    const root = roots[i]!;
-    const own = decisions[i]!;
-    items.push(toItem(root, 'root', root.digest, families.referencesOf(root), own));
-    const below = families.below(root);
+  for (let k = 0; k < order.length; k++) {
+    const at = order[k]!;
+    const root = families.roots[at]!;
+    const own = decisions[k]!;
+    items.push(toItem(root, 'root', root.digest, families.referencesAt(at), own));
+    const below = families.belowAt(at);
     if (below.length > 0) pushMembers(items, root, below, own, sharing);
   }
   return items;
@@ -44,19 +46,20 @@ interface Sharing {
 }
 
 function keepers(
-  roots: readonly RegistryImage[],
   families: Families,
+  order: ArrayLike<number>,
   decisions: readonly Decided[],
 ): Map<RegistryImage, string> {
   const keptBy = new Map<RegistryImage, string>();
-  roots.forEach((root, index) => {
-    if (decisions[index]!.decision !== 'keep') return;
+  for (let k = 0; k < order.length; k++) {
+    if (decisions[k]!.decision !== 'keep') continue;
+    const root = families.roots[order[k]!]!;
     // A root is in `shared` only when a reference cycle also puts it below other roots.
     if (families.shared.has(root) && !keptBy.has(root)) keptBy.set(root, root.digest);
-    for (const { image } of families.below(root)) {
+    for (const { image } of families.belowAt(order[k]!)) {
       if (families.shared.has(image) && !keptBy.has(image)) keptBy.set(image, root.digest);
     }
-  });
+  }
   return keptBy;
 }
 

@@ -138,13 +138,11 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const rules = { unusedDays: policy.unusedDays, now };
   const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, times);
   const blocked = blockedBy.length > 0 ? blockedDecision(blockedBy, now) : undefined;
-  const roots: RegistryImage[] = new Array(order.length);
   const decisions: Decided[] = new Array(order.length);
   for (let k = 0; k < order.length; k++) {
-    roots[k] = families.roots[order[k]!]!;
     decisions[k] = decideRoot(verdicts[k]!, usages[order[k]!]!, blocked, now);
   }
-  const items = oneItemPerImage(itemsOf(roots, families, decisions), families.images);
+  const items = oneItemPerImage(itemsOf(families, order, decisions), families.images);
   return { repository, totalImages: images.length, items, blockedBy };
 }
 

@@ -98,7 +98,7 @@ export function usedFamilies(
   const { roots } = families;
   const usages: FamilyUsage[] = new Array(roots.length);
   for (let i = 0; i < roots.length; i++)
-    usages[i] = familyUsage(roots[i]!, families.below(roots[i]!), context, times[i]);
+    usages[i] = familyUsage(roots[i]!, families.belowAt(i), context, times[i]);
   return usages;
 }
 

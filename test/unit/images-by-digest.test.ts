@@ -59,7 +59,11 @@ describe('ImagesByDigest', () => {
           const table = new ImagesByDigest(images);
           const map = byMap(images);
           expect(table.unique).toEqual([...map.values()]);
-          for (const each of [...listed, ...asked]) expect(table.get(each)).toBe(map.get(each));
+          for (const each of [...listed, ...asked]) {
+            expect(table.get(each)).toBe(map.get(each));
+            const at = table.indexOf(each);
+            expect(at < 0 ? undefined : table.unique[at]).toBe(map.get(each));
+          }
         },
       ),
     );
