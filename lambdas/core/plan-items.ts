@@ -25,14 +25,33 @@ export function itemsOf(
     families.shared.size === 0
       ? undefined
       : { shared: families.shared, keptBy: keepers(families, order, decisions), emitted: new Set() };
+  const rootItems = rootItemsInListingOrder(families, order, decisions);
   const items: PlanItem[] = [];
   for (let k = 0; k < order.length; k++) {
     const at = order[k]!;
-    const root = families.roots[at]!;
-    const own = decisions[k]!;
-    items.push(toItem(root, 'root', root.digest, families.referencesAt(at), own));
+    items.push(rootItems[at]!);
     const below = families.belowAt(at);
-    if (below.length > 0) pushMembers(items, root, below, own, sharing);
+    if (below.length > 0) pushMembers(items, families.roots[at]!, below, decisions[k]!, sharing);
+  }
+  return items;
+}
+
+/**
+ * Each root's item, by the root's index in `families.roots`. Made in that order, which is the
+ * order the images lie in memory: copying them newest first would read them in random order.
+ */
+function rootItemsInListingOrder(
+  families: Families,
+  order: ArrayLike<number>,
+  decisions: readonly Decided[],
+): PlanItem[] {
+  const rank = new Int32Array(order.length);
+  for (let k = 0; k < order.length; k++) rank[order[k]!] = k;
+  const { roots } = families;
+  const items: PlanItem[] = new Array(roots.length);
+  for (let i = 0; i < roots.length; i++) {
+    const root = roots[i]!;
+    items[i] = toItem(root, 'root', root.digest, families.referencesAt(i), decisions[rank[i]!]!);
   }
   return items;
 }
