@@ -1,6 +1,5 @@
 import { evaluateLifecyclePolicy } from './lifecycle-policy';
-import { hasUnknownPushTime, type RegistryImage } from './model';
-import { pushTimes } from './newest-first';
+import { isUnknownPushTime, type RegistryImage } from './model';
 import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
 import { plural } from './time-text';
@@ -34,17 +33,17 @@ const UNKNOWN_TIME: RuleVerdict = {
  * image is a candidate when any rule selects it; otherwise it is kept with the reason of the rule
  * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
  * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
- * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `times`: the roots' push
- * times (`pushTimes`), when the caller has them already.
+ * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `facts`: the roots'
+ * `rootFacts`, when the caller has them already.
  */
 export function applyDeleteRules(
   roots: readonly RegistryImage[],
   rules: DeleteRules,
   options: { readonly unusedDays: number; readonly now: Date },
   newestFirst: ArrayLike<number> = inListingOrder(roots.length),
-  times: Float64Array = pushTimes(roots),
+  facts: RootFacts = rootFacts(roots, rules.keep),
 ): RuleVerdict[] {
-  const keep = rules.keep.length > 0 ? applyKeepRules(roots, rules.keep, newestFirst) : undefined;
+  const keep = rules.keep.length > 0 ? keepVerdicts(facts, rules.keep, newestFirst) : undefined;
   const lifecycle = rules.lifecyclePolicy
     ? evaluateLifecyclePolicy(rules.lifecyclePolicy, roots, options.now)
     : undefined;
@@ -52,13 +51,7 @@ export function applyDeleteRules(
     decision: 'delete',
     reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
   };
-  // What each root's verdict needs of it, read in listing order (see `newestFirstOrder`).
-  const untagged = new Uint8Array(roots.length);
-  const unknownTime = new Uint8Array(roots.length);
-  for (let i = 0; i < roots.length; i++) {
-    if (roots[i]!.tags.length === 0) untagged[i] = 1;
-    if (hasUnknownPushTime(roots[i]!, times[i]!)) unknownTime[i] = 1;
-  }
+  const { tagged, unknownTime } = facts;
   // One verdict per lifecycle rule's reason, shared by the images it selects.
   const byLifecycleReason = new Map<string, RuleVerdict>();
   const verdicts: RuleVerdict[] = new Array(roots.length);
@@ -69,7 +62,7 @@ export function applyDeleteRules(
     const unknown = unknownTime[i] === 1;
     let verdict: RuleVerdict | undefined;
     if (keepSelects && !unknown) verdict = keepVerdict;
-    else if (untagged[i] === 1 && rules.deleteUntagged) verdict = UNTAGGED;
+    else if (tagged[i] === 0 && rules.deleteUntagged) verdict = UNTAGGED;
     const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
     if (lifecycleReason !== undefined && !unknown) {
       verdict = byLifecycleReason.get(lifecycleReason);
@@ -80,11 +73,11 @@ export function applyDeleteRules(
     }
     verdicts[k] =
       verdict ??
-      (untagged[i] === 0 && rules.unusedTagged
+      (tagged[i] === 1 && rules.unusedTagged
         ? unused
         : unknown && (keepSelects || lifecycleReason !== undefined)
           ? UNKNOWN_TIME
-          : (keepVerdict ?? (untagged[i] === 1 ? UNTAGGED_KEPT : NO_RULE)));
+          : (keepVerdict ?? (tagged[i] === 0 ? UNTAGGED_KEPT : NO_RULE)));
   }
   return verdicts;
 }
@@ -101,14 +94,23 @@ export function applyKeepRules(
   rules: readonly KeepRule[],
   newestFirst: ArrayLike<number> = inListingOrder(images.length),
 ): (RuleVerdict | undefined)[] {
-  const { tagged, starts, matched, unmanaged } = keepRuleFacts(images, rules);
+  return keepVerdicts(keepRuleFacts(images, rules), rules, newestFirst);
+}
+
+/** `applyKeepRules` from the facts of the images (`keepRuleFacts`). */
+function keepVerdicts(
+  facts: KeepRuleFacts,
+  rules: readonly KeepRule[],
+  newestFirst: ArrayLike<number>,
+): (RuleVerdict | undefined)[] {
+  const { tagged, starts, matched, unmanaged } = facts;
   const seen = rules.map(() => 0);
   const kept = rules.map((rule): RuleVerdict => ({ decision: 'keep', reason: `kept: ${newestText(rule)}` }));
   const beyond = rules.map(
     (rule): RuleVerdict => ({ decision: 'delete', reason: `delete: ${beyondText(rule)}` }),
   );
-  const verdicts: (RuleVerdict | undefined)[] = new Array(images.length);
-  for (let k = 0; k < images.length; k++) {
+  const verdicts: (RuleVerdict | undefined)[] = new Array(tagged.length);
+  for (let k = 0; k < tagged.length; k++) {
     const i = newestFirst[k]!;
     if (tagged[i] === 0) continue;
     let keptBy: number[] | number | undefined;
@@ -145,29 +147,69 @@ interface KeepRuleFacts {
   readonly tagged: Uint8Array;
   /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
   readonly starts: Int32Array;
-  readonly matched: readonly number[];
+  readonly matched: number[];
   /** Each image's first tag under no rule's prefix. */
-  readonly unmanaged: readonly (string | undefined)[];
+  readonly unmanaged: (string | undefined)[];
+}
+
+/**
+ * What planning needs of each family root before it ranks or decides them, read in one pass in
+ * listing order (the order the roots lie in memory): push times, and the keep rules' facts.
+ */
+export interface RootFacts extends KeepRuleFacts {
+  /** Each root's push time in milliseconds (NaN for an invalid date), as `pushTimes` gives them. */
+  readonly times: Float64Array;
+  /** 1 for a root whose push time is unknown (`hasUnknownPushTime`). */
+  readonly unknownTime: Uint8Array;
+}
+
+/** Reads `rootFacts` of `roots` for the keep rules `keep` (the policy's `rules.keep`). */
+export function rootFacts(roots: readonly RegistryImage[], keep: readonly KeepRule[]): RootFacts {
+  const facts: RootFacts = {
+    ...emptyKeepRuleFacts(roots.length),
+    times: new Float64Array(roots.length),
+    unknownTime: new Uint8Array(roots.length),
+  };
+  for (let i = 0; i < roots.length; i++) {
+    const { pushedAt, pushedAtSource, tags } = roots[i]!;
+    const ms = pushedAt.getTime();
+    facts.times[i] = ms;
+    if (isUnknownPushTime(pushedAtSource, ms)) facts.unknownTime[i] = 1;
+    noteKeepRuleFacts(facts, i, tags, keep);
+  }
+  facts.starts[roots.length] = facts.matched.length;
+  return facts;
 }
 
 function keepRuleFacts(
   images: readonly Pick<RegistryImage, 'tags'>[],
   rules: readonly KeepRule[],
 ): KeepRuleFacts {
-  const tagged = new Uint8Array(images.length);
-  const starts = new Int32Array(images.length + 1);
-  const matched: number[] = [];
-  const unmanaged: (string | undefined)[] = new Array(images.length);
-  for (let i = 0; i < images.length; i++) {
-    starts[i] = matched.length;
-    const { tags } = images[i]!;
-    if (tags.length === 0) continue;
-    tagged[i] = 1;
-    unmanaged[i] = unmanagedTag(tags, rules);
-    for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) matched.push(r);
-  }
-  starts[images.length] = matched.length;
-  return { tagged, starts, matched, unmanaged };
+  const facts = emptyKeepRuleFacts(images.length);
+  for (let i = 0; i < images.length; i++) noteKeepRuleFacts(facts, i, images[i]!.tags, rules);
+  facts.starts[images.length] = facts.matched.length;
+  return facts;
+}
+
+const emptyKeepRuleFacts = (length: number): KeepRuleFacts => ({
+  tagged: new Uint8Array(length),
+  starts: new Int32Array(length + 1),
+  matched: [],
+  unmanaged: new Array(length),
+});
+
+function noteKeepRuleFacts(
+  facts: KeepRuleFacts,
+  i: number,
+  tags: readonly string[],
+  rules: readonly KeepRule[],
+): void {
+  facts.starts[i] = facts.matched.length;
+  if (tags.length === 0) return;
+  facts.tagged[i] = 1;
+  if (rules.length === 0) return;
+  facts.unmanaged[i] = unmanagedTag(tags, rules);
+  for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) facts.matched.push(r);
 }
 
 /** 0, 1, 2, ...: images already newest first. */

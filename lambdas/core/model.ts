@@ -82,5 +82,9 @@ export function hasUnknownPushTime(
   image: Pick<RegistryImage, 'pushedAt' | 'pushedAtSource'>,
   pushedMs: number = image.pushedAt.getTime(),
 ): boolean {
-  return image.pushedAtSource === 'unknown' || Number.isNaN(pushedMs);
+  return isUnknownPushTime(image.pushedAtSource, pushedMs);
 }
+
+/** `hasUnknownPushTime` from an image's `pushedAtSource` and its push time in milliseconds. */
+export const isUnknownPushTime = (source: PushedAtSource | undefined, pushedMs: number): boolean =>
+  source === 'unknown' || Number.isNaN(pushedMs);

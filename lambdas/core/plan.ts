@@ -1,7 +1,7 @@
-import { applyDeleteRules, type RuleVerdict } from './delete-rules';
+import { applyDeleteRules, type RuleVerdict, rootFacts } from './delete-rules';
 import { buildFamilies, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
-import { newestFirstOrder, pushTimes } from './newest-first';
+import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
 import type { Registry } from './ports';
@@ -132,11 +132,11 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const families = buildFamilies(images, prints);
   const sightings = input.sightings.forRepository(repository, images, input.registryHosts, prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
-  const times = pushTimes(families.roots);
-  const usages = usedFamilies(families, protectionContext(policy, sightings, now), times);
-  const order = newestFirstOrder(families.roots, times);
+  const facts = rootFacts(families.roots, policy.rules.keep);
+  const usages = usedFamilies(families, protectionContext(policy, sightings, now), facts.times);
+  const order = newestFirstOrder(families.roots, facts.times);
   const rules = { unusedDays: policy.unusedDays, now };
-  const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, times);
+  const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, facts);
   const blocked = blockedBy.length > 0 ? blockedDecision(blockedBy, now) : undefined;
   const decisions: Decided[] = new Array(order.length);
   for (let k = 0; k < order.length; k++) {
