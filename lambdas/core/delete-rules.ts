@@ -1,5 +1,5 @@
 import { evaluateLifecyclePolicy } from './lifecycle-policy';
-import { isUnknownPushTime, type RegistryImage } from './model';
+import { hasUnknownPushTime, type RegistryImage } from './model';
 import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
 import { plural } from './time-text';
@@ -34,14 +34,14 @@ const UNKNOWN_TIME: RuleVerdict = {
  * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
  * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
  * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `facts`: the roots'
- * `rootFacts`, when the caller has them already.
+ * facts (`rootFacts`), when the caller has them already.
  */
 export function applyDeleteRules(
   roots: readonly RegistryImage[],
   rules: DeleteRules,
   options: { readonly unusedDays: number; readonly now: Date },
   newestFirst: ArrayLike<number> = inListingOrder(roots.length),
-  facts: RootFacts = rootFacts(roots, rules.keep),
+  facts: RuleFacts = ruleFacts(roots, rules.keep),
 ): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? keepVerdicts(facts, rules.keep, newestFirst) : undefined;
   const lifecycle = rules.lifecyclePolicy
@@ -142,7 +142,7 @@ function keepVerdicts(
 }
 
 /** What the keep rules need of each image, read in listing order (see `keepRuleFacts`). */
-interface KeepRuleFacts {
+export interface KeepRuleFacts {
   /** 1 for an image with a tag. */
   readonly tagged: Uint8Array;
   /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
@@ -152,32 +152,16 @@ interface KeepRuleFacts {
   readonly unmanaged: (string | undefined)[];
 }
 
-/**
- * What planning needs of each family root before it ranks or decides them, read in one pass in
- * listing order (the order the roots lie in memory): push times, and the keep rules' facts.
- */
-export interface RootFacts extends KeepRuleFacts {
-  /** Each root's push time in milliseconds (NaN for an invalid date), as `pushTimes` gives them. */
-  readonly times: Float64Array;
+/** What the delete rules need of each root: the keep rules' facts, and which push times are unknown. */
+export interface RuleFacts extends KeepRuleFacts {
   /** 1 for a root whose push time is unknown (`hasUnknownPushTime`). */
   readonly unknownTime: Uint8Array;
 }
 
-/** Reads `rootFacts` of `roots` for the keep rules `keep` (the policy's `rules.keep`). */
-export function rootFacts(roots: readonly RegistryImage[], keep: readonly KeepRule[]): RootFacts {
-  const facts: RootFacts = {
-    ...emptyKeepRuleFacts(roots.length),
-    times: new Float64Array(roots.length),
-    unknownTime: new Uint8Array(roots.length),
-  };
-  for (let i = 0; i < roots.length; i++) {
-    const { pushedAt, pushedAtSource, tags } = roots[i]!;
-    const ms = pushedAt.getTime();
-    facts.times[i] = ms;
-    if (isUnknownPushTime(pushedAtSource, ms)) facts.unknownTime[i] = 1;
-    noteKeepRuleFacts(facts, i, tags, keep);
-  }
-  facts.starts[roots.length] = facts.matched.length;
+/** The `RuleFacts` of `roots` for the keep rules `keep`; see `rootFacts` for planning's one pass. */
+function ruleFacts(roots: readonly RegistryImage[], keep: readonly KeepRule[]): RuleFacts {
+  const facts: RuleFacts = { ...keepRuleFacts(roots, keep), unknownTime: new Uint8Array(roots.length) };
+  for (let i = 0; i < roots.length; i++) if (hasUnknownPushTime(roots[i]!)) facts.unknownTime[i] = 1;
   return facts;
 }
 
@@ -191,14 +175,15 @@ function keepRuleFacts(
   return facts;
 }
 
-const emptyKeepRuleFacts = (length: number): KeepRuleFacts => ({
+export const emptyKeepRuleFacts = (length: number): KeepRuleFacts => ({
   tagged: new Uint8Array(length),
   starts: new Int32Array(length + 1),
   matched: [],
   unmanaged: new Array(length),
 });
 
-function noteKeepRuleFacts(
+/** Notes what the keep `rules` need of image `i`, whose tags are `tags` (images in listing order). */
+export function noteKeepRuleFacts(
   facts: KeepRuleFacts,
   i: number,
   tags: readonly string[],

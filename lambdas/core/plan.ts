@@ -1,4 +1,4 @@
-import { applyDeleteRules, type RuleVerdict, rootFacts } from './delete-rules';
+import { applyDeleteRules, type RuleVerdict } from './delete-rules';
 import { buildFamilies, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
 import { newestFirstOrder } from './newest-first';
@@ -6,6 +6,7 @@ import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
 import type { Registry } from './ports';
 import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
+import { rootFacts } from './root-facts';
 import { indexSightings, type SightingIndex } from './sighting-index';
 import { digestFingerprints } from './string-filter';
 import { ago, HOUR_MS, shortDigest } from './time-text';
@@ -132,8 +133,9 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const families = buildFamilies(images, prints);
   const sightings = input.sightings.forRepository(repository, images, input.registryHosts, prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
-  const facts = rootFacts(families.roots, policy.rules.keep);
-  const usages = usedFamilies(families, protectionContext(policy, sightings, now), facts.times);
+  const protection = protectionContext(policy, sightings, now);
+  const facts = rootFacts(families.roots, policy.rules.keep, protection);
+  const usages = usedFamilies(families, protection, facts);
   const order = newestFirstOrder(families.roots, facts.times);
   const rules = { unusedDays: policy.unusedDays, now };
   const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, facts);

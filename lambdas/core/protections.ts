@@ -3,6 +3,7 @@ import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from 
 import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
 import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
+import type { RootFacts } from './root-facts';
 import type { RepositorySightings } from './sighting-index';
 import { ago, DAY_MS, HOUR_MS, plural, shortDigest } from './time-text';
 
@@ -88,19 +89,42 @@ function compiledGlobs(globs: readonly string[]): readonly RegExp[] {
 /**
  * The usage of each family, parallel to `families.roots` (`UNUSED` for most). Families are
  * visited in listing order, which is the order the images lie in memory, whatever order they are
- * decided in. `times`: the roots' push times (`pushTimes`), when the caller has them already.
+ * decided in. `facts`: the roots' `rootFacts`, when the caller has them already.
  */
 export function usedFamilies(
   families: Families,
   context: ProtectionContext,
-  times: Float64Array = pushTimes(families.roots),
+  facts?: Pick<RootFacts, 'times' | 'quiet'>,
 ): FamilyUsage[] {
   const { roots } = families;
+  const times = facts?.times ?? pushTimes(roots);
   const usages: FamilyUsage[] = new Array(roots.length);
-  for (let i = 0; i < roots.length; i++)
-    usages[i] = familyUsage(roots[i]!, families.belowAt(i), context, times[i]);
+  for (let i = 0; i < roots.length; i++) {
+    const below = families.belowAt(i);
+    usages[i] =
+      facts?.quiet[i] === 1 && below.length === 0 ? UNUSED : familyUsage(roots[i]!, below, context, times[i]);
+  }
   return usages;
 }
+
+/**
+ * False when nothing could show `root` in use or protect it by itself (its members aside): no
+ * sighting of its digest or of a tag that may be one of its own, no recorded pull, no push within
+ * the minimum age (nor an unknown one while a minimum age applies), no protected tag. Then a
+ * family of `root` alone is `UNUSED`. True whenever in doubt: `familyUsage` then decides.
+ */
+export function mayBeUsed(root: RegistryImage, pushedMs: number, context: ProtectionContext): boolean {
+  const { sightings } = context;
+  if (root.lastPulledAt !== undefined) return true;
+  if (sightings.byImage.size > 0 && sightings.byImage.has(root)) return true;
+  if (sightings.sightedTags > 0) {
+    for (const tag of root.tags) if (sightings.newestByTag(tag) !== undefined) return true;
+  }
+  if (ageProtection(root, pushedMs, NO_MEMBERS, context) !== undefined) return true;
+  return context.protectedTags.length > 0 && protectedTagOf(root, context.protectedTags) !== undefined;
+}
+
+const NO_MEMBERS: readonly FamilyMember[] = [];
 
 /**
  * Finds what protects the family of `root` (with the members `below` it): a sighting within
