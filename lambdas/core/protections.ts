@@ -1,10 +1,10 @@
-import picomatch from 'picomatch';
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
 import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
 import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
 import type { RootFacts } from './root-facts';
 import type { RepositorySightings } from './sighting-index';
+import { TagGlob } from './tag-glob';
 import { ago, DAY_MS, HOUR_MS, plural, shortDigest } from './time-text';
 
 /** What the planner knows of a family's use, whether or not it protects it. */
@@ -38,7 +38,7 @@ export interface ProtectionContext {
   /** The sightings of the repository's digests and tags. */
   readonly sightings: RepositorySightings;
   readonly now: Date;
-  readonly protectedTags: readonly RegExp[];
+  readonly protectedTags: readonly TagGlob[];
   /** Times in milliseconds: sightings and pulls since `seenSinceMs` protect; pushes after `youngAfterMs`. */
   readonly seenSinceMs: number;
   /** Recorded pulls since this time protect (`unusedDays`). */
@@ -75,12 +75,12 @@ export function protectionContext(
 }
 
 /** Compiled protected-tag globs, by the policy's list: one policy usually serves every repository. */
-const COMPILED = new WeakMap<readonly string[], readonly RegExp[]>();
+const COMPILED = new WeakMap<readonly string[], readonly TagGlob[]>();
 
-function compiledGlobs(globs: readonly string[]): readonly RegExp[] {
+function compiledGlobs(globs: readonly string[]): readonly TagGlob[] {
   let patterns = COMPILED.get(globs);
   if (!patterns) {
-    patterns = globs.map((glob) => picomatch.makeRe(glob, { dot: true }));
+    patterns = globs.map((glob) => new TagGlob(glob));
     COMPILED.set(globs, patterns);
   }
   return patterns;
@@ -191,7 +191,7 @@ function ageProtection(
 function tagProtection(
   root: RegistryImage,
   below: readonly FamilyMember[],
-  patterns: readonly RegExp[],
+  patterns: readonly TagGlob[],
 ): string | undefined {
   if (patterns.length === 0) return undefined;
   let tag = protectedTagOf(root, patterns);
@@ -199,7 +199,7 @@ function tagProtection(
   return tag === undefined ? undefined : `kept: tag '${tag}' is protected`;
 }
 
-function protectedTagOf(image: RegistryImage, patterns: readonly RegExp[]): string | undefined {
+function protectedTagOf(image: RegistryImage, patterns: readonly TagGlob[]): string | undefined {
   for (const tag of image.tags) {
     for (const pattern of patterns) if (pattern.test(tag)) return tag;
   }
