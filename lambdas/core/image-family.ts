@@ -1,6 +1,7 @@
 import { getOrCreate } from './collections';
 import { ImagesByDigest } from './images-by-digest';
 import { type IndexChild, isIndex, type RegistryImage } from './model';
+import { fingerprint } from './string-filter';
 
 /** How a member belongs to its family. */
 export type MemberRole = 'root' | 'child' | 'referrer';
@@ -74,7 +75,7 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
 }
 
 /**
- * Groups one repository's images into families (`prints`: their digests' fingerprints, when known).
+ * Groups one repository's images into families (`listing`: their `listingFacts`, when known).
  * A root is an image that is neither a child of
  * an index nor a referrer of a subject present in the repository; a child whose index is gone is
  * a root of its own. A member reachable from several roots (a platform manifest shared by two
@@ -87,10 +88,12 @@ export function subjectsOf(image: RegistryImage): readonly string[] {
  * families.roots; // [index]
  * families.belowAt(0).map((member) => member.image); // [amd64, arm64]
  */
-export function buildFamilies(images: readonly RegistryImage[], prints?: Int32Array): Families {
-  const byDigest = new ImagesByDigest(images, prints);
+export function buildFamilies(images: readonly RegistryImage[], listing?: ListingFacts): Families {
+  const byDigest = new ImagesByDigest(images, listing?.prints);
   const listed = byDigest.unique;
-  const graph = linkImages(byDigest, linkingPositions(listed));
+  // The listing's facts are by listing position: those of `listed` when no digest is listed twice.
+  const linking = listing && listed === images ? listing.linking : linkingPositions(listed);
+  const graph = linkImages(byDigest, linking);
   const roots: RegistryImage[] = [];
   const below: (readonly FamilyMember[])[] = [];
   const references: (readonly string[])[] = [];
@@ -114,8 +117,28 @@ export function buildFamilies(images: readonly RegistryImage[], prints?: Int32Ar
   };
 }
 
+/** What planning reads of every listed image, in one pass in listing order. */
+export interface ListingFacts {
+  /** Each image's digest `fingerprint`. */
+  readonly prints: Int32Array;
+  /** The positions of the images that point to others (`linkingPositions`). */
+  readonly linking: readonly number[];
+}
+
+/** Reads the `ListingFacts` of one repository's listing. */
+export function listingFacts(images: readonly RegistryImage[]): ListingFacts {
+  const prints = new Int32Array(images.length);
+  const linking: number[] = [];
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i]!;
+    prints[i] = fingerprint(image.digest);
+    if (pointsToOthers(image)) linking.push(i);
+  }
+  return { prints, linking };
+}
+
 /** The places of the few images that point to others: an index, or a referrer. */
-function linkingPositions(images: readonly RegistryImage[]): number[] {
+function linkingPositions(images: readonly RegistryImage[]): readonly number[] {
   const linking: number[] = [];
   for (let i = 0; i < images.length; i++) {
     if (pointsToOthers(images[i]!)) linking.push(i);
@@ -159,6 +182,8 @@ interface Graph {
   readonly withParent: number;
   /** The digests in the repository each image points to (sparse). */
   readonly references: (string[] | undefined)[];
+  /** Which images the current `collectBelow` walk has seen: those whose mark is its round. */
+  readonly visits: { readonly mark: Int32Array; round: number };
 }
 
 /** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
@@ -192,7 +217,8 @@ function linkImages(byDigest: ImagesByDigest, linking: readonly number[]): Graph
   }
   let withParent = 0;
   for (let i = 0; i < hasParent.length; i++) withParent += hasParent[i]!;
-  return { images, dependents, hasParent, withParent, references };
+  const visits = { mark: new Int32Array(images.length), round: 0 };
+  return { images, dependents, hasParent, withParent, references, visits };
 }
 
 /** Adds `value` to the list at `at` of a sparse array of lists. */
@@ -243,17 +269,19 @@ function addCycleRoots(
 
 /** Everything that hangs from the image at `rootAt`, breadth first, each image once. */
 function collectBelow(rootAt: number, graph: Graph): FamilyMember[] {
-  const { images } = graph;
+  const { images, visits } = graph;
   const members: FamilyMember[] = [];
   const places: number[] = [];
-  const seen = new Set<number>([rootAt]);
+  // Each walk marks the images it has seen with its own round: no set per family.
+  const round = ++visits.round;
+  visits.mark[rootAt] = round;
   // The root first (i = -1), then each member as it is found.
   for (let i = -1; i < members.length; i++) {
     const parentAt = i < 0 ? rootAt : places[i]!;
     const parent = images[parentAt]!;
     for (const { at, role, attestation } of graph.dependents[parentAt] ?? NO_DEPENDENTS) {
-      if (seen.has(at)) continue;
-      seen.add(at);
+      if (visits.mark[at] === round) continue;
+      visits.mark[at] = round;
       const image = images[at]!;
       const references = graph.references[at] ?? NONE;
       places.push(at);

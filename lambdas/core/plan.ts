@@ -1,5 +1,5 @@
 import { applyDeleteRules, type RuleVerdict } from './delete-rules';
-import { buildFamilies, type MemberRole } from './image-family';
+import { buildFamilies, listingFacts, type MemberRole } from './image-family';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
 import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
@@ -8,7 +8,6 @@ import type { Registry } from './ports';
 import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
 import { rootFacts } from './root-facts';
 import { indexSightings, type SightingIndex } from './sighting-index';
-import { digestFingerprints } from './string-filter';
 import { ago, HOUR_MS, shortDigest } from './time-text';
 
 export type Decision = 'keep' | 'delete';
@@ -129,9 +128,9 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
-  const prints = digestFingerprints(images);
-  const families = buildFamilies(images, prints);
-  const sightings = input.sightings.forRepository(repository, images, input.registryHosts, prints);
+  const listing = listingFacts(images);
+  const families = buildFamilies(images, listing);
+  const sightings = input.sightings.forRepository(repository, images, input.registryHosts, listing.prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
   const protection = protectionContext(policy, sightings, now);
   const facts = rootFacts(families.roots, policy.rules.keep, protection);
