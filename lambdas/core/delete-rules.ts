@@ -192,7 +192,6 @@ export function noteKeepRuleFacts(
   facts.starts[i] = facts.matched.length;
   if (tags.length === 0) return;
   facts.tagged[i] = 1;
-  if (rules.length === 0) return;
   facts.unmanaged[i] = unmanagedTag(tags, rules);
   for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) facts.matched.push(r);
 }

@@ -87,6 +87,13 @@ describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
     expect(verdicts[2]?.reason).toBe("kept: tag 'latest' matches no --keep prefix");
   });
 
+  it('with no rule, manages no tagged image', () => {
+    const verdicts = applyKeepRules(newestFirst(['latest'], []), []);
+
+    expect(verdicts[0]?.reason).toBe("kept: tag 'latest' matches no --keep prefix");
+    expect(verdicts[1]).toBeUndefined();
+  });
+
   it.each(['build', 'build=', '=3', 'build=-1', 'build=x', 'build=1.5'])('rejects --keep %j', (value) => {
     expect(() => parseKeepRule(value)).toThrow('--keep expects PREFIX=N');
   });
