@@ -94,58 +94,75 @@ function compiledGlobs(globs: readonly string[]): readonly TagGlob[] {
 export function usedFamilies(
   families: Families,
   context: ProtectionContext,
-  facts?: Pick<RootFacts, 'times' | 'quiet'>,
+  facts?: Pick<RootFacts, 'times' | 'use'>,
 ): FamilyUsage[] {
   const { roots } = families;
   const times = facts?.times ?? pushTimes(roots);
   const usages: FamilyUsage[] = new Array(roots.length);
   for (let i = 0; i < roots.length; i++) {
     const below = families.belowAt(i);
+    const use = facts?.use[i];
     usages[i] =
-      facts?.quiet[i] === 1 && below.length === 0 ? UNUSED : familyUsage(roots[i]!, below, context, times[i]);
+      use === 0 && below.length === 0 ? UNUSED : familyUsage(roots[i]!, below, context, times[i], use);
   }
   return usages;
 }
 
+/** What `rootUse` found of a root by itself: each bit, a kind of use or protection that may apply. */
+export const ROOT_USE = Object.freeze({ pulled: 1, seen: 2, young: 4, protectedTag: 8 });
+
 /**
- * False when nothing could show `root` in use or protect it by itself (its members aside): no
- * sighting of its digest or of a tag that may be one of its own, no recorded pull, no push within
- * the minimum age (nor an unknown one while a minimum age applies), no protected tag. Then a
- * family of `root` alone is `UNUSED`. True whenever in doubt: `familyUsage` then decides.
+ * What could show `root` in use or protect it by itself (its members aside), as `ROOT_USE` bits: a
+ * recorded pull; a sighting of its digest or of a tag that may be one of its own; a push within
+ * the minimum age (or an unknown one while a minimum age applies); a protected tag. 0 when none
+ * can: then a family of `root` alone is `UNUSED`. Each bit is found as `familyUsage` finds it, so
+ * that `familyUsage` may skip what a clear bit rules out.
  */
-export function mayBeUsed(root: RegistryImage, pushedMs: number, context: ProtectionContext): boolean {
+export function rootUse(root: RegistryImage, pushedMs: number, context: ProtectionContext): number {
   const { sightings } = context;
-  if (root.lastPulledAt !== undefined) return true;
-  if (sightings.byImage.size > 0 && sightings.byImage.has(root)) return true;
-  if (sightings.sightedTags > 0) {
-    for (const tag of root.tags) if (sightings.newestByTag(tag) !== undefined) return true;
+  let use = root.lastPulledAt === undefined ? 0 : ROOT_USE.pulled;
+  if (sightings.byImage.size > 0 && sightings.byImage.has(root)) use |= ROOT_USE.seen;
+  else if (sightings.sightedTags > 0) {
+    for (const tag of root.tags) {
+      if (sightings.newestByTag(tag) === undefined) continue;
+      use |= ROOT_USE.seen;
+      break;
+    }
   }
-  if (ageProtection(root, pushedMs, NO_MEMBERS, context) !== undefined) return true;
-  return context.protectedTags.length > 0 && protectedTagOf(root, context.protectedTags) !== undefined;
+  if (ageProtection(root, pushedMs, NO_MEMBERS, context) !== undefined) use |= ROOT_USE.young;
+  if (context.protectedTags.length > 0 && protectedTagOf(root, context.protectedTags) !== undefined) {
+    use |= ROOT_USE.protectedTag;
+  }
+  return use;
 }
 
 const NO_MEMBERS: readonly FamilyMember[] = [];
+const ALL_USES = ROOT_USE.pulled | ROOT_USE.seen | ROOT_USE.young | ROOT_USE.protectedTag;
 
 /**
  * Finds what protects the family of `root` (with the members `below` it): a sighting within
  * `unusedDays` (of any member's digest, or of a tag that points to a member), a recorded pull
  * within `unusedDays`, a push within `minAgeDays`, or a protected tag, on any member. The first
  * found, in that order, is the reason. A member whose push time is unknown is protected whenever
- * a minimum age applies.
+ * a minimum age applies. `use`: the root's `rootUse`, when known (it spares a root alone the
+ * checks its clear bits rule out).
  */
 export function familyUsage(
   root: RegistryImage,
   below: readonly FamilyMember[],
   context: ProtectionContext,
   rootPushedMs: number = root.pushedAt.getTime(),
+  use?: number,
 ): FamilyUsage {
-  const lastSeen = newestSighting(root, below, context.sightings);
-  const lastPulledAt = newestPull(root, below);
+  // A root alone whose `rootUse` bit is clear has nothing to find of that kind.
+  const may = below.length === 0 && use !== undefined ? use : ALL_USES;
+  const lastSeen = may & ROOT_USE.seen ? newestSighting(root, below, context.sightings) : undefined;
+  const lastPulledAt = may & ROOT_USE.pulled ? newestPull(root, below) : undefined;
   const protection =
     seenProtection(lastSeen, root, context) ??
     pullProtection(lastPulledAt, context) ??
-    ageProtection(root, rootPushedMs, below, context) ??
-    tagProtection(root, below, context.protectedTags);
+    (may & ROOT_USE.young ? ageProtection(root, rootPushedMs, below, context) : undefined) ??
+    (may & ROOT_USE.protectedTag ? tagProtection(root, below, context.protectedTags) : undefined);
   if (protection === undefined && !lastSeen && !lastPulledAt) return UNUSED;
   return { protection, lastSeen, lastPulledAt };
 }

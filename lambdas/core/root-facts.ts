@@ -1,7 +1,7 @@
 import { emptyKeepRuleFacts, noteKeepRuleFacts, type RuleFacts } from './delete-rules';
 import { isUnknownPushTime, type RegistryImage } from './model';
 import type { KeepRule } from './policy';
-import { mayBeUsed, type ProtectionContext } from './protections';
+import { type ProtectionContext, rootUse } from './protections';
 
 /**
  * What planning needs of each family root before it ranks or decides them, read in one pass in
@@ -13,10 +13,11 @@ export interface RootFacts extends RuleFacts {
   /** Each root's push time in milliseconds (NaN for an invalid date), as `pushTimes` gives them. */
   readonly times: Float64Array;
   /**
-   * 1 for a root that nothing could show in use or protect by itself (`mayBeUsed` is false): a
-   * family of such a root with no members is `UNUSED` without looking again.
+   * What could show each root in use or protect it by itself (`rootUse`): a family of a root with
+   * 0 here and no members is `UNUSED` without looking again, and the other roots alone are spared
+   * the checks their clear bits rule out.
    */
-  readonly quiet: Uint8Array;
+  readonly use: Uint8Array;
 }
 
 /**
@@ -32,7 +33,7 @@ export function rootFacts(
     ...emptyKeepRuleFacts(roots.length),
     unknownTime: new Uint8Array(roots.length),
     times: new Float64Array(roots.length),
-    quiet: new Uint8Array(roots.length),
+    use: new Uint8Array(roots.length),
   };
   for (let i = 0; i < roots.length; i++) {
     const root = roots[i]!;
@@ -40,7 +41,7 @@ export function rootFacts(
     facts.times[i] = ms;
     if (isUnknownPushTime(root.pushedAtSource, ms)) facts.unknownTime[i] = 1;
     noteKeepRuleFacts(facts, i, root.tags, keep);
-    if (!mayBeUsed(root, ms, protection)) facts.quiet[i] = 1;
+    facts.use[i] = rootUse(root, ms, protection);
   }
   facts.starts[roots.length] = facts.matched.length;
   return facts;
