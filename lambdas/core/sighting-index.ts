@@ -60,19 +60,25 @@ export function indexSightings(
   const byTag = new Map<string, Map<string, Map<string, Sighting>>>();
   const clustersByRepository = new Map<string, Set<string>>();
   const lastReports = new Map<string, Date>();
+  // Consecutive sightings mostly come from one report: one cluster, one repository at a time.
+  let lastRepository: string | undefined;
+  let repositoryClusters: Set<string> | undefined;
+  let lastCluster: string | undefined;
   for (const sighting of sightings) {
     const { ref, cluster } = sighting;
     if (ref.digest !== undefined) noteDigest(byDigest, ref.digest, sighting);
-    if (ref.tag !== undefined) {
-      const tags = getOrCreate(byTag, ref.repository, () => new Map<string, Map<string, Sighting>>());
-      newer(
-        getOrCreate(tags, ref.tag, () => new Map()),
-        ref.registry,
-        sighting,
-      );
+    if (ref.tag !== undefined) noteTag(byTag, ref, sighting);
+    if (ref.repository !== '') {
+      if (ref.repository !== lastRepository) {
+        lastRepository = ref.repository;
+        repositoryClusters = getOrCreate(clustersByRepository, ref.repository, newSet);
+        lastCluster = undefined;
+      }
+      if (cluster !== lastCluster) {
+        repositoryClusters!.add(cluster);
+        lastCluster = cluster;
+      }
     }
-    if (ref.repository !== '')
-      getOrCreate(clustersByRepository, ref.repository, () => new Set()).add(cluster);
     noteReport(lastReports, cluster, sighting.observedAt);
   }
   for (const report of reports) noteReport(lastReports, report.cluster, report.lastReportAt);
@@ -109,6 +115,18 @@ function noteDigest(byDigest: Map<string, DigestSightings>, digest: string, sigh
   }
   if (seen.newest.observedAt.getTime() < sighting.observedAt.getTime()) seen.newest = sighting;
   if (!seen.clusters.includes(sighting.cluster)) seen.clusters.push(sighting.cluster);
+}
+
+const newSet = () => new Set<string>();
+const newMap = <V>() => new Map<string, V>();
+
+function noteTag(
+  byTag: Map<string, Map<string, Map<string, Sighting>>>,
+  ref: Sighting['ref'],
+  sighting: Sighting,
+): void {
+  const tags = getOrCreate(byTag, ref.repository, newMap<Map<string, Sighting>>);
+  newer(getOrCreate(tags, ref.tag!, newMap<Sighting>), ref.registry, sighting);
 }
 
 function newer(map: Map<string, Sighting>, key: string, sighting: Sighting): void {
