@@ -103,15 +103,11 @@ export function buildFamilies(images: readonly RegistryImage[], listing?: Listin
     below.push(graph.dependents[i] === undefined ? NO_MEMBERS : collectBelow(i, graph));
     references.push(graph.references[i] ?? NONE);
   }
-  const membership: Membership = { anywhere: new Set(), shared: new Set() };
-  for (const members of below) if (members.length > 0) noteMembers(members, membership);
-  if (membership.anywhere.size < graph.withParent) {
-    addCycleRoots(graph, { roots, below, references, membership });
-  }
+  if (graph.membership.reached < graph.withParent) addCycleRoots(graph, { roots, below, references });
   return {
     images: listed.length,
     roots,
-    shared: membership.shared,
+    shared: sharedMembers(graph),
     belowAt: (index) => below[index]!,
     referencesAt: (index) => references[index]!,
   };
@@ -149,17 +145,12 @@ function linkingPositions(images: readonly RegistryImage[]): readonly number[] {
 /** An index, or a referrer (of a subject that may or may not be in the repository). */
 const pointsToOthers = (image: RegistryImage) => image.children !== undefined || subjectsOf(image).length > 0;
 
-/** Images below some root, and those below more than one. */
-interface Membership {
-  readonly anywhere: Set<RegistryImage>;
-  readonly shared: Set<RegistryImage>;
-}
-
-function noteMembers(members: readonly FamilyMember[], membership: Membership): void {
-  for (const { image } of members) {
-    if (membership.anywhere.has(image)) membership.shared.add(image);
-    else membership.anywhere.add(image);
-  }
+/** The images below more than one root. */
+function sharedMembers(graph: Graph): Set<RegistryImage> {
+  const shared = new Set<RegistryImage>();
+  const { families } = graph.membership;
+  for (let i = 0; i < families.length; i++) if (families[i]! > 1) shared.add(graph.images[i]!);
+  return shared;
 }
 
 interface Dependent {
@@ -184,6 +175,11 @@ interface Graph {
   readonly references: (string[] | undefined)[];
   /** Which images the current `collectBelow` walk has seen: those whose mark is its round. */
   readonly visits: { readonly mark: Int32Array; round: number };
+  /**
+   * How many families each image is a member of (0, 1, or 2 for several), and how many images
+   * are a member of some family, as `collectBelow` finds them.
+   */
+  readonly membership: { readonly families: Uint8Array; reached: number };
 }
 
 /** Who hangs from whom: children in manifest order, then referrers sorted by digest. */
@@ -218,7 +214,8 @@ function linkImages(byDigest: ImagesByDigest, linking: readonly number[]): Graph
   let withParent = 0;
   for (let i = 0; i < hasParent.length; i++) withParent += hasParent[i]!;
   const visits = { mark: new Int32Array(images.length), round: 0 };
-  return { images, dependents, hasParent, withParent, references, visits };
+  const membership = { families: new Uint8Array(images.length), reached: 0 };
+  return { images, dependents, hasParent, withParent, references, visits, membership };
 }
 
 /** Adds `value` to the list at `at` of a sparse array of lists. */
@@ -238,38 +235,34 @@ function addCycleRoots(
     roots: RegistryImage[];
     below: (readonly FamilyMember[])[];
     references: (readonly string[])[];
-    membership: Membership;
   },
 ): void {
   const { images } = graph;
-  const reached = new Set(into.membership.anywhere);
   const unreached: number[] = [];
   for (let i = 0; i < images.length; i++) {
-    if (graph.hasParent[i] === 1 && !reached.has(images[i]!)) unreached.push(i);
+    if (graph.hasParent[i] === 1 && graph.membership.families[i] === 0) unreached.push(i);
   }
+  // Members of some family so far, and the cycle roots added here.
+  const reached = graph.membership.families.map((families) => (families > 0 ? 1 : 0));
   unreached.sort((a, b) =>
     images[a]!.digest < images[b]!.digest ? -1 : images[a]!.digest > images[b]!.digest ? 1 : 0,
   );
   for (const at of unreached) {
-    const root = images[at]!;
-    if (reached.has(root)) continue;
-    into.roots.push(root);
+    if (reached[at] === 1) continue;
+    into.roots.push(images[at]!);
     into.references.push(graph.references[at] ?? NONE);
-    reached.add(root);
+    reached[at] = 1;
     if (graph.dependents[at] === undefined) {
       into.below.push(NO_MEMBERS);
       continue;
     }
-    const members = collectBelow(at, graph);
-    into.below.push(members);
-    noteMembers(members, into.membership);
-    for (const member of members) reached.add(member.image);
+    into.below.push(collectBelow(at, graph, reached));
   }
 }
 
 /** Everything that hangs from the image at `rootAt`, breadth first, each image once. */
-function collectBelow(rootAt: number, graph: Graph): FamilyMember[] {
-  const { images, visits } = graph;
+function collectBelow(rootAt: number, graph: Graph, reached?: Uint8Array): FamilyMember[] {
+  const { images, visits, membership } = graph;
   const members: FamilyMember[] = [];
   const places: number[] = [];
   // Each walk marks the images it has seen with its own round: no set per family.
@@ -285,6 +278,9 @@ function collectBelow(rootAt: number, graph: Graph): FamilyMember[] {
       const image = images[at]!;
       const references = graph.references[at] ?? NONE;
       places.push(at);
+      if (membership.families[at] === 0) membership.reached++;
+      if (membership.families[at]! < 2) membership.families[at]!++;
+      if (reached) reached[at] = 1;
       members.push(
         attestation
           ? { image, role, via: parent, attestation, references }
