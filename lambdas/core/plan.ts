@@ -128,6 +128,7 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
+  const totalImages = images.length;
   const listing = listingFacts(images);
   const families = buildFamilies(images, listing);
   const sightings = input.sightings.forRepository(repository, images, input.registryHosts, listing.prints);
@@ -144,7 +145,7 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
     decisions[k] = decideRoot(verdicts[k]!, usages[order[k]!]!, blocked, now);
   }
   const items = oneItemPerImage(itemsOf(families, order, decisions), families.images);
-  return { repository, totalImages: images.length, items, blockedBy };
+  return { repository, totalImages, items, blockedBy };
 }
 
 /** `blocked`: the decision of every candidate of a repository that stale clusters block. */

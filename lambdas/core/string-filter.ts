@@ -36,11 +36,21 @@ export function stringFilter(texts: Iterable<string>, count: number): StringFilt
     const bit = fingerprint(text) & mask;
     bits[bit >>> 5]! |= 1 << (bit & 31);
   }
-  const mayHaveFingerprint = (print: number) => {
-    const bit = print & mask;
-    return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  // Methods, not arrow functions: tools that keep function names wrap each arrow in a call, once
+  // per filter made, and that call throws away the optimised code of whatever makes filters.
+  return {
+    mayHave(text) {
+      return hasBit(bits, mask, fingerprint(text));
+    },
+    mayHaveFingerprint(print) {
+      return hasBit(bits, mask, print);
+    },
   };
-  return { mayHave: (text) => mayHaveFingerprint(fingerprint(text)), mayHaveFingerprint };
+}
+
+function hasBit(bits: Int32Array, mask: number, print: number): boolean {
+  const bit = print & mask;
+  return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
 }
 
 /**
