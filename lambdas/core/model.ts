@@ -3,7 +3,10 @@
  * Times are `Date`s; the core never reads the clock (callers pass `now`).
  */
 
-/** One manifest in a repository, as the registry adapter lists it. */
+/**
+ * One manifest in a repository, as the registry adapter lists it. An optional key may be present
+ * and undefined: the ECR adapter makes every image with all keys, so that all share one shape.
+ */
 export interface RegistryImage {
   readonly repository: string;
   /** `sha256:<64 hex>` */
@@ -12,17 +15,17 @@ export interface RegistryImage {
   /** ECR's `imagePushedAt`; on an OCI Distribution registry the config's `created` (see `pushedAtSource`). */
   readonly pushedAt: Date;
   /** Where `pushedAt` came from, for reasons: `registry` (ECR), `config-created`, `annotation`, `newest-child`. */
-  readonly pushedAtSource?: PushedAtSource;
+  readonly pushedAtSource?: PushedAtSource | undefined;
   readonly sizeBytes: number;
   /** Manifest media type (image manifest, index, artifact). */
-  readonly mediaType?: string;
-  readonly artifactType?: string;
+  readonly mediaType?: string | undefined;
+  readonly artifactType?: string | undefined;
   /** ECR `lastRecordedPullTime`, when the registry records one. */
-  readonly lastPulledAt?: Date;
+  readonly lastPulledAt?: Date | undefined;
   /** For an index: the manifests it lists. */
-  readonly children?: readonly IndexChild[];
+  readonly children?: readonly IndexChild[] | undefined;
   /** For a referrer (signature, SBOM, SOCI index): the digest of its subject. */
-  readonly subject?: string;
+  readonly subject?: string | undefined;
 }
 
 export type PushedAtSource = 'registry' | 'config-created' | 'annotation' | 'newest-child' | 'unknown';

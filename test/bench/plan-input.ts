@@ -300,7 +300,8 @@ function sightingsOf(
 
 /** Shapes one listed manifest as `EcrRegistry.listImages` does (`toImage`, then index children). */
 function asRegistryImage(repository: string, spec: ImageSpec): RegistryImage {
-  const image: RegistryImage = {
+  // One literal with every key, as `EcrRegistry` makes its images (one object shape).
+  return {
     repository,
     digest: spec.digest,
     tags: [...spec.tags].sort(),
@@ -308,11 +309,11 @@ function asRegistryImage(repository: string, spec: ImageSpec): RegistryImage {
     pushedAtSource: 'registry',
     sizeBytes: spec.sizeBytes,
     mediaType: spec.mediaType,
-    ...(spec.artifactType ? { artifactType: spec.artifactType } : {}),
-    ...(spec.lastPulledAtMs !== undefined ? { lastPulledAt: new Date(spec.lastPulledAtMs) } : {}),
-    ...(spec.subject ? { subject: spec.subject } : {}),
+    artifactType: spec.artifactType || undefined,
+    lastPulledAt: spec.lastPulledAtMs === undefined ? undefined : new Date(spec.lastPulledAtMs),
+    children: spec.children,
+    subject: spec.subject || undefined,
   };
-  return spec.children ? { ...image, children: spec.children } : image;
 }
 
 function shuffle<T>(items: T[], random: () => number): void {
