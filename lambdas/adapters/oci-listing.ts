@@ -295,6 +295,7 @@ function readConfigTime(
   return pending;
 }
 
+/** Every image in one shape, all keys present (see `listedImage` in the ECR adapter). */
 function toImage(repository: string, entry: Entry, dated: Dated): RegistryImage {
   const { content } = entry;
   return {
@@ -305,9 +306,10 @@ function toImage(repository: string, entry: Entry, dated: Dated): RegistryImage 
     pushedAtSource: dated.source,
     sizeBytes: dated.sizeBytes,
     mediaType: content.mediaType,
-    ...(content.artifactType ? { artifactType: content.artifactType } : {}),
-    ...(content.kind === 'index' ? { children: content.children } : {}),
-    ...(content.subject ? { subject: content.subject } : {}),
+    artifactType: content.artifactType || undefined,
+    lastPulledAt: undefined,
+    children: content.kind === 'index' ? content.children : undefined,
+    subject: content.subject || undefined,
   };
 }
 
