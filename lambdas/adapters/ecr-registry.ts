@@ -286,7 +286,8 @@ function pageDetails(
  * registry gave nothing), in one order. Images of one shape share one hidden class in V8, and the
  * planner reads a million of them at sites that stay monomorphic; with a key added only when
  * present, the image kinds (pulled, index, referrer, attestation…) made five or more shapes, and
- * each read went through the engine's slow generic lookup (planning a million images took about a quarter longer).
+ * each read went through the engine's slow generic lookup: planning a million images took about
+ * a quarter longer.
  */
 function listedImage(image: Omit<Required<RegistryImage>, 'pushedAtSource'>): RegistryImage {
   return {
