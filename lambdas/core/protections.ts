@@ -100,16 +100,13 @@ export function usedFamilies(
   const times = facts?.times ?? pushTimes(roots);
   const usages: FamilyUsage[] = new Array(roots.length);
   for (let i = 0; i < roots.length; i++) {
-    const below = families.belowAt(i);
-    const use = facts?.use[i];
-    usages[i] =
-      use === 0 && below.length === 0 ? UNUSED : familyUsage(roots[i]!, below, context, times[i], use);
+    usages[i] = familyUsage(roots[i]!, families.belowAt(i), context, times[i], facts?.use[i]);
   }
   return usages;
 }
 
 /** What `rootUse` found of a root by itself: each bit, a kind of use or protection that may apply. */
-export const ROOT_USE = Object.freeze({ pulled: 1, seen: 2, young: 4, protectedTag: 8 });
+const ROOT_USE = Object.freeze({ pulled: 1, seen: 2, young: 4, protectedTag: 8 });
 
 /**
  * What could show `root` in use or protect it by itself (its members aside), as `ROOT_USE` bits: a
