@@ -92,8 +92,8 @@ export function buildFamilies(images: readonly RegistryImage[], listing?: Listin
   const byDigest = new ImagesByDigest(images, listing?.prints);
   const listed = byDigest.unique;
   // The listing's facts are by listing position: those of `listed` when no digest is listed twice.
-  const linking = listing && listed === images ? listing.linking : linkingPositions(listed);
-  const graph = linkImages(byDigest, linking);
+  const facts = listing && listed === images ? listing : listingFacts(listed);
+  const graph = linkImages(byDigest, facts.linking);
   const roots: RegistryImage[] = [];
   const below: (readonly FamilyMember[])[] = [];
   const references: (readonly string[])[] = [];
@@ -117,7 +117,7 @@ export function buildFamilies(images: readonly RegistryImage[], listing?: Listin
 export interface ListingFacts {
   /** Each image's digest `fingerprint`. */
   readonly prints: Int32Array;
-  /** The positions of the images that point to others (`linkingPositions`). */
+  /** The positions of the few images that point to others: an index, or a referrer. */
   readonly linking: readonly number[];
 }
 
@@ -131,15 +131,6 @@ export function listingFacts(images: readonly RegistryImage[]): ListingFacts {
     if (pointsToOthers(image)) linking.push(i);
   }
   return { prints, linking };
-}
-
-/** The places of the few images that point to others: an index, or a referrer. */
-function linkingPositions(images: readonly RegistryImage[]): readonly number[] {
-  const linking: number[] = [];
-  for (let i = 0; i < images.length; i++) {
-    if (pointsToOthers(images[i]!)) linking.push(i);
-  }
-  return linking;
 }
 
 /** An index, or a referrer (of a subject that may or may not be in the repository). */
@@ -242,26 +233,22 @@ function addCycleRoots(
   for (let i = 0; i < images.length; i++) {
     if (graph.hasParent[i] === 1 && graph.membership.families[i] === 0) unreached.push(i);
   }
-  // Members of some family so far, and the cycle roots added here.
-  const reached = graph.membership.families.map((families) => (families > 0 ? 1 : 0));
+  const added = new Uint8Array(images.length);
   unreached.sort((a, b) =>
     images[a]!.digest < images[b]!.digest ? -1 : images[a]!.digest > images[b]!.digest ? 1 : 0,
   );
   for (const at of unreached) {
-    if (reached[at] === 1) continue;
+    // Reached meanwhile: a member of a cycle root's family, or a cycle root itself.
+    if (graph.membership.families[at]! > 0 || added[at] === 1) continue;
+    added[at] = 1;
     into.roots.push(images[at]!);
     into.references.push(graph.references[at] ?? NONE);
-    reached[at] = 1;
-    if (graph.dependents[at] === undefined) {
-      into.below.push(NO_MEMBERS);
-      continue;
-    }
-    into.below.push(collectBelow(at, graph, reached));
+    into.below.push(graph.dependents[at] === undefined ? NO_MEMBERS : collectBelow(at, graph));
   }
 }
 
 /** Everything that hangs from the image at `rootAt`, breadth first, each image once. */
-function collectBelow(rootAt: number, graph: Graph, reached?: Uint8Array): FamilyMember[] {
+function collectBelow(rootAt: number, graph: Graph): FamilyMember[] {
   const { images, visits, membership } = graph;
   const members: FamilyMember[] = [];
   const places: number[] = [];
@@ -280,7 +267,6 @@ function collectBelow(rootAt: number, graph: Graph, reached?: Uint8Array): Famil
       places.push(at);
       if (membership.families[at] === 0) membership.reached++;
       if (membership.families[at]! < 2) membership.families[at]!++;
-      if (reached) reached[at] = 1;
       members.push(
         attestation
           ? { image, role, via: parent, attestation, references }
