@@ -8,7 +8,7 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import pLimit from 'p-limit';
-import { isIndex, type RegistryImage } from '../core/model';
+import { isIndex, type RegistryImage, registryImage } from '../core/model';
 import type { DeleteResult, Progress, Registry } from '../core/ports';
 import { describeAwsError } from './aws-errors';
 import { RegistryReadError } from './errors';
@@ -129,11 +129,12 @@ export class EcrRegistry implements Registry {
     return images.map((image) => {
       const content = indexes.get(image.digest);
       if (!content) return image;
-      return listedImage({
+      return registryImage({
         repository: image.repository,
         digest: image.digest,
         tags: image.tags,
         pushedAt: image.pushedAt,
+        pushedAtSource: image.pushedAtSource,
         sizeBytes: image.sizeBytes,
         mediaType: image.mediaType,
         artifactType: image.artifactType,
@@ -188,11 +189,12 @@ export class EcrRegistry implements Registry {
       throw new RegistryReadError(`ECR listed an image of ${repository} without a digest or push time`);
     }
     this.registryId ??= detail.registryId;
-    return listedImage({
+    return registryImage({
       repository,
       digest: detail.imageDigest,
       tags: [...(detail.imageTags ?? [])].sort(),
       pushedAt: detail.imagePushedAt,
+      pushedAtSource: 'registry',
       sizeBytes: detail.imageSizeInBytes ?? 0,
       mediaType: detail.imageManifestMediaType || undefined,
       artifactType: detail.artifactMediaType || undefined,
@@ -279,28 +281,4 @@ function pageDetails(
   if (page.imageDetails) return page.imageDetails;
   if (onlyPage) return [];
   throw new RegistryReadError(`ecr:DescribeImages answered a page of ${repository} without imageDetails`);
-}
-
-/**
- * Every image the adapter lists, made by this one literal: all keys present (undefined when the
- * registry gave nothing), in one order. Images of one shape share one hidden class in V8, and the
- * planner reads a million of them at sites that stay monomorphic; with a key added only when
- * present, the image kinds (pulled, index, referrer, attestation…) made five or more shapes, and
- * each read went through the engine's slow generic lookup: planning a million images took about
- * a quarter longer.
- */
-function listedImage(image: Omit<Required<RegistryImage>, 'pushedAtSource'>): RegistryImage {
-  return {
-    repository: image.repository,
-    digest: image.digest,
-    tags: image.tags,
-    pushedAt: image.pushedAt,
-    pushedAtSource: 'registry',
-    sizeBytes: image.sizeBytes,
-    mediaType: image.mediaType,
-    artifactType: image.artifactType,
-    lastPulledAt: image.lastPulledAt,
-    children: image.children,
-    subject: image.subject,
-  };
 }

@@ -1,4 +1,4 @@
-import type { RegistryImage } from '../core/model';
+import { type RegistryImage, registryImage } from '../core/model';
 import type { Progress } from '../core/ports';
 import { RegistryAccessError, RegistryReadError } from './errors';
 import { describeResponse, nextPage, type OciHttp, type OciResponse } from './oci-http';
@@ -295,10 +295,9 @@ function readConfigTime(
   return pending;
 }
 
-/** Every image in one shape, all keys present (see `listedImage` in the ECR adapter). */
 function toImage(repository: string, entry: Entry, dated: Dated): RegistryImage {
   const { content } = entry;
-  return {
+  return registryImage({
     repository,
     digest: entry.digest,
     tags: [...entry.tags].sort(),
@@ -310,7 +309,7 @@ function toImage(repository: string, entry: Entry, dated: Dated): RegistryImage 
     lastPulledAt: undefined,
     children: content.kind === 'index' ? content.children : undefined,
     subject: content.subject || undefined,
-  };
+  });
 }
 
 /** Throws the right error for a non-2xx answer to a read. */

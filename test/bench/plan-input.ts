@@ -9,7 +9,13 @@
  * single-platform images. Children and referrers count toward the 10,000.
  */
 
-import type { ClusterReport, IndexChild, RegistryImage, Sighting } from '../../lambdas/core/model';
+import {
+  type ClusterReport,
+  type IndexChild,
+  type RegistryImage,
+  registryImage,
+  type Sighting,
+} from '../../lambdas/core/model';
 import type { RepositoryListing } from '../../lambdas/core/plan';
 import { DEFAULT_POLICY, type Policy, parseKeepRule, validatePolicy } from '../../lambdas/core/policy';
 
@@ -300,8 +306,7 @@ function sightingsOf(
 
 /** Shapes one listed manifest as `EcrRegistry.listImages` does (`toImage`, then index children). */
 function asRegistryImage(repository: string, spec: ImageSpec): RegistryImage {
-  // One literal with every key, as `EcrRegistry` makes its images (one object shape).
-  return {
+  return registryImage({
     repository,
     digest: spec.digest,
     tags: [...spec.tags].sort(),
@@ -313,7 +318,7 @@ function asRegistryImage(repository: string, spec: ImageSpec): RegistryImage {
     lastPulledAt: spec.lastPulledAtMs === undefined ? undefined : new Date(spec.lastPulledAtMs),
     children: spec.children,
     subject: spec.subject || undefined,
-  };
+  });
 }
 
 function shuffle<T>(items: T[], random: () => number): void {
