@@ -2,6 +2,7 @@ import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  type DescribeImagesCommandOutput,
   DescribeRepositoriesCommand,
   type ECRClient,
   type ImageDetail,
@@ -11,6 +12,7 @@ import pLimit from 'p-limit';
 import { isIndex, type RegistryImage, registryImage } from '../core/model';
 import type { DeleteResult, Progress, Registry } from '../core/ports';
 import { describeAwsError } from './aws-errors';
+import { readNextTokenEarly } from './early-next-token';
 import { RegistryReadError } from './errors';
 import { type IndexContent, parseIndexManifest } from './manifest';
 
@@ -105,21 +107,30 @@ export class EcrRegistry implements Registry {
     onProgress?: (progress: Progress) => void,
   ): Promise<readonly RegistryImage[]> {
     const images: RegistryImage[] = [];
-    let page = await this.describeImages(repository, undefined);
+    let current = this.describePage(repository, undefined);
     for (let first = true; ; first = false) {
-      // The next page is asked for first: reading this one overlaps its round trip.
-      const next = page.nextToken ? this.describeImages(repository, page.nextToken) : undefined;
+      // The next page is asked for as soon as this one's raw answer names it: the SDK's reading of
+      // this page and the adapter's below overlap its round trip.
+      const early = await current.nextToken;
+      let next = early ? this.describePage(repository, early) : undefined;
       try {
+        const page = await current.output;
+        const token = page.nextToken || undefined;
+        if (token !== early) {
+          // The early reading was wrong: the SDK's own reading decides which page comes next.
+          next?.output.catch(() => undefined);
+          next = token ? this.describePage(repository, token) : undefined;
+        }
         for (const detail of pageDetails(page, repository, first && !next))
           images.push(this.toImage(repository, detail));
       } catch (error) {
         // The listing has failed; the page in flight is not needed, nor is its failure.
-        next?.catch(() => undefined);
+        next?.output.catch(() => undefined);
         throw error;
       }
       onProgress?.({ phase: `listing ${repository}`, done: images.length });
       if (!next) break;
-      page = await next;
+      current = next;
     }
     // Pull times are now read: fetching index manifests below updates the indexes' own pull times.
     const indexes = await this.readIndexes(
@@ -176,12 +187,34 @@ export class EcrRegistry implements Registry {
     return [...results.values()];
   }
 
-  private describeImages(repository: string, nextToken: string | undefined) {
-    return this.call('DescribeImages', repository, () =>
-      this.options.client.send(
-        new DescribeImagesCommand({ repositoryName: repository, maxResults: PAGE_SIZE, nextToken }),
-      ),
+  /**
+   * Asks for one DescribeImages page. `nextToken` settles with the page's next token as soon as its
+   * raw answer is in (see early-next-token.ts), or else with the SDK's reading of it; if the page
+   * fails, `output` says so.
+   */
+  private describePage(
+    repository: string,
+    nextToken: string | undefined,
+  ): {
+    readonly output: Promise<DescribeImagesCommandOutput>;
+    readonly nextToken: Promise<string | undefined>;
+  } {
+    const command = new DescribeImagesCommand({
+      repositoryName: repository,
+      maxResults: PAGE_SIZE,
+      nextToken,
+    });
+    let told: (token: string | undefined) => void = () => undefined;
+    const early = new Promise<string | undefined>((resolve) => {
+      told = resolve;
+    });
+    readNextTokenEarly(command, told);
+    const output = this.call('DescribeImages', repository, () => this.options.client.send(command));
+    output.then(
+      (page) => told(page.nextToken || undefined),
+      () => told(undefined),
     );
+    return { output, nextToken: early };
   }
 
   private toImage(repository: string, detail: ImageDetail): RegistryImage {

@@ -1,0 +1,223 @@
+/**
+ * EcrRegistry's listing through the real SDK, over HTTP: the next DescribeImages page is asked for
+ * as soon as the raw answer names it (lambdas/adapters/early-next-token.ts), and the SDK's own
+ * reading of each answer still decides what is listed.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type DescribeImagesCommand, ECRClient, paginateDescribeImages } from '@aws-sdk/client-ecr';
+import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
+import { RegistryReadError } from '../../lambdas/adapters/errors';
+import { type EcrFake, manifestFor, startEcrFake } from '../fixtures/ecr-fake';
+
+const NOW = new Date('2026-11-22T12:00:00.000Z');
+
+/** Clients and servers a test opened, closed after it whatever its outcome. */
+const opened: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of opened.splice(0).reverse()) await close();
+});
+
+function ecrClient(endpoint: string, maxAttempts: number): ECRClient {
+  const client = new ECRClient({ endpoint, region: 'us-east-1', credentials, maxAttempts });
+  opened.push(() => client.destroy());
+  return client;
+}
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** A client whose `send` notes when each DescribeImages page is asked for and when the SDK hands it over. */
+function tracedClient(endpoint: string): { client: ECRClient; events: string[] } {
+  const client = ecrClient(endpoint, 5);
+  const events: string[] = [];
+  const send = client.send.bind(client) as (command: DescribeImagesCommand) => Promise<unknown>;
+  (client as { send: unknown }).send = async (command: DescribeImagesCommand) => {
+    const token = command.input.nextToken ?? 'first';
+    events.push(`ask ${token}`);
+    const output = await send(command);
+    events.push(`got ${token}`);
+    return output;
+  };
+  return { client, events };
+}
+
+describe('EcrRegistry.listImages against the ECR fake', () => {
+  let fake: EcrFake;
+  beforeAll(async () => {
+    fake = await startEcrFake({ now: () => NOW });
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.reset();
+    fake.setFaults({});
+  });
+
+  function putImages(count: number): void {
+    for (let i = 0; i < count; i++) {
+      fake.putImage({
+        repository: 'web',
+        manifest: manifestFor({ seed: `web-${i}` }),
+        pushedAt: new Date(NOW.getTime() - (count - i) * 60_000),
+        tags: i % 3 === 0 ? [] : [`build-${i}`],
+      });
+    }
+  }
+
+  it('asks for each next page before the SDK has read the one before, and lists what the SDK reads', async () => {
+    // Prepare
+    putImages(2500);
+    const { client, events } = tracedClient(fake.url);
+    const before = fake.calls.DescribeImages;
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    const calls = fake.calls.DescribeImages - before;
+    const pages = [];
+    for await (const page of paginateDescribeImages({ client, pageSize: 1000 }, { repositoryName: 'web' }))
+      pages.push(...(page.imageDetails ?? []));
+    expect(images.map((image) => image.digest).sort()).toEqual(
+      pages.map((detail) => detail.imageDigest).sort(),
+    );
+    expect(images).toHaveLength(2500);
+    const [first, second, third] = events.filter((event) => event.startsWith('ask')).map((e) => e.slice(4));
+    expect(first).toBe('first');
+    // Page 2 is asked for before page 1 reaches the adapter, page 3 before page 2.
+    expect(events.slice(0, 6)).toEqual([
+      'ask first',
+      `ask ${second}`,
+      'got first',
+      `ask ${third}`,
+      `got ${second}`,
+      `got ${third}`,
+    ]);
+    // One request per page, none wasted.
+    expect(calls).toBe(3);
+  });
+
+  it('keeps listing every page when requests are throttled and retried', async () => {
+    // Prepare
+    putImages(3200);
+    fake.setFaults({ throttleEvery: 3 });
+    const client = ecrClient(fake.url, 6);
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    expect(new Set(images.map((image) => image.digest)).size).toBe(3200);
+    expect(fake.calls.throttled).toBeGreaterThan(0);
+    expect(fake.calls.DescribeImages - fake.calls.throttled).toBe(4);
+  });
+});
+
+/** An ECR stand-in answering DescribeImages with the bodies a test gives, by the request's token. */
+async function startScriptedEcr(
+  answer: (token: string | undefined) => { status: number; body: string },
+): Promise<{ url: string; tokens: (string | undefined)[] }> {
+  const tokens: (string | undefined)[] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { nextToken?: string };
+      tokens.push(input.nextToken);
+      const { status, body } = answer(input.nextToken);
+      response.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(status >= 400 ? { 'x-amzn-errortype': 'ServerException' } : {}),
+      });
+      response.end(body);
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  opened.push(() => new Promise<void>((closed) => server.close(() => closed())));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tokens,
+  };
+}
+
+const detail = (n: number) => ({
+  registryId: '123456789012',
+  repositoryName: 'web',
+  imageDigest: `sha256:${n.toString(16).padStart(64, '0')}`,
+  imageTags: [`build-${n}`],
+  imagePushedAt: 1_790_000_000 + n,
+  imageSizeInBytes: 1000,
+  imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+});
+
+describe('EcrRegistry.listImages when the raw answer misleads the early reading', () => {
+  it('asks again with the token the SDK read, and lists every image once', async () => {
+    // Prepare: page 1's real token is "p2", but a field the SDK does not model names "decoy" last.
+    const ecr = await startScriptedEcr((token) => {
+      if (token === undefined)
+        return {
+          status: 200,
+          body: JSON.stringify({
+            imageDetails: [detail(1), detail(2)],
+            nextToken: 'p2',
+            unmodelled: { nextToken: 'decoy' },
+          }),
+        };
+      if (token === 'p2') return { status: 200, body: JSON.stringify({ imageDetails: [detail(3)] }) };
+      return {
+        status: 400,
+        body: JSON.stringify({ __type: 'InvalidParameterException', message: 'bad token' }),
+      };
+    });
+    const client = ecrClient(ecr.url, 1);
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    expect(images.map((image) => image.digest)).toEqual(
+      [detail(1), detail(2), detail(3)].map((d) => d.imageDigest),
+    );
+    expect(ecr.tokens).toEqual([undefined, 'decoy', 'p2']);
+  });
+
+  it('fails the listing when a page the early reading named cannot be read, and drops the page it asked for', async () => {
+    // Prepare: page 1 names page 2, then breaks off.
+    const ecr = await startScriptedEcr((token) =>
+      token === undefined
+        ? { status: 200, body: `{"nextToken":"p2","imageDetails":[${JSON.stringify(detail(1))},{` }
+        : { status: 200, body: JSON.stringify({ imageDetails: [detail(2)] }) },
+    );
+    const client = ecrClient(ecr.url, 1);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    opened.push(() => process.off('unhandledRejection', onUnhandled));
+
+    // Act
+    const listing = new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    await expect(listing).rejects.toThrow(RegistryReadError);
+    await expect(listing).rejects.toThrow(/ecr:DescribeImages/);
+    await new Promise((settled) => setTimeout(settled, 50));
+    expect(unhandled).toEqual([]);
+  });
+
+  it('falls back to the SDK when the raw answer cannot be read early', async () => {
+    // Prepare: a token longer than the early reading looks at.
+    const long = 't'.repeat(10_000);
+    const ecr = await startScriptedEcr((token) =>
+      token === undefined
+        ? { status: 200, body: JSON.stringify({ imageDetails: [detail(1)], nextToken: long }) }
+        : { status: 200, body: JSON.stringify({ imageDetails: [detail(2)] }) },
+    );
+    const client = ecrClient(ecr.url, 1);
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    expect(images).toHaveLength(2);
+    expect(ecr.tokens).toEqual([undefined, long]);
+  });
+});
