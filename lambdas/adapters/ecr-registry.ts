@@ -107,12 +107,25 @@ export class EcrRegistry implements Registry {
     onProgress?: (progress: Progress) => void,
   ): Promise<readonly RegistryImage[]> {
     const images: RegistryImage[] = [];
+    let readingEarly: Promise<Map<string, IndexContent>> | undefined;
+    let readEarly = 0;
     let current = this.describePage(repository, undefined);
     for (let first = true; ; first = false) {
       // The next page is asked for as soon as this one's raw answer names it: the SDK's reading of
       // this page and the adapter's below overlap its round trip.
       const early = await current.nextToken;
       let next = early ? this.describePage(repository, early) : undefined;
+      if (!next && !readingEarly) {
+        // The last page's answer is in, so every pull time of the listing has been sent: the full
+        // batches of the indexes listed so far are read while the SDK reads that page.
+        const listed = indexDigests(images);
+        readEarly = listed.length - (listed.length % BATCH_GET_LIMIT);
+        if (readEarly > 0) {
+          readingEarly = this.readIndexes(repository, listed.slice(0, readEarly));
+          // Awaited below; a listing that fails first makes its outcome moot.
+          readingEarly.catch(() => undefined);
+        }
+      }
       try {
         const page = await current.output;
         const token = page.nextToken || undefined;
@@ -132,11 +145,8 @@ export class EcrRegistry implements Registry {
       if (!next) break;
       current = next;
     }
-    // Pull times are now read: fetching index manifests below updates the indexes' own pull times.
-    const indexes = await this.readIndexes(
-      repository,
-      images.filter((image) => isIndex(image)).map((image) => image.digest),
-    );
+    const indexes = await this.readIndexes(repository, indexDigests(images).slice(readEarly));
+    for (const [digest, content] of (await readingEarly) ?? []) indexes.set(digest, content);
     return images.map((image) => {
       const content = indexes.get(image.digest);
       if (!content) return image;
@@ -299,6 +309,11 @@ export class EcrRegistry implements Registry {
       throw new RegistryReadError(describeAwsError(error, `ecr:${operation}`, repository), { cause: error });
     }
   }
+}
+
+/** The digests of the indexes among `images`, in listing order. */
+function indexDigests(images: readonly RegistryImage[]): string[] {
+  return images.filter((image) => isIndex(image)).map((image) => image.digest);
 }
 
 /**

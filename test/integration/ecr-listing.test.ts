@@ -5,7 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DescribeImagesCommand, ECRClient, paginateDescribeImages } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  type DescribeImagesCommand,
+  ECRClient,
+  paginateDescribeImages,
+} from '@aws-sdk/client-ecr';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
 import { RegistryReadError } from '../../lambdas/adapters/errors';
 import { type EcrFake, manifestFor, startEcrFake } from '../fixtures/ecr-fake';
@@ -25,12 +30,20 @@ function ecrClient(endpoint: string, maxAttempts: number): ECRClient {
 }
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** A client whose `send` notes when each DescribeImages page is asked for and when the SDK hands it over. */
+/**
+ * A client whose `send` notes when each DescribeImages page is asked for and when the SDK hands it
+ * over (`ask TOKEN`, `got TOKEN`; the first page is `first`), and each BatchGetImage (`read N`).
+ */
 function tracedClient(endpoint: string): { client: ECRClient; events: string[] } {
   const client = ecrClient(endpoint, 5);
   const events: string[] = [];
-  const send = client.send.bind(client) as (command: DescribeImagesCommand) => Promise<unknown>;
-  (client as { send: unknown }).send = async (command: DescribeImagesCommand) => {
+  type Traced = DescribeImagesCommand | BatchGetImageCommand;
+  const send = client.send.bind(client) as (command: Traced) => Promise<unknown>;
+  (client as { send: unknown }).send = async (command: Traced) => {
+    if (command instanceof BatchGetImageCommand) {
+      events.push(`read ${command.input.imageIds?.length}`);
+      return send(command);
+    }
     const token = command.input.nextToken ?? 'first';
     events.push(`ask ${token}`);
     const output = await send(command);
@@ -93,6 +106,37 @@ describe('EcrRegistry.listImages against the ECR fake', () => {
     ]);
     // One request per page, none wasted.
     expect(calls).toBe(3);
+  });
+
+  it('reads the full batches of indexes listed so far once the last page is in, before the SDK has read it', async () => {
+    // Prepare: 250 multi-arch families (an index and 2 children) among 1,750 single images.
+    for (let i = 0; i < 2000; i++) {
+      const pushedAt = new Date(NOW.getTime() - (2000 - i) * 60_000);
+      if (i % 8 === 0)
+        fake.putMultiArch({ repository: 'web', seed: `family-${i}`, tags: [`v${i}`], pushedAt });
+      else fake.putImage({ repository: 'web', manifest: manifestFor({ seed: `web-${i}` }), pushedAt });
+    }
+    const { client, events } = tracedClient(fake.url);
+    const start = fake.calls.log.length;
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    expect(images).toHaveLength(2500);
+    expect(images.filter((image) => image.children !== undefined)).toHaveLength(250);
+    const asks = events.filter((event) => event.startsWith('ask'));
+    const last = asks[asks.length - 1]!.slice(4);
+    const firstRead = events.findIndex((event) => event.startsWith('read'));
+    // Asked for after the last page, and before the SDK handed that page over.
+    expect(firstRead).toBeGreaterThan(events.indexOf(`ask ${last}`));
+    expect(firstRead).toBeLessThan(events.indexOf(`got ${last}`));
+    expect(events[firstRead]).toBe('read 100');
+    // As few calls as reading them all at once: ceil(250 / 100).
+    expect(events.filter((event) => event.startsWith('read'))).toHaveLength(3);
+    // On the wire, every page of the listing is asked for before any manifest.
+    const log = fake.calls.log.slice(start).map((call) => call.operation);
+    expect(log.lastIndexOf('DescribeImages')).toBeLessThan(log.indexOf('BatchGetImage'));
   });
 
   it('keeps listing every page when requests are throttled and retried', async () => {
