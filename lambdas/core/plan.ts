@@ -5,7 +5,14 @@ import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
 import type { Policy } from './policy';
 import type { Registry } from './ports';
-import { type FamilyUsage, protectionContext, sightingWindowMs, usedFamilies } from './protections';
+import {
+  type FamilyUsage,
+  nothingProtects,
+  protectionContext,
+  sightingWindowMs,
+  unusedFamilies,
+  usedFamilies,
+} from './protections';
 import { rootFacts } from './root-facts';
 import { indexSightings, type SightingIndex } from './sighting-index';
 import { ago, HOUR_MS, shortDigest } from './time-text';
@@ -134,8 +141,10 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const sightings = input.sightings.forRepository(repository, images, input.registryHosts, listing.prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
   const protection = protectionContext(policy, sightings, now);
-  const facts = rootFacts(families.roots, policy.rules.keep, protection);
-  const usages = usedFamilies(families, protection, facts);
+  // With aws-ecr-gc's flags alone nothing can protect: every family is unused, none is looked at.
+  const quiet = nothingProtects(protection, images);
+  const facts = rootFacts(families.roots, policy.rules.keep, quiet ? undefined : protection);
+  const usages = quiet ? unusedFamilies(families.roots.length) : usedFamilies(families, protection, facts);
   const order = newestFirstOrder(families.roots, facts.times);
   const rules = { unusedDays: policy.unusedDays, now };
   const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, facts);

@@ -105,6 +105,23 @@ export function usedFamilies(
   return usages;
 }
 
+/**
+ * Whether nothing can show an image of `images` (one repository's listing) in use or protect it:
+ * no sighting of the repository, no recorded pull, no minimum age, no protected tag. Then every
+ * family is `UNUSED` and planning need not look family by family. aws-ecr-gc's own flags, on a
+ * registry that records no pulls, give exactly this.
+ */
+export function nothingProtects(context: ProtectionContext, images: readonly RegistryImage[]): boolean {
+  const { sightings } = context;
+  if (sightings.byImage.size > 0 || sightings.sightedTags > 0) return false;
+  if (context.protectedTags.length > 0 || context.policy.minAgeDays > 0) return false;
+  for (let i = 0; i < images.length; i++) if (images[i]!.lastPulledAt !== undefined) return false;
+  return true;
+}
+
+/** `count` families, all `UNUSED` (see `nothingProtects`). */
+export const unusedFamilies = (count: number): FamilyUsage[] => new Array<FamilyUsage>(count).fill(UNUSED);
+
 /** What `rootUse` found of a root by itself: each bit, a kind of use or protection that may apply. */
 const ROOT_USE = Object.freeze({ pulled: 1, seen: 2, young: 4, protectedTag: 8 });
 

@@ -22,12 +22,13 @@ export interface RootFacts extends RuleFacts {
 
 /**
  * Reads the `RootFacts` of one repository's `roots` (`Families.roots`) for the keep rules `keep`
- * (the policy's `rules.keep`) and the protections of `protection`.
+ * (the policy's `rules.keep`) and the protections of `protection`; without `protection` (when
+ * `nothingProtects`), every root's `use` is 0.
  */
 export function rootFacts(
   roots: readonly RegistryImage[],
   keep: readonly KeepRule[],
-  protection: ProtectionContext,
+  protection: ProtectionContext | undefined,
 ): RootFacts {
   const facts: RootFacts = {
     ...emptyKeepRuleFacts(roots.length),
@@ -41,7 +42,7 @@ export function rootFacts(
     facts.times[i] = ms;
     if (isUnknownPushTime(root.pushedAtSource, ms)) facts.unknownTime[i] = 1;
     noteKeepRuleFacts(facts, i, root.tags, keep);
-    facts.use[i] = rootUse(root, ms, protection);
+    if (protection) facts.use[i] = rootUse(root, ms, protection);
   }
   facts.starts[roots.length] = facts.matched.length;
   return facts;

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { buildFamilies } from '../../lambdas/core/image-family';
-import { familyUsage, protectionContext, UNUSED } from '../../lambdas/core/protections';
+import {
+  familyUsage,
+  nothingProtects,
+  protectionContext,
+  UNUSED,
+  usedFamilies,
+} from '../../lambdas/core/protections';
 import { rootFacts } from '../../lambdas/core/root-facts';
 import { indexSightings } from '../../lambdas/core/sighting-index';
 import { scenarioArbitrary } from '../fixtures/arbitraries';
@@ -37,5 +43,56 @@ describe('rootFacts', () => {
     // The scenarios reach both sides, so the check above is not vacuous.
     expect(quietRoots).toBeGreaterThan(0);
     expect(usedRoots).toBeGreaterThan(0);
+  });
+
+  it('says nothing protects only when every family is unused, and says it for aws-ecr-gc-like runs', () => {
+    let quiet = 0;
+    let loud = 0;
+    const kinds = ['sightings', 'pulls', 'minimum age', 'protected tags'] as const;
+    fc.assert(
+      fc.property(
+        scenarioArbitrary(),
+        fc.constantFrom('nothing', 'all', ...kinds.map((kind) => `all but ${kind}`)),
+        (scenario, stripped) => {
+          // Most runs strip what could protect, all of it or all but one kind.
+          const strips = (kind: (typeof kinds)[number]) =>
+            stripped === 'all' || (stripped.startsWith('all but') && stripped !== `all but ${kind}`);
+          const policy = {
+            ...scenario.policy,
+            ...(strips('minimum age') ? { minAgeDays: 0 } : {}),
+            ...(strips('protected tags') ? { protectTags: [] } : {}),
+          };
+          const index = indexSightings(
+            strips('sightings') ? [] : scenario.sightings,
+            scenario.clusterReports,
+          );
+          const hosts = scenario.registryHosts
+            ? new Set(scenario.registryHosts.map((host) => host.toLowerCase()))
+            : undefined;
+          for (const { repository, images: listed } of scenario.repositories) {
+            const images = strips('pulls')
+              ? listed.map((image) => ({ ...image, lastPulledAt: undefined }))
+              : listed;
+            const families = buildFamilies(images);
+            const context = protectionContext(
+              policy,
+              index.forRepository(repository, images, hosts),
+              scenario.now,
+            );
+            const usages = usedFamilies(families, context);
+            if (nothingProtects(context, images)) {
+              quiet += 1;
+              for (const usage of usages) expect(usage).toBe(UNUSED);
+            } else {
+              loud += 1;
+              expect(stripped).not.toBe('all');
+            }
+          }
+        },
+      ),
+      { numRuns: 600 },
+    );
+    expect(quiet).toBeGreaterThan(0);
+    expect(loud).toBeGreaterThan(0);
   });
 });
