@@ -49,6 +49,8 @@ export interface GcBenchResult {
   readonly populateMs: number;
   readonly startupMs: number;
   readonly startupRunsMs: readonly number[];
+  /** The median of a few `node -e 0`: node's own start-up, which the CLI's includes. */
+  readonly nodeStartupMs: number;
   readonly wallMs: number;
   readonly exitCode: number | null;
   /** From the first request's arrival to the last one's answer (arrival + latency). */
@@ -190,6 +192,21 @@ async function measureStartup(runs = 5): Promise<number[]> {
   return times;
 }
 
+/** The median of a few `node -e 0` runs in the same environment: node's own start-up. */
+async function measureNodeStartup(runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await new Promise<void>((done, fail) => {
+      const child = spawn(process.execPath, ['-e', '0'], { env: cleanEnv({}), stdio: 'ignore' });
+      child.once('error', fail);
+      child.once('close', () => done());
+    });
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -242,6 +259,7 @@ export async function runGcBench(
   options: { readonly replayEcrGc?: boolean } = {},
 ): Promise<GcBenchResult> {
   const startupRunsMs = await measureStartup();
+  const nodeStartupMs = await measureNodeStartup();
   const fake = await startEcrFake({ latencyMs: shape.latencyMs });
   try {
     const populating = performance.now();
@@ -298,6 +316,7 @@ export async function runGcBench(
       populateMs,
       startupMs: median(startupRunsMs),
       startupRunsMs,
+      nodeStartupMs,
       wallMs: run.ms,
       exitCode: run.code,
       apiWindowMs,

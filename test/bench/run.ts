@@ -163,6 +163,12 @@ function reportPlan(runs: readonly PlanBenchResult[]): void {
 const gcFloorMs = (result: GcBenchResult) =>
   result.startupMs + result.floorApiMs + result.fakeAnswerMs.describe + result.fakeAnswerMs.batchGet;
 
+/** Why node's own start-up may be long here: a CA bundle that every node process loads at start. */
+function nodeStartupNote(): string {
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  return extra ? `NODE_EXTRA_CA_CERTS=${extra} is set: node reads those certificates at every start` : '';
+}
+
 /** Prints the gc bench (its median run by wall time over floor); returns that run's wall time above the floor. */
 function reportGc(runs: readonly GcBenchResult[]): number {
   const result = medianRun(runs, (run) => run.wallMs / gcFloorMs(run));
@@ -225,6 +231,7 @@ function reportGc(runs: readonly GcBenchResult[]): number {
           ms(result.startupMs),
           `median of ${result.startupRunsMs.length}: ${result.startupRunsMs.map((t) => int(t)).join(', ')}`,
         ],
+        ['  of which node alone: node -e 0', ms(result.nodeStartupMs), nodeStartupNote()],
         [
           'API latency floor',
           ms(result.floorApiMs),
