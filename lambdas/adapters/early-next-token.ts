@@ -17,9 +17,10 @@ export type EarlyToken = string | undefined | typeof UNREADABLE;
 
 /**
  * Adds the early-token reader to `command` (inside the SDK's deserializer, so inside its retries).
- * `onToken` is called at most once, with the first successful answer's token, before the SDK reads
- * that answer; the SDK's reading is then deferred by one turn of the event loop, so that a request
- * `onToken` starts is on the wire before it.
+ * `onToken` is called at most once, with the token of the first answer that is a 200 with a
+ * readable body (the SDK may still fail to read the rest of it), before the SDK reads that answer.
+ * The SDK's reading is then deferred by one turn of the event loop, so that a request `onToken`
+ * starts is on the wire before it.
  */
 export function readNextTokenEarly<Input extends object, Output extends object>(
   command: { readonly middlewareStack: MiddlewareStack<Input, Output> },
@@ -53,20 +54,21 @@ export function readNextTokenEarly<Input extends object, Output extends object>(
  * The value of the top-level `field` of a JSON object body, without parsing the rest: `undefined`
  * when the body has no such key or it is null, `UNREADABLE` when the body is not what was expected.
  *
- * A key is a string followed by a colon. Inside a JSON string a quote is always escaped, so the
- * characters `"nextToken"` followed by a colon can only be a key. DescribeImages and its like have
- * no nested key of that name; if an answer ever does, the lister's check against the SDK's own
- * reading catches it.
+ * A key is a quoted name after `{` or `,` and before a colon. Inside a JSON string a quote is
+ * always escaped, so those bytes around `"nextToken"` can only be a key (a string value is followed
+ * by `,`, `]` or `}`; the end of a longer key such as `"x\"nextToken"` follows a backslash).
+ * DescribeImages and its like have no nested key of that name; if an answer ever does, the
+ * lister's check against the SDK's own reading catches it.
  */
 export function tokenIn(bytes: Uint8Array, field = 'nextToken'): EarlyToken {
   // Bytes, not text: decoding a page of ~300 KB to find one key would cost more than the search.
   const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (body[skipSpace(body, 0)] !== OPEN_BRACE) return UNREADABLE;
   const key = `"${field}"`;
-  // The last occurrence that a colon follows: anywhere else the name is a string value (a tag).
+  // The last occurrence that is a key: after `{` or `,`, before a colon. Anywhere else the name
+  // is a string value (a tag), or the end of a longer key (`"x\"nextToken"`).
   let at = body.lastIndexOf(key);
-  while (at >= 0 && body[skipSpace(body, at + key.length)] !== COLON)
-    at = at > 0 ? body.lastIndexOf(key, at - 1) : -1;
+  while (at >= 0 && !isKeyAt(body, at, key.length)) at = at > 0 ? body.lastIndexOf(key, at - 1) : -1;
   if (at < 0) return undefined;
   const after = body.toString('utf8', at + key.length, at + key.length + MAX_TOKEN_TEXT);
   const value = /^\s*:\s*(null|"(?:[^"\\]|\\.)*")/.exec(after);
@@ -80,10 +82,19 @@ export function tokenIn(bytes: Uint8Array, field = 'nextToken'): EarlyToken {
   }
 }
 
-/** JSON's white space (space, tab, line feed, carriage return), `{` and `:`, as bytes. */
+/** JSON's white space (space, tab, line feed, carriage return), `{`, `:` and `,`, as bytes. */
 const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const OPEN_BRACE = 0x7b;
 const COLON = 0x3a;
+const COMMA = 0x2c;
+
+/** Whether the `length` bytes at `at` (a quoted name) stand where a key does: after `{` or `,`, before `:`. */
+function isKeyAt(body: Buffer, at: number, length: number): boolean {
+  let before = at - 1;
+  while (before >= 0 && JSON_SPACE.has(body[before]!)) before--;
+  const opening = body[before];
+  return (opening === OPEN_BRACE || opening === COMMA) && body[skipSpace(body, at + length)] === COLON;
+}
 
 function skipSpace(body: Buffer, from: number): number {
   let at = from;

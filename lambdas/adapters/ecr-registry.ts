@@ -107,6 +107,8 @@ export class EcrRegistry implements Registry {
     onProgress?: (progress: Progress) => void,
   ): Promise<readonly RegistryImage[]> {
     const images: RegistryImage[] = [];
+    // Index manifests in flight are given up as soon as the listing fails, or one of them does.
+    const reads = new AbortController();
     let readingEarly: Promise<Map<string, IndexContent>> | undefined;
     let readEarly = 0;
     let current = this.describePage(repository, undefined);
@@ -114,14 +116,14 @@ export class EcrRegistry implements Registry {
       // The next page is asked for as soon as this one's raw answer names it: the SDK's reading of
       // this page and the adapter's below overlap its round trip.
       const early = await current.nextToken;
-      let next = early ? this.describePage(repository, early) : undefined;
-      if (!next && !readingEarly) {
+      let next = typeof early === 'string' ? this.describePage(repository, early) : undefined;
+      if (early === undefined && !readingEarly) {
         // The last page's answer is in, so every pull time of the listing has been sent: the full
         // batches of the indexes listed so far are read while the SDK reads that page.
         const listed = indexDigests(images);
         readEarly = listed.length - (listed.length % BATCH_GET_LIMIT);
         if (readEarly > 0) {
-          readingEarly = this.readIndexes(repository, listed.slice(0, readEarly));
+          readingEarly = this.readIndexes(repository, listed.slice(0, readEarly), reads);
           // Awaited below; a listing that fails first makes its outcome moot.
           readingEarly.catch(() => undefined);
         }
@@ -131,21 +133,22 @@ export class EcrRegistry implements Registry {
         const token = page.nextToken || undefined;
         if (token !== early) {
           // The early reading was wrong: the SDK's own reading decides which page comes next.
-          next?.output.catch(() => undefined);
+          next?.cancel();
           next = token ? this.describePage(repository, token) : undefined;
         }
         for (const detail of pageDetails(page, repository, first && !next))
           images.push(this.toImage(repository, detail));
       } catch (error) {
-        // The listing has failed; the page in flight is not needed, nor is its failure.
-        next?.output.catch(() => undefined);
+        // The listing has failed: nothing asked for since is needed, nor is its failure.
+        next?.cancel();
+        reads.abort();
         throw error;
       }
       onProgress?.({ phase: `listing ${repository}`, done: images.length });
       if (!next) break;
       current = next;
     }
-    const indexes = await this.readIndexes(repository, indexDigests(images).slice(readEarly));
+    const indexes = await this.readIndexes(repository, indexDigests(images).slice(readEarly), reads);
     for (const [digest, content] of (await readingEarly) ?? []) indexes.set(digest, content);
     return images.map((image) => {
       const content = indexes.get(image.digest);
@@ -197,34 +200,34 @@ export class EcrRegistry implements Registry {
     return [...results.values()];
   }
 
-  /**
-   * Asks for one DescribeImages page. `nextToken` settles with the page's next token as soon as its
-   * raw answer is in (see early-next-token.ts), or else with the SDK's reading of it; if the page
-   * fails, `output` says so.
-   */
-  private describePage(
-    repository: string,
-    nextToken: string | undefined,
-  ): {
-    readonly output: Promise<DescribeImagesCommandOutput>;
-    readonly nextToken: Promise<string | undefined>;
-  } {
+  /** Asks for one DescribeImages page (see `PageRequest`). */
+  private describePage(repository: string, nextToken: string | undefined): PageRequest {
     const command = new DescribeImagesCommand({
       repositoryName: repository,
       maxResults: PAGE_SIZE,
       nextToken,
     });
-    let told: (token: string | undefined) => void = () => undefined;
-    const early = new Promise<string | undefined>((resolve) => {
+    let told: (token: string | undefined | typeof PAGE_FAILED) => void = () => undefined;
+    const early = new Promise<string | undefined | typeof PAGE_FAILED>((resolve) => {
       told = resolve;
     });
     readNextTokenEarly(command, told);
-    const output = this.call('DescribeImages', repository, () => this.options.client.send(command));
+    const abort = new AbortController();
+    const output = this.call('DescribeImages', repository, () =>
+      this.options.client.send(command, { abortSignal: abort.signal }),
+    );
     output.then(
       (page) => told(page.nextToken || undefined),
-      () => told(undefined),
+      () => told(PAGE_FAILED),
     );
-    return { output, nextToken: early };
+    return {
+      output,
+      nextToken: early,
+      cancel: () => {
+        output.catch(() => undefined);
+        abort.abort();
+      },
+    };
   }
 
   private toImage(repository: string, detail: ImageDetail): RegistryImage {
@@ -247,10 +250,14 @@ export class EcrRegistry implements Registry {
     });
   }
 
-  /** Reads index manifests, 100 per call; any index that cannot be read fails the listing. */
+  /**
+   * Reads index manifests, 100 per call; any index that cannot be read fails the listing. The
+   * first failure aborts `reads`, and so the calls still in flight or waiting.
+   */
   private async readIndexes(
     repository: string,
     digests: readonly string[],
+    reads: AbortController,
   ): Promise<Map<string, IndexContent>> {
     const chunks: string[][] = [];
     for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
@@ -266,8 +273,12 @@ export class EcrRegistry implements Registry {
                 imageIds: chunk.map((imageDigest) => ({ imageDigest })),
                 acceptedMediaTypes: INDEX_TYPES,
               }),
+              { abortSignal: reads.signal },
             ),
-          );
+          ).catch((error: unknown) => {
+            reads.abort();
+            throw error;
+          });
           for (const image of answer.images ?? []) {
             const digest = image.imageId?.imageDigest;
             if (digest && image.imageManifest)
@@ -309,6 +320,21 @@ export class EcrRegistry implements Registry {
       throw new RegistryReadError(describeAwsError(error, `ecr:${operation}`, repository), { cause: error });
     }
   }
+}
+
+/** What a page's `nextToken` settles with when the page failed: its `output` says why. */
+const PAGE_FAILED = Symbol('page failed');
+
+/** One DescribeImages page asked for. */
+interface PageRequest {
+  readonly output: Promise<DescribeImagesCommandOutput>;
+  /**
+   * The page's next token (undefined on the last page) as soon as its raw answer names it (see
+   * early-next-token.ts), or else the SDK's reading of it; `PAGE_FAILED` when the page failed.
+   */
+  readonly nextToken: Promise<string | undefined | typeof PAGE_FAILED>;
+  /** Gives the page up: the request is aborted, and its outcome ignored. */
+  cancel(): void;
 }
 
 /** The digests of the indexes among `images`, in listing order. */

@@ -1,5 +1,5 @@
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
-import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
+import { hasUnknownPushTime, isIndex, type RegistryImage, type Sighting } from './model';
 import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
 import type { RootFacts } from './root-facts';
@@ -107,15 +107,20 @@ export function usedFamilies(
 
 /**
  * Whether nothing can show an image of `images` (one repository's listing) in use or protect it:
- * no sighting of the repository, no recorded pull, no minimum age, no protected tag. Then every
- * family is `UNUSED` and planning need not look family by family. aws-ecr-gc's own flags, on a
- * registry that records no pulls, give exactly this.
+ * no sighting of the repository, no recorded pull (but an index's own), no minimum age, no
+ * protected tag. Then every family is `UNUSED` and planning need not look family by family.
+ * aws-ecr-gc's own flags give exactly this on an OCI registry (which records no pulls) and on ECR
+ * repositories none of whose images was ever pulled.
  */
 export function nothingProtects(context: ProtectionContext, images: readonly RegistryImage[]): boolean {
   const { sightings } = context;
   if (sightings.byImage.size > 0 || sightings.sightedTags > 0) return false;
   if (context.protectedTags.length > 0 || context.policy.minAgeDays > 0) return false;
-  for (let i = 0; i < images.length; i++) if (images[i]!.lastPulledAt !== undefined) return false;
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i]!;
+    // An index's own pull never means use (`pullMeansUse`): reading it is how any tool learns its children.
+    if (image.lastPulledAt !== undefined && !isIndex(image)) return false;
+  }
   return true;
 }
 

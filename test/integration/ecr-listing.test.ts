@@ -155,43 +155,57 @@ describe('EcrRegistry.listImages against the ECR fake', () => {
   });
 });
 
-/** An ECR stand-in answering DescribeImages with the bodies a test gives, by the request's token. */
+/** What the stand-in answers: a status and body; `breakOff` sends half the body, then drops the connection. */
+interface ScriptedAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly breakOff?: boolean;
+}
+
+/**
+ * An ECR stand-in answering each request with what `answer` gives for its operation and token;
+ * `calls` lists them in arrival order (`DescribeImages first`, `DescribeImages p2`, `BatchGetImage`).
+ */
 async function startScriptedEcr(
-  answer: (token: string | undefined) => { status: number; body: string },
-): Promise<{ url: string; tokens: (string | undefined)[] }> {
+  answer: (token: string | undefined, operation: string) => ScriptedAnswer,
+): Promise<{ url: string; tokens: (string | undefined)[]; calls: string[] }> {
   const tokens: (string | undefined)[] = [];
+  const calls: string[] = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const operation = String(request.headers['x-amz-target']).split('.').pop() ?? '';
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { nextToken?: string };
-      tokens.push(input.nextToken);
-      const { status, body } = answer(input.nextToken);
+      if (operation === 'DescribeImages') tokens.push(input.nextToken);
+      calls.push(operation === 'DescribeImages' ? `${operation} ${input.nextToken ?? 'first'}` : operation);
+      const { status, body, breakOff } = answer(input.nextToken, operation);
+      const type = status >= 400 ? (JSON.parse(body) as { __type: string }).__type : undefined;
       response.writeHead(status, {
         'content-type': 'application/x-amz-json-1.1',
-        ...(status >= 400 ? { 'x-amzn-errortype': 'ServerException' } : {}),
+        'content-length': Buffer.byteLength(body),
+        ...(type ? { 'x-amzn-errortype': type } : {}),
       });
-      response.end(body);
+      if (!breakOff) response.end(body);
+      else response.write(body.slice(0, body.length >> 1), () => response.socket?.destroy());
     });
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
   opened.push(() => new Promise<void>((closed) => server.close(() => closed())));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tokens,
-  };
+  return { url: `http://127.0.0.1:${port}`, tokens, calls };
 }
 
-const detail = (n: number) => ({
+const detail = (n: number, mediaType = 'application/vnd.oci.image.manifest.v1+json') => ({
   registryId: '123456789012',
   repositoryName: 'web',
   imageDigest: `sha256:${n.toString(16).padStart(64, '0')}`,
   imageTags: [`build-${n}`],
   imagePushedAt: 1_790_000_000 + n,
   imageSizeInBytes: 1000,
-  imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+  imageManifestMediaType: mediaType,
 });
+const indexDetail = (n: number) => detail(n, 'application/vnd.oci.image.index.v1+json');
 
 describe('EcrRegistry.listImages when the raw answer misleads the early reading', () => {
   it('asks again with the token the SDK read, and lists every image once', async () => {
@@ -231,7 +245,7 @@ describe('EcrRegistry.listImages when the raw answer misleads the early reading'
         ? { status: 200, body: `{"nextToken":"p2","imageDetails":[${JSON.stringify(detail(1))},{` }
         : { status: 200, body: JSON.stringify({ imageDetails: [detail(2)] }) },
     );
-    const client = ecrClient(ecr.url, 1);
+    const { client, events } = tracedClient(ecr.url);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -243,8 +257,65 @@ describe('EcrRegistry.listImages when the raw answer misleads the early reading'
     // Assess
     await expect(listing).rejects.toThrow(RegistryReadError);
     await expect(listing).rejects.toThrow(/ecr:DescribeImages/);
+    // Page 2 was asked for early, then given up without a word.
+    expect(events).toContain('ask p2');
     await new Promise((settled) => setTimeout(settled, 50));
     expect(unhandled).toEqual([]);
+  });
+
+  it('reads no index manifest when a page after the first 100 indexes fails', async () => {
+    // Prepare: page 1 lists 150 indexes and names page 2, which fails for good.
+    const ecr = await startScriptedEcr((token, operation) => {
+      if (operation !== 'DescribeImages')
+        return {
+          status: 400,
+          body: JSON.stringify({ __type: 'InvalidParameterException', message: 'unexpected' }),
+        };
+      if (token === undefined)
+        return {
+          status: 200,
+          body: JSON.stringify({
+            imageDetails: Array.from({ length: 150 }, (_, i) => indexDetail(i + 1)),
+            nextToken: 'p2',
+          }),
+        };
+      return {
+        status: 400,
+        body: JSON.stringify({ __type: 'InvalidParameterException', message: 'bad token' }),
+      };
+    });
+    const client = ecrClient(ecr.url, 1);
+
+    // Act
+    const listing = new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    await expect(listing).rejects.toThrow(/bad token/);
+    await new Promise((settled) => setTimeout(settled, 50));
+    expect(ecr.calls).toEqual(['DescribeImages first', 'DescribeImages p2']);
+  });
+
+  it('lists every image when a 200 answer breaks off mid-body and the SDK asks again', async () => {
+    // Prepare: the first answer to page 1 drops the connection half-way through its body.
+    let attempts = 0;
+    const ecr = await startScriptedEcr((token) => {
+      if (token === undefined) {
+        attempts += 1;
+        const body = JSON.stringify({ imageDetails: [detail(1), detail(2)], nextToken: 'p2' });
+        return { status: 200, body, breakOff: attempts === 1 };
+      }
+      return { status: 200, body: JSON.stringify({ imageDetails: [detail(3)] }) };
+    });
+    const client = ecrClient(ecr.url, 3);
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages('web');
+
+    // Assess
+    expect(images.map((image) => image.digest)).toEqual(
+      [detail(1), detail(2), detail(3)].map((d) => d.imageDigest),
+    );
+    expect(ecr.tokens).toEqual([undefined, undefined, 'p2']);
   });
 
   it('falls back to the SDK when the raw answer cannot be read early', async () => {

@@ -19,6 +19,12 @@ describe('tokenIn: the next token of a raw JSON answer', () => {
     ['absent', '{"imageDetails":[{"imageTags":["nextToken"]}]}', undefined],
     ['empty', '{"nextToken":""}', undefined],
     ['only inside a string', '{"imageDetails":[{"x":"say \\"nextToken\\": \\"no\\""}]}', undefined],
+    ['before a longer key that ends like it', '{"nextToken":"real","x\\"nextToken":"fake"}', 'real'],
+    [
+      'from a nested key of that name, the last one',
+      '{"nextToken":"real","other":{"nextToken":"nested"}}',
+      'nested',
+    ],
   ])('reads a token %s', (_case, body, expected) => {
     expect(tokenIn(bytes(body))).toBe(expected);
   });
