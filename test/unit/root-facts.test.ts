@@ -10,6 +10,7 @@ import {
 import { rootFacts } from '../../lambdas/core/root-facts';
 import { indexSightings } from '../../lambdas/core/sighting-index';
 import { scenarioArbitrary } from '../fixtures/arbitraries';
+import { anImage, aPolicy, NOW } from '../fixtures/builders';
 
 describe('rootFacts', () => {
   it('finds a root unused only when its family alone would be, and spares it only what changes nothing', () => {
@@ -94,5 +95,35 @@ describe('rootFacts', () => {
     );
     expect(quiet).toBeGreaterThan(0);
     expect(loud).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['an index pulled (every scan reads it)', true, { pulled: 'index' }],
+    ['a platform child pulled', false, { pulled: 'child' }],
+    ['nothing pulled', true, { pulled: 'none' }],
+  ] as const)('with %s, nothing protects: %s', (_case, expected, { pulled }) => {
+    // Prepare: one multi-arch family and a single image, aws-ecr-gc's flags only.
+    const amd64 = pulled === 'child' ? anImage('amd64').pulledDaysAgo(1).build() : anImage('amd64').build();
+    const arm64 = anImage('arm64').build();
+    const index = anImage('index').tagged('v1').indexOf([amd64, arm64]);
+    const images = [
+      pulled === 'index' ? index.pulledDaysAgo(1).build() : index.build(),
+      amd64,
+      arm64,
+      anImage('one').build(),
+    ];
+    const context = protectionContext(
+      aPolicy(),
+      indexSightings([]).forRepository('web', images, undefined),
+      NOW,
+    );
+
+    // Act
+    const quiet = nothingProtects(context, images);
+
+    // Assess
+    expect(quiet).toBe(expected);
+    const usages = usedFamilies(buildFamilies(images), context);
+    expect(usages.every((usage) => usage === UNUSED)).toBe(expected);
   });
 });
