@@ -39,17 +39,36 @@ const YEAR_9999_END_MS = 253_402_300_799_999;
 const YEAR_0_START_MS = -62_167_219_200_000;
 
 /**
- * `YYYY-MM-DD HH:MM:SS` in UTC, as aws-ecr-gc prints push times. Computed from the time value
- * (civil date from days since 1970, after Howard Hinnant's `civil_from_days`): `gc` prints a line
- * per image, and `toISOString` costs four times as much. Outside years 0-9999, and for an invalid
- * date (which throws `RangeError`), it is `toISOString`'s.
+ * `YYYY-MM-DD HH:MM:SS` in UTC, as aws-ecr-gc prints push times. Computed from the time value:
+ * `gc` prints a line per image, and `toISOString` costs four times as much. The date part is
+ * kept for the last day asked (`gc` prints newest first, so most lines share their day with the
+ * one before); the time part is read from a table. Outside years 0-9999, and for an invalid date
+ * (which throws `RangeError`), it is `toISOString`'s.
  */
 export function formatUtc(date: Date): string {
   const ms = date.getTime();
   if (!(ms >= YEAR_0_START_MS && ms <= YEAR_9999_END_MS))
     return date.toISOString().slice(0, 19).replace('T', ' ');
   const days = Math.floor(ms / DAY_MS);
+  if (days !== lastDay.days) {
+    lastDay.days = days;
+    lastDay.text = civilDate(days);
+  }
   const seconds = Math.floor((ms - days * DAY_MS) / 1000);
+  const minutes = Math.floor(seconds / 60);
+  return `${lastDay.text} ${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}:${TWO_DIGITS[seconds % 60]}`;
+}
+
+/** The day `formatUtc` formatted last, and its `YYYY-MM-DD`. */
+const lastDay = { days: Number.NaN, text: '' };
+
+/** `00` to `59`. */
+const TWO_DIGITS: readonly string[] = Array.from({ length: 60 }, (_, value) =>
+  value < 10 ? `0${value}` : `${value}`,
+);
+
+/** `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`). */
+function civilDate(days: number): string {
   const shifted = days + 719_468; // days since 0000-03-01
   const era = Math.floor(shifted / 146_097);
   const dayOfEra = shifted - era * 146_097;
@@ -65,12 +84,8 @@ export function formatUtc(date: Date): string {
   const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
   const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
   const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  const hour = Math.floor(seconds / 3600);
-  const minute = Math.floor((seconds % 3600) / 60);
-  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(seconds % 60)}`;
+  return `${String(year).padStart(4, '0')}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`;
 }
-
-const two = (value: number) => (value < 10 ? `0${value}` : `${value}`);
 
 /** `sha256:2a1fce5b2...`: the first 16 characters of a digest, as aws-ecr-gc prints them. */
 export function shortDigest(digest: string): string {

@@ -30,6 +30,23 @@ describe('formatUtc', () => {
     );
   });
 
+  it('prints runs of dates that share a day, and leave it and come back, as their ISO form does', () => {
+    // The date part is kept from one call to the next: these sequences reuse it, and must not reuse it wrongly.
+    const base = Date.UTC(2026, 10, 22);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 }), { maxLength: 50 }),
+        (offsets) => {
+          for (const offset of offsets) {
+            const date = new Date(base + offset);
+            expect(formatUtc(date)).toBe(isoForm(date));
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('refuses an invalid date as toISOString does', () => {
     expect(() => formatUtc(new Date(Number.NaN))).toThrow(RangeError);
   });
