@@ -254,12 +254,67 @@ async function replayEcrGcListing(fake: EcrFake, repository: string): Promise<nu
   return imageIds;
 }
 
+/** One gc run's figures, from its process and the fake's request log of that run. */
+function measuredRun(
+  run: Run,
+  seen: {
+    readonly shape: GcBenchShape;
+    readonly populateMs: number;
+    readonly indexes: number;
+    readonly startupRunsMs: number[];
+    readonly nodeStartupMs: number;
+    readonly calls: OperationCounts;
+    readonly log: readonly EcrFakeCall[];
+  },
+): GcBenchResult {
+  const { shape, log } = seen;
+  const first = log[0]?.receivedAtMs ?? 0;
+  const last = log[log.length - 1]?.receivedAtMs ?? 0;
+  const windowOf = (operation: string) => {
+    const times = log.filter((call) => call.operation === operation).map((call) => call.receivedAtMs);
+    return times.length > 0 ? Math.max(...times) - Math.min(...times) + shape.latencyMs : 0;
+  };
+  const describePages = Math.ceil(shape.images / DESCRIBE_PAGE);
+  const batchGets = Math.ceil(seen.indexes / BATCH_GET);
+  const floorRoundTrips = describePages + Math.ceil(batchGets / shape.concurrency);
+  const totalImagesLine = /^Total images in .*$/m.exec(run.stdout)?.[0];
+  const toDelete = /^Images to delete \((\d+)\)/m.exec(run.stdout)?.[1];
+  return {
+    shape,
+    populateMs: seen.populateMs,
+    startupMs: median(seen.startupRunsMs),
+    startupRunsMs: seen.startupRunsMs,
+    nodeStartupMs: seen.nodeStartupMs,
+    wallMs: run.ms,
+    exitCode: run.code,
+    apiWindowMs: log.length > 0 ? last - first + shape.latencyMs : 0,
+    phases: {
+      beforeFirstCallMs: log.length > 0 ? first - run.spawnedAtMs : run.ms,
+      describeMs: windowOf('DescribeImages'),
+      batchGetMs: windowOf('BatchGetImage'),
+      afterLastCallMs: log.length > 0 ? run.exitedAtMs - (last + shape.latencyMs) : 0,
+    },
+    calls: seen.calls,
+    floorCalls: { DescribeImages: describePages, BatchGetImage: batchGets, ListImages: 0, other: 0 },
+    floorRoundTrips,
+    floorApiMs: floorRoundTrips * shape.latencyMs,
+    ...(totalImagesLine ? { totalImagesLine } : {}),
+    ...(toDelete ? { toDelete: Number(toDelete) } : {}),
+    stderr: run.stderr,
+    fakeAnswerMs: fakeAnswerTimes(log, shape),
+  };
+}
+
+/**
+ * Runs `gc --dry-run` `runs` times against one fake, filled once; each run measures the CLI's
+ * start-up (`--help`) just before, so that its floor and its wall time see the same machine.
+ * aws-ecr-gc's listing is replayed once, after the runs, into the first result (unless
+ * `replayEcrGc` is false).
+ */
 export async function runGcBench(
   shape: GcBenchShape = GC_BENCH_SHAPE,
-  options: { readonly replayEcrGc?: boolean } = {},
-): Promise<GcBenchResult> {
-  const startupRunsMs = await measureStartup();
-  const nodeStartupMs = await measureNodeStartup();
+  options: { readonly replayEcrGc?: boolean; readonly runs?: number } = {},
+): Promise<GcBenchResult[]> {
   const fake = await startEcrFake({ latencyMs: shape.latencyMs });
   try {
     const populating = performance.now();
@@ -269,68 +324,54 @@ export async function runGcBench(
     if (stored.length !== shape.images)
       throw new Error(`fake holds ${stored.length} images, not ${shape.images}`);
     const indexes = stored.filter((image) => image.childDigests.length > 0).length;
-
-    const before = countsOf(fake.calls);
-    const logStart = fake.calls.log.length;
     const env = cleanEnv({
       AWS_ENDPOINT_URL_ECR: fake.url,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
     });
-    const args = ['gc', '--repo', shape.repository, '--region', 'us-east-1', '--dry-run'];
-    const run = await runCli([...args, '--keep', 'build=50', '--delete-untagged=true'], env);
-    const calls = countsOf(fake.calls, before);
-    const log = fake.calls.log.slice(logStart);
-    const first = log[0]?.receivedAtMs ?? 0;
-    const last = log[log.length - 1]?.receivedAtMs ?? 0;
-    const apiWindowMs = log.length > 0 ? last - first + shape.latencyMs : 0;
-    const windowOf = (operation: string) => {
-      const times = log.filter((call) => call.operation === operation).map((call) => call.receivedAtMs);
-      return times.length > 0 ? Math.max(...times) - Math.min(...times) + shape.latencyMs : 0;
-    };
-    const phases = {
-      beforeFirstCallMs: log.length > 0 ? first - run.spawnedAtMs : run.ms,
-      describeMs: windowOf('DescribeImages'),
-      batchGetMs: windowOf('BatchGetImage'),
-      afterLastCallMs: log.length > 0 ? run.exitedAtMs - (last + shape.latencyMs) : 0,
-    };
-
-    const describePages = Math.ceil(shape.images / DESCRIBE_PAGE);
-    const batchGets = Math.ceil(indexes / BATCH_GET);
-    const floorRoundTrips = describePages + Math.ceil(batchGets / shape.concurrency);
-    const totalImagesLine = /^Total images in .*$/m.exec(run.stdout)?.[0];
-    const toDelete = /^Images to delete \((\d+)\)/m.exec(run.stdout)?.[1];
-
-    const fakeAnswerMs = fakeAnswerTimes(log, shape);
-    let ecrGc: GcBenchResult['ecrGc'];
+    const results: GcBenchResult[] = [];
+    for (let run = 0; run < Math.max(1, options.runs ?? 1); run++) {
+      const startupRunsMs = await measureStartup();
+      const nodeStartupMs = await measureNodeStartup();
+      const before = countsOf(fake.calls);
+      const logStart = fake.calls.log.length;
+      results.push(
+        measuredRun(
+          await runCli(
+            [
+              'gc',
+              '--repo',
+              shape.repository,
+              '--region',
+              'us-east-1',
+              '--dry-run',
+              '--keep',
+              'build=50',
+              '--delete-untagged=true',
+            ],
+            env,
+          ),
+          {
+            shape,
+            populateMs,
+            indexes,
+            startupRunsMs,
+            nodeStartupMs,
+            calls: countsOf(fake.calls, before),
+            log: fake.calls.log.slice(logStart),
+          },
+        ),
+      );
+    }
     if (options.replayEcrGc !== false) {
       const before = countsOf(fake.calls);
       const replaying = performance.now();
       const imageIds = await replayEcrGcListing(fake, shape.repository);
-      ecrGc = { imageIds, calls: countsOf(fake.calls, before), wallMs: performance.now() - replaying };
+      const ecrGc = { imageIds, calls: countsOf(fake.calls, before), wallMs: performance.now() - replaying };
+      results[0] = { ...results[0]!, ecrGc };
     }
-
-    return {
-      shape,
-      populateMs,
-      startupMs: median(startupRunsMs),
-      startupRunsMs,
-      nodeStartupMs,
-      wallMs: run.ms,
-      exitCode: run.code,
-      apiWindowMs,
-      phases,
-      calls,
-      floorCalls: { DescribeImages: describePages, BatchGetImage: batchGets, ListImages: 0, other: 0 },
-      floorRoundTrips,
-      floorApiMs: floorRoundTrips * shape.latencyMs,
-      ...(totalImagesLine ? { totalImagesLine } : {}),
-      ...(toDelete ? { toDelete: Number(toDelete) } : {}),
-      stderr: run.stderr,
-      fakeAnswerMs,
-      ...(ecrGc ? { ecrGc } : {}),
-    };
+    return results;
   } finally {
     await fake.close();
   }
