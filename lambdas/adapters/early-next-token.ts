@@ -82,7 +82,7 @@ export function tokenIn(bytes: Uint8Array, field = 'nextToken'): EarlyToken {
   }
 }
 
-/** JSON's white space (space, tab, line feed, carriage return), `{`, `:` and `,`, as bytes. */
+/** JSON's white space (space, tab, line feed, carriage return), then `{`, `:` and `,`, as bytes. */
 const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const OPEN_BRACE = 0x7b;
 const COLON = 0x3a;
@@ -101,6 +101,7 @@ function skipSpace(body: Buffer, from: number): number {
   while (at < body.length && JSON_SPACE.has(body[at]!)) at++;
   return at;
 }
+
 /** Tokens are a few hundred characters; a longer value is read by the SDK alone. */
 const MAX_TOKEN_TEXT = 8192;
 

@@ -9,7 +9,7 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import pLimit from 'p-limit';
-import { isIndex, type RegistryImage, registryImage } from '../core/model';
+import { isIndex, type RegistryImage, type RegistryImageFields, registryImage } from '../core/model';
 import type { DeleteResult, Progress, Registry } from '../core/ports';
 import { describeAwsError } from './aws-errors';
 import { readNextTokenEarly } from './early-next-token';
@@ -106,7 +106,7 @@ export class EcrRegistry implements Registry {
     repository: string,
     onProgress?: (progress: Progress) => void,
   ): Promise<readonly RegistryImage[]> {
-    const images: RegistryImage[] = [];
+    const images: RegistryImageFields[] = [];
     // Index manifests in flight are given up as soon as the listing fails, or one of them does.
     const reads = new AbortController();
     let readingEarly: Promise<Map<string, IndexContent>> | undefined;
@@ -154,15 +154,7 @@ export class EcrRegistry implements Registry {
       const content = indexes.get(image.digest);
       if (!content) return image;
       return registryImage({
-        repository: image.repository,
-        digest: image.digest,
-        tags: image.tags,
-        pushedAt: image.pushedAt,
-        pushedAtSource: image.pushedAtSource,
-        sizeBytes: image.sizeBytes,
-        mediaType: image.mediaType,
-        artifactType: image.artifactType,
-        lastPulledAt: image.lastPulledAt,
+        ...image,
         children: content.children,
         subject: image.subject ?? (content.subject || undefined),
       });
@@ -230,7 +222,7 @@ export class EcrRegistry implements Registry {
     };
   }
 
-  private toImage(repository: string, detail: ImageDetail): RegistryImage {
+  private toImage(repository: string, detail: ImageDetail): RegistryImageFields {
     if (!detail.imageDigest || !detail.imagePushedAt) {
       throw new RegistryReadError(`ECR listed an image of ${repository} without a digest or push time`);
     }

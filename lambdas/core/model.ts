@@ -28,7 +28,10 @@ export interface RegistryImage {
   readonly subject?: string | undefined;
 }
 
-/** Every key of `RegistryImage`, each one required (its value may still be undefined). */
+/**
+ * Every key of `RegistryImage`, each one present (its value may still be undefined): what
+ * `registryImage` takes and makes.
+ */
 export type RegistryImageFields = { readonly [K in keyof RegistryImage]-?: RegistryImage[K] };
 
 /**
@@ -39,7 +42,7 @@ export type RegistryImageFields = { readonly [K in keyof RegistryImage]-?: Regis
  * the engine's slow generic lookup, and planning a million images took about a quarter longer.
  * Registry adapters make their images with it.
  */
-export function registryImage(image: RegistryImageFields): RegistryImage {
+export function registryImage(image: RegistryImageFields): RegistryImageFields {
   return {
     repository: image.repository,
     digest: image.digest,
