@@ -52,23 +52,29 @@ export function verifySignature(input: {
       reason: `signature timestamp is ${skew} s from the server clock (limit ${SIGNATURE_TOLERANCE_SECONDS} s)`,
     };
   }
-  const expected = input.hmac(input.key, `${parsed.t}.${input.rawBody}`);
+  // Signed over `t` exactly as sent (a zero-padded `t` is signed with its zeros).
+  const expected = input.hmac(input.key, `${parsed.signedT}.${input.rawBody}`);
   const valid = parsed.v1.some((candidate) => constantTimeEqual(candidate, expected));
   return valid ? { ok: true } : { ok: false, reason: 'signature does not match' };
 }
 
-/** Reads `t=<digits>,v1=<64 hex>[,v1=...]`; undefined when malformed. */
-export function parseSignatureHeader(header: string): { t: number; v1: string[] } | undefined {
-  let t: number | undefined;
+/**
+ * Reads `t=<digits>,v1=<64 hex>[,v1=...]`; undefined when malformed. `signedT` is `t` as written,
+ * which is what the HMAC covers; each `v1` is lowercased (hex of either case is accepted).
+ */
+export function parseSignatureHeader(
+  header: string,
+): { t: number; signedT: string; v1: string[] } | undefined {
+  let signedT: string | undefined;
   const v1: string[] = [];
   for (const part of header.split(',')) {
     const [name, value, ...rest] = part.trim().split('=');
     if (value === undefined || rest.length > 0) return undefined;
-    if (name === 't' && /^\d{1,12}$/.test(value)) t = Number(value);
-    else if (name === 'v1' && /^[0-9a-f]{64}$/.test(value)) v1.push(value);
+    if (name === 't' && /^\d{1,12}$/.test(value)) signedT = value;
+    else if (name === 'v1' && /^[0-9a-fA-F]{64}$/.test(value)) v1.push(value.toLowerCase());
     else return undefined;
   }
-  return t === undefined || v1.length === 0 ? undefined : { t, v1 };
+  return signedT === undefined || v1.length === 0 ? undefined : { t: Number(signedT), signedT, v1 };
 }
 
 /** Compares two strings in time that depends only on their length. */

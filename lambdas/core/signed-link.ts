@@ -5,12 +5,13 @@ import { constantTimeEqual } from './signature';
 export const DEFAULT_LINK_EXPIRY_DAYS = 7;
 
 /**
- * The signature of a review link: base64url(HMAC-SHA256(linkSecret, id + "." + exp)), no padding.
+ * The signature of a review link: base64url(HMAC-SHA256(linkSecret, id + "." + exp)), no padding;
+ * `exp` as the link writes it.
  *
  * @example
  * linkSignature(hmacSha256Hex, secret, 'p-2026-11-22T06', 1764000000) // 'q3Jm…' (43 chars)
  */
-export function linkSignature(hmac: Hmac, linkSecret: string, planId: string, exp: number): string {
+export function linkSignature(hmac: Hmac, linkSecret: string, planId: string, exp: number | string): string {
   return hexToBase64Url(hmac(linkSecret, `${planId}.${exp}`));
 }
 
@@ -35,7 +36,8 @@ export function checkLink(input: {
   readonly now: Date;
 }): LinkCheck {
   if (input.exp === undefined || input.sig === undefined || !/^\d{1,12}$/.test(input.exp)) return 'forged';
-  const expected = linkSignature(input.hmac, input.linkSecret, input.planId, Number(input.exp));
+  // Over `exp` exactly as the link has it: an `exp` written differently is another link.
+  const expected = linkSignature(input.hmac, input.linkSecret, input.planId, input.exp);
   if (!constantTimeEqual(input.sig, expected)) return 'forged';
   return input.now.getTime() / 1000 > Number(input.exp) ? 'expired' : 'valid';
 }

@@ -79,6 +79,31 @@ describe('ingest signatures', () => {
     );
   });
 
+  it('covers t exactly as sent: a zero-padded t is signed with its zeros', () => {
+    const sent = `0${T}`;
+    const over = (signed: string) =>
+      verifySignature({
+        header: `t=${sent},v1=${createHmac('sha256', KEY).update(`${signed}.${BODY}`).digest('hex')}`,
+        rawBody: BODY,
+        key: KEY,
+        now: NOW,
+        hmac: hmacSha256Hex,
+      });
+    expect(over(sent)).toEqual({ ok: true });
+    expect(over(String(T))).toMatchObject({ ok: false, reason: 'signature does not match' });
+  });
+
+  it('accepts the HMAC in upper-case hex', () => {
+    const header = signatureHeader(hmacSha256Hex, KEY, T, BODY).replace(
+      /v1=(\w+)/,
+      (_, hex: string) => `v1=${hex.toUpperCase()}`,
+    );
+    expect(header).toMatch(/v1=[0-9A-F]{64}$/);
+    expect(verifySignature({ header, rawBody: BODY, key: KEY, now: NOW, hmac: hmacSha256Hex })).toEqual({
+      ok: true,
+    });
+  });
+
   it('parses several v1 values (key rotation) and compares strings exactly', () => {
     expect(parseSignatureHeader(`t=5,v1=${'a'.repeat(64)},v1=${'b'.repeat(64)}`)?.v1).toHaveLength(2);
     expect(constantTimeEqual('abc', 'abc')).toBe(true);

@@ -51,6 +51,12 @@ describe('signed review links', () => {
     expect(check({ exp: 'soon' })).toBe('forged');
   });
 
+  it('covers exp exactly as the link writes it', () => {
+    const padded = `0${EXP}`;
+    expect(check({ exp: padded })).toBe('forged');
+    expect(check({ exp: padded, sig: linkSignature(hmacSha256Hex, SECRET, 'plan-1', padded) })).toBe('valid');
+  });
+
   it('calls a well-signed link past its expiry expired', () => {
     expect(check({ now: new Date((EXP + 1) * 1000) })).toBe('expired');
   });
