@@ -87,14 +87,20 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // The AWS SDK warns on every run under Node 20 that its releases after January 2027 will need
+  // Node 22. The SDK in these bundles is fixed at build time, so the warning is for whoever updates
+  // the bundle, not for the person running it; it would only add lines to every CI log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     await buildProgram().parseAsync(normaliseArgs(process.argv.slice(2)), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
+      // `commander.help` is also what a missing command ends with (usage on stderr, exit code 1):
+      // asked-for help exits 0, anything else is bad usage.
       const ok =
         error.code === 'commander.helpDisplayed' ||
         error.code === 'commander.version' ||
-        error.code === 'commander.help';
+        (error.code === 'commander.help' && error.exitCode === 0);
       process.exitCode = ok ? 0 : 2;
       return;
     }

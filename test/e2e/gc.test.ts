@@ -97,6 +97,8 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     );
     expect(result.code).toBe(0);
     expect(fake.images('testrepo')).toHaveLength(45);
+    // Nothing else: under Node 20 the AWS SDK would add its Node-version warning to every run.
+    expect(result.stderr).toBe('');
   });
 
   it('accepts the Go-style single-dash flags of aws-ecr-gc and AWS_DEFAULT_REGION', async () => {
@@ -287,6 +289,16 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(fake.calls.DescribeImages + fake.calls.BatchDeleteImage).toBe(0);
+  });
+
+  it('exits 2 with the usage on stderr when no command is given, and 0 when help is asked for', async () => {
+    const bare = await runCli([]);
+    const help = await runCli(['--help']);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('Usage: registry-janitor');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: registry-janitor');
   });
 
   it('exits 2 on an invalid lifecycle policy or sightings file, naming the problem', async () => {
