@@ -23,7 +23,7 @@ export async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv):
   if (!flags.repo || flags.repo.length === 0) {
     throw new UsageError('--repo NAME is required with ECR (repeat it for several repositories)');
   }
-  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const region = flags.region ?? environmentRegion(env);
   const client = new ECRClient(region ? { region } : {});
   let resolved: string;
   try {
@@ -36,6 +36,14 @@ export async function registryFromFlags(flags: GcFlags, env: NodeJS.ProcessEnv):
     throw new UsageError(`${source} '${region}' is not an AWS region: ${(error as Error).message}`);
   }
   return new EcrRegistry({ client, region: resolved });
+}
+
+/**
+ * The region the environment names: `AWS_REGION`, else `AWS_DEFAULT_REGION`. A variable set to
+ * the empty string counts as unset (CI systems often export every variable they know, empty).
+ */
+export function environmentRegion(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
 }
 
 /**

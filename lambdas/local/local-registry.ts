@@ -7,6 +7,7 @@ import { lookupCredentials } from '../adapters/oci-credentials';
 import { OciRegistry } from '../adapters/oci-registry';
 import type { Sighting } from '../core/model';
 import type { Registry } from '../core/ports';
+import { environmentRegion } from '../handlers/gc-registry';
 import type { RegistrySetting } from './serve-config';
 
 /** A registry that cannot be reached: `serve` still starts, and each scan records why. */
@@ -40,7 +41,7 @@ export async function localRegistry(
     const url = new URL(setting.url);
     return { registry: new OciRegistry({ url, ...lookupCredentials(url.host, env) }) };
   }
-  const region = setting.ecr.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const region = setting.ecr.region ?? environmentRegion(env);
   const client = new ECRClient(region ? { region } : {});
   let resolved: string;
   try {

@@ -101,7 +101,7 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(result.stderr).toBe('');
   });
 
-  it('accepts the Go-style single-dash flags of aws-ecr-gc and AWS_DEFAULT_REGION', async () => {
+  it('accepts the Go-style single-dash flags of aws-ecr-gc and AWS_DEFAULT_REGION (an empty AWS_REGION is unset)', async () => {
     seedReadmeRepository();
     const args = [
       'gc',
@@ -113,7 +113,10 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
       '-keep',
       'build=8',
     ];
-    const result = await runCli(args, { endpoint: fake.url, env: { AWS_DEFAULT_REGION: 'us-east-1' } });
+    const result = await runCli(args, {
+      endpoint: fake.url,
+      env: { AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' },
+    });
     expect(result.stdout).toContain('Deleted (2)');
     expect(result.code).toBe(0);
   });

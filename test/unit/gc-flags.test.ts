@@ -1,5 +1,6 @@
 import { UsageError } from '../../lambdas/core/errors';
 import { repositoriesFromFlags } from '../../lambdas/handlers/gc-command';
+import { environmentRegion } from '../../lambdas/handlers/gc-registry';
 
 describe('repositoriesFromFlags', () => {
   it('keeps each repository once, in the order given', () => {
@@ -17,4 +18,16 @@ describe('repositoriesFromFlags', () => {
       expect(() => repositoriesFromFlags([name])).toThrow('is not a repository name');
     },
   );
+});
+
+describe('environmentRegion', () => {
+  it.each([
+    [{ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-east-1' }, 'eu-west-1'],
+    [{ AWS_DEFAULT_REGION: 'us-east-1' }, 'us-east-1'],
+    [{ AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' }, 'us-east-1'],
+    [{ AWS_REGION: '', AWS_DEFAULT_REGION: '' }, undefined],
+    [{}, undefined],
+  ])('reads %j as %j', (env, region) => {
+    expect(environmentRegion(env)).toBe(region);
+  });
 });
