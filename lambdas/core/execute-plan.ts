@@ -80,7 +80,13 @@ async function deleteBatch(
   });
 }
 
+/**
+ * The code and message of a request that failed as a whole. An adapter's error wraps what the
+ * registry answered (an AWS `AccessDeniedException`, say): that answer's name is the code shown,
+ * beside the adapter's message.
+ */
 function describeError(error: unknown): { code: string; message: string } {
-  if (error instanceof Error) return { code: error.name || 'Error', message: error.message };
-  return { code: 'Error', message: String(error) };
+  if (!(error instanceof Error)) return { code: 'Error', message: String(error) };
+  const answer = error.cause instanceof Error && error.cause.name !== 'Error' ? error.cause : error;
+  return { code: answer.name || 'Error', message: error.message };
 }

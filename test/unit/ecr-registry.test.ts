@@ -9,7 +9,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
-import { digestOf } from '../fixtures/builders';
+import { executePlan } from '../../lambdas/core/execute-plan';
+import { planCleanup } from '../../lambdas/core/plan';
+import { anImage, aPolicy, digestOf, NOW } from '../fixtures/builders';
 import { describePage, imageDetail, indexManifest, OCI_INDEX, REGISTRY_ID } from '../fixtures/ecr-responses';
 
 const ecr = mockClient(ECRClient);
@@ -234,6 +236,31 @@ describe('EcrRegistry.deleteImages', () => {
     expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual(
       [deleted, gone, refused].map((imageDigest) => ({ imageDigest })),
     );
+  });
+
+  it("reports a request refused as a whole under the AWS error's code, for each of its images", async () => {
+    // Prepare
+    const digests = ['a', 'b'].map(digestOf) as string[];
+    ecr.on(BatchDeleteImageCommand).rejects(ecrError('AccessDeniedException', 'client', 'not authorized'));
+    const plan = planCleanup({
+      repositories: [{ repository: 'web', images: digests.map((digest) => anImage(digest).build()) }],
+      sightings: [],
+      policy: aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } }),
+      now: NOW,
+    });
+
+    // Act
+    const outcomes = await executePlan(plan, registry());
+
+    // Assess
+    expect(outcomes).toHaveLength(2);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({
+        status: 'failed',
+        code: 'AccessDeniedException',
+        message: expect.stringContaining('access denied: the credentials lack ecr:BatchDeleteImage on web'),
+      });
+    }
   });
 
   it('refuses more than 100 images in one request', async () => {
