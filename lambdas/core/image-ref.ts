@@ -87,6 +87,25 @@ function splitTag(text: string, input: string): [string, string | undefined] {
   return [text.slice(0, colon), tag];
 }
 
+/** Docker Hub's other names, each with the port HTTPS implies: one registry, `docker.io`. */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([
+  'index.docker.io',
+  'registry-1.docker.io',
+  'docker.io:443',
+  'index.docker.io:443',
+  'registry-1.docker.io:443',
+]);
+
+/**
+ * The one name references use for a registry host (lowercase): Docker Hub's aliases are
+ * `docker.io`. Sightings are read with it, so the registry being cleaned must name itself with
+ * it too: a `gc --registry https://registry-1.docker.io` is the registry of `docker.io/...` images.
+ */
+export function canonicalRegistryHost(host: string): string {
+  const lower = host.toLowerCase();
+  return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
+}
+
 function splitRegistry(name: string, input: string): { registry: string; repository: string } {
   if (name === '') throw new ImageReferenceError(`'${input}' has no repository name`);
   if (name.length > MAX_NAME_LENGTH) {
@@ -99,7 +118,7 @@ function splitRegistry(name: string, input: string): { registry: string; reposit
   let repository = hasHost ? name.slice(slash + 1) : name;
   if (hasHost && !HOST.test(first))
     throw new ImageReferenceError(`'${input}' has an invalid registry host '${first}'`);
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
+  registry = canonicalRegistryHost(registry);
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
   for (const component of repository.split('/')) {
     if (!COMPONENT.test(component)) {

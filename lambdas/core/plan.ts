@@ -1,5 +1,6 @@
 import { applyDeleteRules, type RuleVerdict } from './delete-rules';
 import { buildFamilies, listingFacts, type MemberRole } from './image-family';
+import { canonicalRegistryHost } from './image-ref';
 import type { ClusterReport, ImageId, PushedAtSource, RegistryImage, Sighting } from './model';
 import { newestFirstOrder } from './newest-first';
 import { type Decided, itemsOf } from './plan-items';
@@ -95,8 +96,9 @@ export interface PlanCleanupInput {
  */
 export function planCleanup(input: PlanCleanupInput): Plan {
   const sightings = indexSightings(input.sightings, input.clusterReports);
+  // Each host as given and as references name it (Docker Hub's aliases are `docker.io`).
   const hosts = input.registryHosts
-    ? new Set(input.registryHosts.map((host) => host.toLowerCase()))
+    ? new Set(input.registryHosts.flatMap((host) => [host.toLowerCase(), canonicalRegistryHost(host)]))
     : undefined;
   const policyFor = typeof input.policy === 'function' ? input.policy : () => input.policy as Policy;
   const repositories = input.repositories.map((listing): RepositoryPlan => {

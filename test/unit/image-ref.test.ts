@@ -12,6 +12,8 @@ describe('parseImageReference', () => {
     ['bitnami/redis:7', { registry: 'docker.io', repository: 'bitnami/redis', tag: '7' }],
     ['docker.io/nginx:1', { registry: 'docker.io', repository: 'library/nginx', tag: '1' }],
     ['index.docker.io/library/nginx:1', { registry: 'docker.io', repository: 'library/nginx', tag: '1' }],
+    ['registry-1.docker.io:443/nginx:1', { registry: 'docker.io', repository: 'library/nginx', tag: '1' }],
+    ['Registry-1.Docker.IO/team/app:2', { registry: 'docker.io', repository: 'team/app', tag: '2' }],
     [`${ECR}/web:1.4.2`, { registry: ECR, repository: 'web', tag: '1.4.2' }],
     [`${ECR}/team/web@${DIGEST}`, { registry: ECR, repository: 'team/web', digest: DIGEST }],
     [`${ECR}/web:1.4.2@${DIGEST}`, { registry: ECR, repository: 'web', tag: '1.4.2', digest: DIGEST }],

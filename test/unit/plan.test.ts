@@ -1,3 +1,4 @@
+import { parseImageReference } from '../../lambdas/core/image-ref';
 import type { RegistryImage, Sighting } from '../../lambdas/core/model';
 import { type PlanItem, planCleanup, sightedDigestsOf } from '../../lambdas/core/plan';
 import type { Policy } from '../../lambdas/core/policy';
@@ -51,6 +52,36 @@ describe('planCleanup protections', () => {
     // Assess
     expect(items.get(image.digest)).toMatchObject({ decision: 'keep', reason });
   });
+
+  it.each(['https://registry-1.docker.io', 'https://index.docker.io', 'registry-1.docker.io:443'])(
+    'keeps a Docker Hub image sighted by tag when the registry cleaned is Docker Hub named %s',
+    (name) => {
+      // Prepare: sightings of Docker Hub, however written, are read as docker.io.
+      const host = name.replace('https://', '');
+      const image = anImage('a', 'myorg/web').tagged('stable').build();
+      const sighting: Sighting = {
+        cluster: 'prod-eu',
+        ref: parseImageReference(`${host}/myorg/web:stable`),
+        observedAt: new Date(NOW.getTime() - 600_000),
+      };
+
+      // Act
+      const result = planCleanup({
+        repositories: [{ repository: 'myorg/web', images: [image] }],
+        sightings: [sighting],
+        policy: deleteAll,
+        registryHosts: [host],
+        now: NOW,
+      });
+
+      // Assess
+      expect(sighting.ref.registry).toBe('docker.io');
+      expect(result.repositories[0]!.items[0]).toMatchObject({
+        decision: 'keep',
+        reason: "kept: tag 'stable' seen in prod-eu 10 minutes ago",
+      });
+    },
+  );
 
   it('names the AWS workload that uses an image', () => {
     const image = anImage('a').tagged('v1').build();
