@@ -35,6 +35,13 @@ export interface FamilyMember {
 export interface Families {
   /** How many distinct images (digests) the repository holds: a digest listed twice counts once. */
   readonly images: number;
+  /**
+   * The images the families are made of: each digest once, in listing order, a digest listed
+   * twice as its listings merged (`mergeListings`). The listing itself when no digest repeats.
+   */
+  readonly listed: readonly RegistryImage[];
+  /** The `fingerprint` of each of `listed`'s digests. */
+  readonly prints: Int32Array;
   /** Every root once: in listing order, then the roots of reference cycles by digest. */
   readonly roots: RegistryImage[];
   /** The members below `roots[index]`, in discovery order; empty for most roots. */
@@ -106,6 +113,8 @@ export function buildFamilies(images: readonly RegistryImage[], listing?: Listin
   if (graph.membership.reached < graph.withParent) addCycleRoots(graph, { roots, below, references });
   return {
     images: listed.length,
+    listed,
+    prints: facts.prints,
     roots,
     shared: sharedMembers(graph),
     belowAt: (index) => below[index]!,

@@ -1,9 +1,10 @@
-import type { RegistryImage } from './model';
+import { type RegistryImage, registryImage } from './model';
 import { digestFingerprints, fingerprint } from './string-filter';
 
 /**
- * One repository's images by digest, each digest once: a digest listed twice counts as its last
- * listing, at its first place (as a `Map` keeps the first key and the last value).
+ * One repository's images by digest, each digest once: a digest listed twice (a listing that
+ * shifted while it was paged) is one image at its first place, made by `mergeListings` of all
+ * its listings, so that no tag or pull either listing showed is lost.
  *
  * Planning reads every image's digest once here, so the lookup is an open-addressing table over
  * `fingerprint` (a digest's last characters: digests differ at the end) instead of a `Map`, which
@@ -18,7 +19,7 @@ export class ImagesByDigest {
   private readonly slots: Int32Array;
   private readonly fingerprints: Int32Array;
   private readonly mask: number;
-  /** First position → the last listing of its digest, for digests listed more than once. */
+  /** First position → its digest's listings merged, for digests listed more than once. */
   private readonly relisted = new Map<number, RegistryImage>();
   /** With digests listed twice: each listing position's place in `unique`. */
   private uniqueAt: Int32Array | undefined;
@@ -40,7 +41,7 @@ export class ImagesByDigest {
     for (let i = 0; i < images.length; i++) {
       const first = this.add(i, prints[i]!);
       if (first === i) continue;
-      this.relisted.set(first, images[i]!);
+      this.relisted.set(first, mergeListings(this.relisted.get(first) ?? images[first]!, images[i]!));
       duplicates ??= new Uint8Array(images.length);
       duplicates[i] = 1;
     }
@@ -91,4 +92,43 @@ export class ImagesByDigest {
     }
     return unique;
   }
+}
+
+/**
+ * One image from two listings of its digest: the later one, with every tag of either (sorted),
+ * the newer pull, the later push (it keeps a young image young), and what either knew of the
+ * manifest's children and subject. When listings disagree, the evidence of use is kept.
+ */
+export function mergeListings(earlier: RegistryImage, later: RegistryImage): RegistryImage {
+  const tags = earlier.tags.every((tag) => later.tags.includes(tag))
+    ? later.tags
+    : [...new Set([...later.tags, ...earlier.tags])].sort();
+  const pushed = laterPush(earlier, later);
+  return registryImage({
+    repository: later.repository,
+    digest: later.digest,
+    sizeBytes: later.sizeBytes,
+    mediaType: later.mediaType,
+    artifactType: later.artifactType,
+    tags,
+    pushedAt: pushed.pushedAt,
+    pushedAtSource: pushed.pushedAtSource,
+    lastPulledAt: newerDate(earlier.lastPulledAt, later.lastPulledAt),
+    children: later.children ?? earlier.children,
+    subject: later.subject ?? earlier.subject,
+  });
+}
+
+/** The listing with the later valid push time (an invalid date is no push time). */
+function laterPush(earlier: RegistryImage, later: RegistryImage): RegistryImage {
+  const before = earlier.pushedAt.getTime();
+  const after = later.pushedAt.getTime();
+  if (Number.isNaN(after)) return earlier;
+  return !Number.isNaN(before) && before > after ? earlier : later;
+}
+
+function newerDate(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (a === undefined || Number.isNaN(a.getTime())) return b;
+  if (b === undefined || Number.isNaN(b.getTime())) return a;
+  return a.getTime() > b.getTime() ? a : b;
 }

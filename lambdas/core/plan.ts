@@ -140,11 +140,13 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const totalImages = images.length;
   const listing = listingFacts(images);
   const families = buildFamilies(images, listing);
-  const sightings = input.sightings.forRepository(repository, images, input.registryHosts, listing.prints);
+  // The images of the families: a digest listed twice is one image holding what either listing showed.
+  const { listed, prints } = families;
+  const sightings = input.sightings.forRepository(repository, listed, input.registryHosts, prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
   const protection = protectionContext(policy, sightings, now);
   // With aws-ecr-gc's flags alone nothing can protect: every family is unused, none is looked at.
-  const quiet = nothingProtects(protection, images);
+  const quiet = nothingProtects(protection, listed);
   const facts = rootFacts(families.roots, policy.rules.keep, quiet ? undefined : protection);
   const usages = quiet ? unusedFamilies(families.roots.length) : usedFamilies(families, protection, facts);
   const order = newestFirstOrder(families.roots, facts.times);

@@ -83,6 +83,46 @@ describe('planCleanup protections', () => {
     },
   );
 
+  it.each([
+    [
+      'a protected tag',
+      aPolicy({ protectTags: ['prod'], rules: { deleteUntagged: true } }),
+      [],
+      false,
+      "kept: tag 'prod' is protected",
+    ],
+    [
+      'a tag sighting',
+      aPolicy({ rules: { deleteUntagged: true } }),
+      [aTagSighting('web', 'prod', 'prod-eu', 0)],
+      false,
+      "kept: tag 'prod' seen in prod-eu",
+    ],
+    ['a pull', aPolicy({ rules: { deleteUntagged: true } }), [], true, 'kept: pulled 2 hours ago'],
+  ])(
+    'keeps a digest listed twice by %s that only its earlier listing shows',
+    (_name, policy, sightings, pulled, reason) => {
+      // Prepare: the listing shifted while paged; the later listing shows the image untagged, unpulled.
+      const listed = anImage('a').tagged('prod').build();
+      const earlier = {
+        ...listed,
+        lastPulledAt: pulled ? new Date(NOW.getTime() - 2 * 3_600_000) : undefined,
+      };
+      const later = { ...listed, tags: [], lastPulledAt: undefined };
+
+      // Act
+      const items = plan([earlier, anImage('b').build(), later], policy, sightings);
+
+      // Assess
+      expect(items.get(listed.digest)).toMatchObject({
+        decision: 'keep',
+        reason: expect.stringContaining(reason),
+      });
+      expect(items.get(listed.digest)?.tags).toEqual(['prod']);
+      expect(items.size).toBe(2);
+    },
+  );
+
   it('names the AWS workload that uses an image', () => {
     const image = anImage('a').tagged('v1').build();
     const lambda: Sighting = {
