@@ -270,10 +270,10 @@ export function listingCompleteness(
 
 /**
  * On a registry that lists only what tags reach, a running untagged index is invisible unless the
- * listing was asked for its digest: any platform image or referrer it shares with a listed index
- * could be deleted "with" that index. When a digest of the repository was sighted recently, is not
- * listed, and was not checked while listing (sighted after it), keep every member that is not a
- * root, saying why.
+ * listing was asked for its digest: any manifest it lists could be deleted, whether it is a member
+ * of a listed index or a root of its own (a tagged platform image, `1.0-amd64`). When a digest of
+ * the repository was sighted recently, is not listed, and was not checked while listing (sighted
+ * after it, as when the deleter reads sightings again), keep every candidate, saying why.
  */
 function keepSharedWithUnlisted(
   planned: RepositoryPlan,
@@ -293,9 +293,7 @@ function keepSharedWithUnlisted(
   if (!unlisted?.ref.digest) return planned;
   const reason = `kept: ${shortDigest(unlisted.ref.digest)} runs in ${unlisted.cluster} but the registry cannot list it (untagged); it may share this manifest`;
   const items = planned.items.map((item) =>
-    item.role !== 'root' && item.decision === 'delete'
-      ? { ...item, decision: 'keep' as const, reason }
-      : item,
+    item.decision === 'delete' ? { ...item, decision: 'keep' as const, reason } : item,
   );
   return { ...planned, items };
 }

@@ -424,10 +424,12 @@ describe('planCleanup never lets a live cluster lose an image it reported', () =
 });
 
 describe('planCleanup on a registry that lists only what tags reach', () => {
-  it('keeps platform images when a sighted digest of the repository is not listed', () => {
-    // Prepare: an untagged index runs (invisible to the OCI listing) and shares arm64 with build-1.
+  it('keeps every candidate when a sighted digest of the repository is not listed', () => {
+    // Prepare: an untagged index runs (invisible to the OCI listing) and shares arm64 with build-1;
+    // it may as well list the tagged platform image build-2-amd64, a root of its own here.
     const shared = anImage('arm64').build();
     const listedIndex = anImage('i1').tagged('build-1').indexOf([shared]).build();
+    const platform = anImage('amd64').tagged('build-2-amd64').build();
     const running = aSighting(anImage('untagged-index').build(), 'prod-eu', 0.01);
     const input = {
       sightings: [running],
@@ -439,11 +441,11 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
     // Act
     const partial = planCleanup({
       ...input,
-      repositories: [{ repository: 'web', images: [shared, listedIndex], partial: true }],
+      repositories: [{ repository: 'web', images: [shared, listedIndex, platform], partial: true }],
     });
     const complete = planCleanup({
       ...input,
-      repositories: [{ repository: 'web', images: [shared, listedIndex] }],
+      repositories: [{ repository: 'web', images: [shared, listedIndex, platform] }],
     });
     // The listing read the sighted digest and the registry does not hold it: nothing to fear.
     const checked = planCleanup({
@@ -451,7 +453,7 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
       repositories: [
         {
           repository: 'web',
-          images: [shared, listedIndex],
+          images: [shared, listedIndex, platform],
           partial: true,
           checkedDigests: sightedDigestsOf(input.sightings, 'web'),
         },
@@ -462,13 +464,14 @@ describe('planCleanup on a registry that lists only what tags reach', () => {
     const decisions = (plan: typeof partial) =>
       plan.repositories[0]!.items.map((item) => [item.role, item.decision]);
     expect(decisions(partial)).toEqual([
-      ['root', 'delete'],
+      ['root', 'keep'],
+      ['root', 'keep'],
       ['child', 'keep'],
     ]);
-    expect(partial.repositories[0]!.items[1]!.reason).toMatch(
-      /runs in prod-eu but the registry cannot list it/,
-    );
+    for (const item of partial.repositories[0]!.items)
+      expect(item.reason).toMatch(/runs in prod-eu but the registry cannot list it/);
     expect(decisions(complete)).toEqual([
+      ['root', 'delete'],
       ['root', 'delete'],
       ['child', 'delete'],
     ]);
