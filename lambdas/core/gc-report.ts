@@ -53,10 +53,12 @@ export function renderRepositoryReport(
   lines.push(`Deleted (${deleted.length})`);
   for (const { item } of deleted) lines.push(`  ${shortDigest(item.digest)} (${item.tags.join(', ')})`);
   lines.push(`Failures (${failed.length})`);
+  // aws-ecr-gc's shape (digest, then what went wrong), then the manifest's own tags, as every line
+  // of these sections shows them.
   for (const outcome of failed) {
     const what =
       outcome.status === 'failed' ? `${outcome.code}: ${outcome.message}` : `Skipped: ${outcome.reason}`;
-    lines.push(`  ${shortDigest(outcome.item.digest)} ${what}`);
+    lines.push(`  ${shortDigest(outcome.item.digest)} ${what} [${outcome.item.tags.join(', ')}]`);
   }
   return lines;
 }

@@ -188,6 +188,10 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(result.stdout).toContain(
       'Deleted (1)\n  sha256:2a1fce5b2... (build-64cd372)\nFailures (1)\n  sha256:4fe1451fc... ImageTagDoesNotMatchDigest:',
     );
+    // Each line of the section names the manifest's own tags.
+    expect(result.stdout).toMatch(
+      /\n {2}sha256:4fe1451fc\.\.\. ImageTagDoesNotMatchDigest: .+ \[build-1d293f7\]\n/,
+    );
     expect(result.code).toBe(1);
   });
 
