@@ -91,6 +91,9 @@ async function main(): Promise<void> {
   // Node 22. The SDK in these bundles is fixed at build time, so the warning is for whoever updates
   // the bundle, not for the person running it; it would only add lines to every CI log.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // An empty AWS_REGION (CI systems export variables they know, empty) means unset: left in, the
+  // SDK would take '' for the region and never reach AWS_DEFAULT_REGION or the profile's region.
+  if (process.env.AWS_REGION === '') delete process.env.AWS_REGION;
   try {
     await buildProgram().parseAsync(normaliseArgs(process.argv.slice(2)), { from: 'user' });
   } catch (error) {

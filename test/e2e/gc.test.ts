@@ -298,6 +298,19 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(fake.calls.DescribeImages + fake.calls.BatchDeleteImage).toBe(0);
   });
 
+  it("takes the profile's region when AWS_REGION is set but empty", async () => {
+    seedReadmeRepository();
+    const config = join(dir, 'aws-config');
+    writeFileSync(config, '[default]\nregion = us-east-1\n');
+    const result = await runCli([...README_ARGS, '--dry-run'], {
+      endpoint: fake.url,
+      env: { AWS_REGION: '', AWS_CONFIG_FILE: config },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('Total images in testrepo (us-east-1): 47');
+    expect(result.code).toBe(0);
+  });
+
   it('exits 2 with the usage on stderr when no command is given, and 0 when help is asked for', async () => {
     const bare = await runCli([]);
     const help = await runCli(['--help']);
