@@ -81,9 +81,9 @@ async function deleteBatch(
 }
 
 /**
- * The code and message of a request that failed as a whole. An adapter's error wraps what the
- * registry answered (an AWS `AccessDeniedException`, say): that answer's name is the code shown,
- * beside the adapter's message.
+ * The code and message of a request that failed as a whole. An adapter's error wraps the error it
+ * met (an AWS `AccessDeniedException`, a network error): that error's name, when it has its own,
+ * is the code shown, beside the adapter's message.
  */
 function describeError(error: unknown): { code: string; message: string } {
   if (!(error instanceof Error)) return { code: 'Error', message: String(error) };

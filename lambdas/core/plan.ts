@@ -137,9 +137,10 @@ export interface PlanRepositoryInput {
 /** Plans one repository (see `planCleanup`). */
 export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
-  const totalImages = images.length;
   const listing = listingFacts(images);
   const families = buildFamilies(images, listing);
+  // Manifests, each digest once (a digest listed twice is one manifest).
+  const totalImages = families.images;
   // The images of the families: a digest listed twice is one image holding what either listing showed.
   const { listed, prints } = families;
   const sightings = input.sightings.forRepository(repository, listed, input.registryHosts, prints);

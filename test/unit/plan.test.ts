@@ -99,6 +99,13 @@ describe('planCleanup protections', () => {
       "kept: tag 'prod' seen in prod-eu",
     ],
     ['a pull', aPolicy({ rules: { deleteUntagged: true } }), [], true, 'kept: pulled 2 hours ago'],
+    [
+      'a digest sighting',
+      aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } }),
+      [aSighting(anImage('a').build(), 'prod-eu', 0.01)],
+      false,
+      'seen in prod-eu',
+    ],
   ])(
     'keeps a digest listed twice by %s that only its earlier listing shows',
     (_name, policy, sightings, pulled, reason) => {
@@ -122,6 +129,17 @@ describe('planCleanup protections', () => {
       expect(items.size).toBe(2);
     },
   );
+
+  it('counts a digest listed twice as one manifest', () => {
+    const image = anImage('a').build();
+    const result = planCleanup({
+      repositories: [{ repository: 'web', images: [image, anImage('b').build(), { ...image }] }],
+      sightings: [],
+      policy: deleteAll,
+      now: NOW,
+    });
+    expect(result.repositories[0]!.totalImages).toBe(2);
+  });
 
   it('names the AWS workload that uses an image', () => {
     const image = anImage('a').tagged('v1').build();
