@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { GcFlags } from '../lambdas/handlers/gc-command';
 import type { ServeFlags } from '../lambdas/local/serve-command';
+import { usageExitCode } from '../reporter/src/cli-exit';
 import { addReportCommand } from '../reporter/src/report-cli';
 
 // Each command loads its own code when it runs, so that `gc` does not start the SDK clients of
@@ -98,13 +99,7 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(normaliseArgs(process.argv.slice(2)), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // `commander.help` is also what a missing command ends with (usage on stderr, exit code 1):
-      // asked-for help exits 0, anything else is bad usage.
-      const ok =
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        (error.code === 'commander.help' && error.exitCode === 0);
-      process.exitCode = ok ? 0 : 2;
+      process.exitCode = usageExitCode(error);
       return;
     }
     process.stderr.write(`registry-janitor: ${error instanceof Error ? error.message : String(error)}\n`);

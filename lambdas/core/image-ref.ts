@@ -10,6 +10,12 @@ const HOST =
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const MAX_NAME_LENGTH = 255;
 
+/**
+ * Longest text read as a reference (an ingest entry's `image` or `imageID`): a longer one is
+ * recorded as unreadable, whatever it holds.
+ */
+export const MAX_REFERENCE = 4096;
+
 /** True when `name` is a repository path (`team/web`): lowercase components joined by `/`. */
 export function isRepositoryName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && name.split('/').every((component) => COMPONENT.test(component));

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ImageReferenceError, SightingsError } from './errors';
-import { formatImageReference, parseImageReference } from './image-ref';
+import { formatImageReference, MAX_REFERENCE, parseImageReference } from './image-ref';
 import type { ImageRef, Sighting } from './model';
 
 // Strict objects: a misspelt key (`imageId` for `imageID`) would otherwise be dropped without a
@@ -15,8 +15,7 @@ const imageEntry = z.strictObject({
   workload: z.string().optional(),
 });
 
-/** Longest `image`/`imageID` read as a reference, and longest context kept with a sighting. */
-const MAX_REFERENCE = 4096;
+/** Longest context kept with a sighting (see `MAX_REFERENCE` for `image`/`imageID`). */
 const MAX_NAMESPACE = 253;
 const MAX_WORKLOAD = 512;
 

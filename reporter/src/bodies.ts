@@ -3,6 +3,7 @@
  * built as the exact bytes that are signed and sent; an entry is never split across bodies.
  */
 import { JanitorError } from '../../lambdas/core/errors';
+import { MAX_REFERENCE } from '../../lambdas/core/image-ref';
 import type { ImageEntry } from './image-entries';
 
 /** The ingest API refuses larger bodies (413). */
@@ -33,6 +34,43 @@ function entryJson(entry: ImageEntry): string {
 }
 
 /**
+ * The entries as the ingest can read them. An `image` longer than any reference (anyone who may
+ * create a pod can write one, up to megabytes) is no sighting the ingest would record; sent as it
+ * is, it could outgrow a body on its own and stop every report of the cluster. Such an entry
+ * keeps what protects: its `imageID` (the digest the pod runs) stands in for the image; without
+ * one it is left out. `problems` names each such entry, shortened.
+ *
+ * @example
+ * readableEntries([{ image: 'x'.repeat(5000), imageID: 'web@sha256:…', namespace, workload }])
+ * // { entries: [{ image: 'web@sha256:…', imageID: 'web@sha256:…', namespace, workload }], problems: [...] }
+ */
+export function readableEntries(entries: readonly ImageEntry[]): {
+  entries: ImageEntry[];
+  problems: string[];
+} {
+  const readable: ImageEntry[] = [];
+  const problems: string[] = [];
+  for (const entry of entries) {
+    if (entry.image.length <= MAX_REFERENCE) {
+      readable.push(entry);
+      continue;
+    }
+    const where = `${shorter(entry.namespace)} ${shorter(entry.workload)}: image ${shorter(entry.image)} is ${entry.image.length} characters long (a reference has at most ${MAX_REFERENCE})`;
+    const id = entry.imageID;
+    if (id !== undefined && id.length <= MAX_REFERENCE) {
+      readable.push({ ...entry, image: id });
+      problems.push(`${where}; sent as its imageID`);
+    } else {
+      problems.push(`${where}; left out`);
+    }
+  }
+  return { entries: readable, problems };
+}
+
+/** A text cut to 80 characters for a log line (`JSON.stringify`: control characters escaped). */
+const shorter = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+
+/**
  * Splits `entries` into raw JSON bodies of at most `maxBytes` (UTF-8), all with the same
  * `cluster` and `observedAt`, in order. No entries still give one body: an empty report is the
  * cluster's heartbeat.
@@ -58,7 +96,7 @@ export function splitIntoBodies(entries: readonly ImageEntry[], options: BodyOpt
     }
     const cost = Buffer.byteLength(json) + (parts.length > 0 ? 1 : 0);
     if (bytes + cost > maxBytes) {
-      throw new JanitorError(`the image entry for '${entry.image}' alone exceeds ${maxBytes} bytes`);
+      throw new JanitorError(`the image entry for ${shorter(entry.image)} alone exceeds ${maxBytes} bytes`);
     }
     parts.push(json);
     bytes += cost;

@@ -50,6 +50,21 @@ const MAX_RESTARTS = 2;
 const display = (resource: KubeResource) =>
   resource.group === '' ? resource.resource : `${resource.resource}.${resource.group}`;
 
+/**
+ * The items of a list page. An answer that is not a list (a proxy's or gateway's `{}`, a `Status`
+ * from a wrong server path) is an error: read as an empty list it would report a cluster that
+ * runs nothing, and every image it runs would look unused. A list may write no items as `null`.
+ */
+function listItems(page: Record<string, unknown>, resource: KubeResource): unknown[] {
+  if (Array.isArray(page.items)) return page.items;
+  if (page.items === null && typeof page.kind === 'string' && page.kind.endsWith('List')) return [];
+  const kind = typeof page.kind === 'string' ? `kind ${page.kind.slice(0, 100)}` : 'no kind';
+  throw new KubeApiError(
+    `listing ${display(resource)}: the answer is not a list (${kind}, no items): check the API server's URL`,
+    200,
+  );
+}
+
 /** A `ListAll` over `connection`: pages of `pageSize`, retries on 429, 5xx and network errors. */
 export function kubeLister(connection: KubeConnection, options: ListOptions = {}): ListAll {
   const log = options.log ?? (() => {});
@@ -63,7 +78,7 @@ export function kubeLister(connection: KubeConnection, options: ListOptions = {}
         () => getJson(connection, url, resource, options.timeoutMs ?? 60_000),
         (error, delayMs) => log(`${error.message}; retrying in ${delayMs} ms`),
       );
-      const items = Array.isArray(page.items) ? page.items : [];
+      const items = listItems(page, resource);
       onPage(items);
       count += items.length;
       const metadata = page.metadata as { continue?: unknown } | undefined;
@@ -179,7 +194,7 @@ function hint(resource: KubeResource, status: number): string {
     return ' (the credentials were refused: check the service account token or the kubeconfig)';
   if (status === 403) {
     const group = resource.group === '' ? 'the core group' : resource.group;
-    return ` (the reporter's ClusterRole needs get and list on ${resource.resource} in ${group})`;
+    return ` (the reporter's ClusterRole needs list on ${resource.resource} in ${group})`;
   }
   return '';
 }

@@ -4,6 +4,7 @@
  * Run as `node reporter.js report --once`.
  */
 import { Command, CommanderError } from 'commander';
+import { usageExitCode } from './cli-exit';
 import { addReportCommand } from './report-cli';
 
 async function main(): Promise<void> {
@@ -16,11 +17,7 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv.slice(2), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(
-        error.code,
-      )
-        ? 0
-        : 2;
+      process.exitCode = usageExitCode(error);
       return;
     }
     process.stderr.write(

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { UsageError } from '../../lambdas/core/errors';
-import { splitIntoBodies } from './bodies';
+import { readableEntries, splitIntoBodies } from './bodies';
 import { collectImages, describeCollected } from './collect';
 import { type IngestTarget, type ReporterConfig, type ReportFlags, readReporterConfig } from './config';
 import { kubeLister } from './kube-api';
@@ -70,7 +70,13 @@ export async function reportOnce(
       kubeLister(connection, { log, ...(deps.retry ? { retry: deps.retry } : {}) }),
     );
     log(`listed ${describeCollected(collected)}`);
-    bodies = splitIntoBodies(collected.entries, { cluster: config.cluster, observedAt });
+    const { entries, problems } = readableEntries(collected.entries);
+    for (const problem of problems.slice(0, MAX_PROBLEMS_LOGGED)) log(problem);
+    if (problems.length > MAX_PROBLEMS_LOGGED)
+      log(
+        `and ${problems.length - MAX_PROBLEMS_LOGGED} more entries with an image too long to be a reference`,
+      );
+    bodies = splitIntoBodies(entries, { cluster: config.cluster, observedAt });
   } catch (error) {
     log(`${messageOf(error)}; nothing was sent (the cluster's previous report stands)`);
     return 1;
@@ -81,6 +87,9 @@ export async function reportOnce(
   }
   return sendAll(bodies, config.ingest, deps);
 }
+
+/** Entries with an unreadable image named one by one in the log, at most. */
+const MAX_PROBLEMS_LOGGED = 10;
 
 async function sendAll(bodies: readonly string[], target: IngestTarget, deps: ReportDeps): Promise<number> {
   let failed = 0;

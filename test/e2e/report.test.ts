@@ -114,7 +114,7 @@ describe('registry-janitor report', () => {
 
     expect(result.code).toBe(1);
     expect(ingest.requests).toEqual([]);
-    expect(result.stderr).toContain('needs get and list on daemonsets in apps');
+    expect(result.stderr).toContain('needs list on daemonsets in apps');
     expect(result.stderr).toContain('nothing was sent');
   });
 
@@ -192,9 +192,11 @@ describe('the reporter bundle (npm run build:reporter)', () => {
     copyFileSync(bundle, alone);
 
     const help = await spawnNode([alone, 'report', '--help'], {}).done;
+    const noCommand = await spawnNode([alone], {}).done;
     const withKubeconfig = await spawnNode([alone, 'report', '--once'], reporterEnv()).done;
 
     expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('--interval <duration>') });
+    expect(noCommand).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage:') });
     expect(withKubeconfig.code).toBe(2);
     expect(withKubeconfig.stderr).toContain(
       'needs @kubernetes/client-node, which the reporter bundle leaves out',

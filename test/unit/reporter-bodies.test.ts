@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { clusterReportSchema } from '../../lambdas/core/report';
-import { formatObservedAt, MAX_BODY_BYTES, splitIntoBodies } from '../../reporter/src/bodies';
+import {
+  formatObservedAt,
+  MAX_BODY_BYTES,
+  readableEntries,
+  splitIntoBodies,
+} from '../../reporter/src/bodies';
 import { EntrySet, type ImageEntry } from '../../reporter/src/image-entries';
 
 const OBSERVED_AT = new Date('2026-11-22T18:00:00.456Z');
@@ -78,6 +83,38 @@ describe('ingest bodies', () => {
     expect(() => splitIntoBodies([huge], { cluster: 'c', observedAt: OBSERVED_AT, maxBytes: 1000 })).toThrow(
       /alone exceeds 1000 bytes/,
     );
+  });
+
+  it.each([
+    ['keeps an image of 4,096 characters as it is', 4096, true, 'as is'],
+    ['sends the imageID in place of a longer image', 4097, true, 'imageID'],
+    ['leaves out a longer image without an imageID', 2_000_000, false, 'left out'],
+  ])('%s', (_name, length, withId, outcome) => {
+    // Prepare: anyone who may create a pod can write an image of any length.
+    const long = { image: `a${'\u0001'.repeat(length - 1)}`, namespace: 'team', workload: 'Pod/odd' };
+    const id = `${HOST}/web@sha256:${hex(7)}`;
+    const odd = withId ? { ...long, imageID: id } : long;
+
+    // Act
+    const { entries, problems } = readableEntries([entry(1), odd, entry(2)]);
+    const bodies = splitIntoBodies(entries, { cluster: 'prod-eu', observedAt: OBSERVED_AT });
+
+    // Assess
+    const sent = bodies.flatMap((body) => parse(body).images);
+    if (outcome === 'as is') {
+      expect(sent).toEqual([entry(1), odd, entry(2)]);
+      expect(problems).toEqual([]);
+      return;
+    }
+    expect(sent).toEqual(
+      outcome === 'imageID' ? [entry(1), { ...odd, image: id }, entry(2)] : [entry(1), entry(2)],
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`is ${length} characters long`);
+    expect(problems[0]).toContain(outcome === 'imageID' ? 'sent as its imageID' : 'left out');
+    // Named shortened, control characters escaped: the log line stays one short line.
+    expect(problems[0]!.length).toBeLessThan(1000);
+    expect(problems[0]).not.toContain('\u0001');
   });
 
   it('format observedAt as the contract example does', () => {

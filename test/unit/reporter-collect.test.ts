@@ -1,4 +1,6 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectImages } from '../../reporter/src/collect';
@@ -97,8 +99,44 @@ describe('collecting what a cluster runs', () => {
     kube.failNext('cronjobs', 403);
 
     await expect(collectViaKubeconfig()).rejects.toThrow(
-      /listing cronjobs\.batch: 403 cronjobs\.batch is forbidden: .* \(the reporter's ClusterRole needs get and list on cronjobs in batch\)/,
+      /listing cronjobs\.batch: 403 cronjobs\.batch is forbidden: .* \(the reporter's ClusterRole needs list on cronjobs in batch\)/,
     );
+  });
+
+  /** Collects from a server that answers every list with `answer` (200). */
+  async function collectFromServerAnswering(answer: unknown) {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const connection = {
+      server: new URL(`http://127.0.0.1:${port}`),
+      source: 'test',
+      requestOptions: async () => ({}),
+    };
+    try {
+      return await collectImages(kubeLister(connection, { retry: NO_WAIT }));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it.each([
+    ['a Status', { kind: 'Status', status: 'Success' }],
+    ["a gateway's empty object", {}],
+    ['a table without items', { kind: 'Table', rows: [] }],
+  ])('fails the listing when the API server answers 200 with %s instead of a list', async (_name, answer) => {
+    // A wrong path prefix in the server URL, a proxy, a gateway: never "the cluster runs nothing".
+    await expect(collectFromServerAnswering(answer)).rejects.toThrow(
+      /listing [a-z.]+: the answer is not a list \((kind \w+|no kind), no items\)/,
+    );
+  });
+
+  it('reads a list that writes its items as null as empty', async () => {
+    const collected = await collectFromServerAnswering({ kind: 'PodList', metadata: {}, items: null });
+    expect(collected.entries).toEqual([]);
+    expect(collected.pods).toBe(0);
   });
 
   it('says when the credentials are refused', async () => {
