@@ -253,7 +253,8 @@ export class RegistryJanitor extends Construct {
         'Not rotated automatically on purpose: the ingest secret derives the key every cluster signs with and ' +
         'the link secret signs review links already mailed, so a silent rotation would lock out every ' +
         'reporter (making clusters look silent) or void pending reviews. Rotation is a planned operation: ' +
-        'new value, then `registry-janitor cluster-key` for each cluster.',
+        'new value (every function reads it again within 5 minutes), then `registry-janitor cluster-key` ' +
+        'for each cluster.',
     });
     return secret;
   }

@@ -2,22 +2,56 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { describeAwsError } from './aws-errors';
 import { RegistryAccessError } from './errors';
 
+/** How long a secret read is used before it is read again. */
+export const SECRET_MAX_AGE_MS = 5 * 60_000;
+
+export interface SecretsOptions {
+  /** @default SECRET_MAX_AGE_MS */
+  readonly maxAgeMs?: number;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Cached {
+  readonly value: Promise<string>;
+  readonly readAt: number;
+}
+
 /**
- * Reads secrets from AWS Secrets Manager, each fetched once per process (Lambda containers
- * keep it across invocations). The value never reaches a log or an error message.
+ * Reads secrets from AWS Secrets Manager. A value is kept for `maxAgeMs` (Lambda containers keep
+ * it across invocations), then read again: a secret changed by hand (a planned rotation) reaches
+ * every warm container within that time, without a redeploy. If reading it again fails, the
+ * value read before is used until a read succeeds. The value never reaches a log or an error
+ * message.
  */
 export class SecretsManagerSecrets {
-  private readonly cache = new Map<string, Promise<string>>();
+  private readonly cache = new Map<string, Cached>();
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly client: SecretsManagerClient = new SecretsManagerClient({})) {}
+  constructor(
+    private readonly client: SecretsManagerClient = new SecretsManagerClient({}),
+    options: SecretsOptions = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? SECRET_MAX_AGE_MS;
+    this.now = options.now ?? Date.now;
+  }
 
   get(secretId: string): Promise<string> {
-    let value = this.cache.get(secretId);
-    if (!value) {
-      value = this.fetch(secretId);
-      value.catch(() => this.cache.delete(secretId));
-      this.cache.set(secretId, value);
-    }
+    const cached = this.cache.get(secretId);
+    const now = this.now();
+    if (cached && now - cached.readAt < this.maxAgeMs) return cached.value;
+    const read = this.fetch(secretId);
+    const previous = cached?.value;
+    // A failed read again falls back to the value read before; a failed first read is forgotten.
+    const value = previous ? read.catch(() => previous) : read;
+    const entry = { value, readAt: now };
+    this.cache.set(secretId, entry);
+    read.catch(() => {
+      if (this.cache.get(secretId) !== entry) return;
+      if (previous) this.cache.set(secretId, { value: previous, readAt: cached!.readAt });
+      else this.cache.delete(secretId);
+    });
     return value;
   }
 
