@@ -32,5 +32,20 @@ export function scanConfigOf(scope: IConstruct, settings: ResolvedJanitorProps):
     if (error instanceof PolicyError) throw new RegistryJanitorConfigError(error.message, scope);
     throw error;
   }
-  return JSON.stringify(input);
+  const text = JSON.stringify(input);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > SCAN_CONFIG_MAX_BYTES) {
+    throw new RegistryJanitorConfigError(
+      `the scan settings (SCAN_CONFIG) take ${bytes} bytes, more than the ${SCAN_CONFIG_MAX_BYTES} that fit beside the other settings in a function's 4 KB of environment variables: select the repositories with fewer names or patterns (build/*), or by tag (RepositorySelection.tagged), or protect fewer tags`,
+      scope,
+    );
+  }
+  return text;
 }
+
+/**
+ * What `SCAN_CONFIG` may take: Lambda allows 4 KB of environment variables per function, and the
+ * rest (table, secret and queue names, settings) takes under 1 KB. Refused at synth rather than
+ * at deploy.
+ */
+export const SCAN_CONFIG_MAX_BYTES = 3072;

@@ -955,6 +955,14 @@ describe('RegistryJanitor configuration', () => {
     [{ clusters: ['prod eu'] }, /clusters: 'prod eu' is not a cluster name/],
     [{ scanOverdueAfterHours: 169 }, /scanOverdueAfterHours must be a whole number from 1 to 168/],
     [{ policy: { protectTags: [''] } }, /policy.protectTags.0/],
+    [
+      {
+        repositories: RepositorySelection.named(
+          ...Array.from({ length: 120 }, (_, i) => `team-${i}/a-service-with-a-long-name`),
+        ),
+      },
+      /the scan settings \(SCAN_CONFIG\) take 4\d{3} bytes, more than the 3072 .* or by tag \(RepositorySelection.tagged\)/,
+    ],
   ])('refuses %j, naming the construct', (props, message) => {
     const stack = new Stack(new App(), 'Config');
     expect(() => new RegistryJanitor(stack, 'Janitor', props)).toThrow(message);
