@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -68,4 +68,29 @@ export function failureDestination(queue: sqs.IQueue): lambda.IDestination {
       return { destination: queue.queueArn };
     },
   };
+}
+
+/**
+ * Feeds `fn` from `queue` (a Lambda event source mapping) with the three actions the mapping
+ * uses: `ReceiveMessage`, `DeleteMessage`, `GetQueueAttributes` (`SqsEventSource` also grants
+ * `ChangeMessageVisibility` and `GetQueueUrl`, which it does not use).
+ */
+export function consumeQueue(
+  queue: sqs.IQueue,
+  fn: lambda.IFunction,
+  options: { readonly batchSize: number; readonly maxConcurrency: number },
+): lambda.EventSourceMapping {
+  iam.Grant.addToPrincipal({
+    grantee: fn,
+    actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+    resourceArns: [queue.queueArn],
+  });
+  // The id `SqsEventSource` gives it: a deployed stack keeps its mapping instead of replacing it
+  // (two mappings of one queue and function cannot exist side by side during the update).
+  return fn.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+    eventSourceArn: queue.queueArn,
+    batchSize: options.batchSize,
+    maxConcurrency: options.maxConcurrency,
+    reportBatchItemFailures: true,
+  });
 }

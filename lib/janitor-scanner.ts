@@ -2,11 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { grantAwsUsageRead } from './aws-usage-access';
 import type { JanitorParts } from './janitor-parts';
-import { createScanQueues, grantSend } from './janitor-queue';
+import { consumeQueue, createScanQueues, grantSend } from './janitor-queue';
 import { TABLE_ACTIONS } from './table-access';
 
 /** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
@@ -98,8 +97,6 @@ function addScanWorker(
   parts.linkSecret.grantRead(worker.role);
   parts.grantPublish(worker.role);
   if (parts.settings.awsUsage) grantAwsUsageRead(worker.role);
-  worker.function.addEventSource(
-    new SqsEventSource(queue, { batchSize: 3, reportBatchItemFailures: true, maxConcurrency: 4 }),
-  );
+  consumeQueue(queue, worker.function, { batchSize: 3, maxConcurrency: 4 });
   return worker.function;
 }

@@ -691,10 +691,8 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'sns:Publish',
-        'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
-        'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
       ]);
     });
