@@ -6,6 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { grantAwsUsageRead } from './aws-usage-access';
 import { APPROVE_PATH, type JanitorParts, REVIEW_PATH } from './janitor-parts';
 import { createFailureQueue, failureDestination } from './janitor-queue';
+import { grantSecretValue } from './secret-access';
 import { TABLE_ACTIONS } from './table-access';
 
 /**
@@ -53,7 +54,7 @@ export function addReview(parts: JanitorParts, deleter: lambda.IFunction): lambd
     },
   });
   parts.grantTableAccess(review.role, TABLE_ACTIONS.review);
-  parts.linkSecret.grantRead(review.role);
+  grantSecretValue(parts.linkSecret, review.role);
   // The unqualified function only: no version or alias (grantInvoke would add "<arn>:*").
   iam.Grant.addToPrincipal({
     grantee: review.role,

@@ -6,6 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { grantAwsUsageRead } from './aws-usage-access';
 import type { JanitorParts } from './janitor-parts';
 import { consumeQueue, createScanQueues, grantSend } from './janitor-queue';
+import { grantSecretValue } from './secret-access';
 import { TABLE_ACTIONS } from './table-access';
 
 /** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
@@ -65,7 +66,7 @@ function addScanSchedule(
   });
   parts.settings.repositories.grantList(schedule.role);
   parts.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);
-  parts.linkSecret.grantRead(schedule.role);
+  grantSecretValue(parts.linkSecret, schedule.role);
   grantSend(queue, schedule.role);
   // With no repository to scan, the schedule function assembles the (empty) plan itself.
   parts.grantPublish(schedule.role);
@@ -94,7 +95,7 @@ function addScanWorker(
   parts.settings.repositories.grantRead(worker.role);
   parts.registerPullTimeExclusion(worker.role);
   parts.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker);
-  parts.linkSecret.grantRead(worker.role);
+  grantSecretValue(parts.linkSecret, worker.role);
   parts.grantPublish(worker.role);
   if (parts.settings.awsUsage) grantAwsUsageRead(worker.role);
   consumeQueue(queue, worker.function, { batchSize: 3, maxConcurrency: 4 });

@@ -28,6 +28,7 @@ import {
 } from './registry-janitor-props';
 import type { RepositorySelection } from './repository-selection';
 import { scanConfigOf } from './scan-settings';
+import { grantSecretValue } from './secret-access';
 import { TABLE_ACTIONS } from './table-access';
 
 export * from './registry-janitor-props';
@@ -124,7 +125,7 @@ export class RegistryJanitor extends Construct {
       environment: { INGEST_SECRET_ARN: this.ingestSecret.secretArn },
     });
     this.grantTableAccess(ingest.role, TABLE_ACTIONS.ingest);
-    this.ingestSecret.grantRead(ingest.role);
+    grantSecretValue(this.ingestSecret, ingest.role);
     this.ingestFunction = ingest.function;
 
     this.janitorApi = new JanitorApi(this, 'Api', {

@@ -356,7 +356,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         resource: { 'Fn::GetAtt': [ids.table, 'Arn'] },
       },
       {
-        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        actions: ['secretsmanager:GetSecretValue'],
         resource: { Ref: ids.ingestSecret },
       },
     ]);
@@ -658,7 +658,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'kms:GenerateDataKey',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'sns:Publish',
         'sqs:SendMessage',
@@ -688,7 +687,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'lambda:ListVersionsByFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'sns:Publish',
         'sqs:DeleteMessage',
@@ -706,7 +704,6 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'lambda:InvokeFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ]);
       expect(rolesAllowed('lambda:InvokeFunction')).toEqual([roles.review]);
