@@ -33,11 +33,10 @@ export interface FamilyMember {
  * (a lookup keyed by an object reads the object, once per image of the repository).
  */
 export interface Families {
-  /** How many distinct images (digests) the repository holds: a digest listed twice counts once. */
-  readonly images: number;
   /**
    * The images the families are made of: each digest once, in listing order, a digest listed
    * twice as its listings merged (`mergeListings`). The listing itself when no digest repeats.
+   * Its length is the number of distinct images (digests) in the repository.
    */
   readonly listed: readonly RegistryImage[];
   /** The `fingerprint` of each of `listed`'s digests. */
@@ -112,7 +111,6 @@ export function buildFamilies(images: readonly RegistryImage[], listing?: Listin
   }
   if (graph.membership.reached < graph.withParent) addCycleRoots(graph, { roots, below, references });
   return {
-    images: listed.length,
     listed,
     prints: facts.prints,
     roots,

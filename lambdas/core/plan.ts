@@ -139,10 +139,10 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { repository, images, policy, now } = input;
   const listing = listingFacts(images);
   const families = buildFamilies(images, listing);
-  // Manifests, each digest once (a digest listed twice is one manifest).
-  const totalImages = families.images;
-  // The images of the families: a digest listed twice is one image holding what either listing showed.
+  // The images of the families: a digest listed twice is one image holding what either listing
+  // showed, and one manifest in the count.
   const { listed, prints } = families;
+  const totalImages = listed.length;
   const sightings = input.sightings.forRepository(repository, listed, input.registryHosts, prints);
   const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
   const protection = protectionContext(policy, sightings, now);
@@ -158,7 +158,7 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   for (let k = 0; k < order.length; k++) {
     decisions[k] = decideRoot(verdicts[k]!, usages[order[k]!]!, blocked, now);
   }
-  const items = oneItemPerImage(itemsOf(families, order, decisions), families.images);
+  const items = oneItemPerImage(itemsOf(families, order, decisions), listed.length);
   return { repository, totalImages, items, blockedBy };
 }
 

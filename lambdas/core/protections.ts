@@ -1,5 +1,5 @@
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
-import { hasUnknownPushTime, isIndex, type RegistryImage, type Sighting } from './model';
+import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
 import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
 import type { RootFacts } from './root-facts';
@@ -118,8 +118,8 @@ export function nothingProtects(context: ProtectionContext, images: readonly Reg
   if (context.protectedTags.length > 0 || context.policy.minAgeDays > 0) return false;
   for (let i = 0; i < images.length; i++) {
     const image = images[i]!;
-    // An index's own pull never means use (`pullMeansUse`): reading it is how any tool learns its children.
-    if (image.lastPulledAt !== undefined && !isIndex(image)) return false;
+    // An index's own pull never means use: reading it is how any tool learns its children.
+    if (image.lastPulledAt !== undefined && pullMeansUse(image, undefined)) return false;
   }
   return true;
 }
