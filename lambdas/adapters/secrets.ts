@@ -42,17 +42,16 @@ export class SecretsManagerSecrets {
     const now = this.now();
     if (cached && now - cached.readAt < this.maxAgeMs) return cached.value;
     const read = this.fetch(secretId);
-    const previous = cached?.value;
-    // A failed read again falls back to the value read before; a failed first read is forgotten.
-    const value = previous ? read.catch(() => previous) : read;
-    const entry = { value, readAt: now };
+    // A failed read again falls back to the value read before.
+    const entry = { value: cached ? read.catch(() => cached.value) : read, readAt: now };
     this.cache.set(secretId, entry);
+    // A failed read is not kept: the next call reads again.
     read.catch(() => {
       if (this.cache.get(secretId) !== entry) return;
-      if (previous) this.cache.set(secretId, { value: previous, readAt: cached!.readAt });
+      if (cached) this.cache.set(secretId, cached);
       else this.cache.delete(secretId);
     });
-    return value;
+    return entry.value;
   }
 
   private async fetch(secretId: string): Promise<string> {
