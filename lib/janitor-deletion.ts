@@ -9,6 +9,12 @@ import { createFailureQueue, failureDestination } from './janitor-queue';
 import { grantSecretValue } from './secret-access';
 import { TABLE_ACTIONS } from './table-access';
 
+/** How the review function authenticates the page and the approval (see `JanitorApi.addRoute`). */
+const SIGNED_LINK =
+  'The review function answers only a link signed with the link secret: an HMAC-SHA256 over the plan id ' +
+  'and the expiry, compared in constant time; the approval is a POST carrying the same signature, and ' +
+  'an expired link approves nothing.';
+
 /**
  * The deleter, invoked asynchronously by the review function with `{ planId }`: re-checks and
  * deletes the approved images. Its role is the only one with `ecr:BatchDeleteImage`.
@@ -61,7 +67,7 @@ export function addReview(parts: JanitorParts, deleter: lambda.IFunction): lambd
     actions: ['lambda:InvokeFunction'],
     resourceArns: [deleter.functionArn],
   });
-  parts.api.addRoute(apigwv2.HttpMethod.GET, REVIEW_PATH, 'Review', review.function);
-  parts.api.addRoute(apigwv2.HttpMethod.POST, APPROVE_PATH, 'Approve', review.function);
+  parts.api.addRoute(apigwv2.HttpMethod.GET, REVIEW_PATH, 'Review', review.function, SIGNED_LINK);
+  parts.api.addRoute(apigwv2.HttpMethod.POST, APPROVE_PATH, 'Approve', review.function, SIGNED_LINK);
   return review.function;
 }

@@ -133,7 +133,15 @@ export class RegistryJanitor extends Construct {
       logRetention: this.settings.logRetention,
       removalPolicy: this.settings.removalPolicy,
     });
-    this.janitorApi.addRoute(apigwv2.HttpMethod.POST, SIGHTINGS_PATH, 'Ingest', ingest.function);
+    this.janitorApi.addRoute(
+      apigwv2.HttpMethod.POST,
+      SIGHTINGS_PATH,
+      'Ingest',
+      ingest.function,
+      'The ingest function checks each body before reading or storing it: an HMAC-SHA256 signature ' +
+        "with the cluster's key over the timestamp and the raw body, compared in constant time, refused " +
+        'beyond 300 s of clock skew.',
+    );
     this.api = this.janitorApi.httpApi;
     this.apiUrl = this.janitorApi.url;
     this.alarmSet.forIngest({

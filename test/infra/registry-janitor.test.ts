@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -819,6 +820,48 @@ describe('cdk-nag acknowledgements', () => {
     expect(acknowledgedOn(janitor.reviewFunction)).toEqual([]);
     expect(acknowledgedOn(janitor.deleterFunction)).toContain('AwsSolutions-IAM5[Resource::*]');
     expect(acknowledgedOn(janitor.scanScheduleFunction)).not.toContain('AwsSolutions-IAM5[Resource::*]');
+  });
+
+  it('acknowledge APIG4 on each route the janitor adds, with how its function authenticates, not on the API', () => {
+    // Prepare
+    const stack = new RegistryJanitorStack(appWith(AUXILIARY), 'Routes');
+    const api = stack.janitor.api;
+    const reasons = (construct: { node: Stack['node'] }) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+        .filter(([id]) => id.replace(/^annotation::/i, '') === 'AwsSolutions-APIG4')
+        .map(([, reason]) => reason);
+    const routes = api.node.children.filter(
+      (child) => child.node.id.startsWith('POST') || child.node.id.startsWith('GET'),
+    );
+    // Assess
+    expect(routes.map((route) => route.node.id).sort()).toEqual([
+      'GET--v1--plans--{id}',
+      'POST--v1--plans--{id}--approve',
+      'POST--v1--sightings',
+    ]);
+    for (const route of routes) expect(reasons(route)).toEqual([expect.stringMatching(/constant time/)]);
+    expect(reasons(api)).toEqual([]);
+    expect(reasons(stack.janitor)).toEqual([]);
+  });
+
+  it('still flag a route added to the API without saying how it is authenticated', () => {
+    // Prepare
+    const stack = new RegistryJanitorStack(appWith(AUXILIARY), 'ExtraRoute');
+    stack.janitor.api.addRoutes({
+      path: '/v1/extra',
+      integration: new HttpLambdaIntegration('Extra', stack.janitor.reviewFunction),
+    });
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    // Assess
+    expect(
+      report.violations.map((violation) => [
+        violation.ruleName,
+        violation.violatingResources.map((resource) => resource.constructPath),
+      ]),
+    ).toEqual([['AwsSolutions-APIG4', [expect.stringMatching(/\/v1--extra\b|--v1--extra/)]]]);
   });
 });
 
