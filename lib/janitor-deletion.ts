@@ -7,7 +7,7 @@ import { grantAwsUsageRead } from './aws-usage-access';
 import { APPROVE_PATH, type JanitorParts, REVIEW_PATH } from './janitor-parts';
 import { createFailureQueue, failureDestination } from './janitor-queue';
 import { grantSecretValue } from './secret-access';
-import { TABLE_ACTIONS } from './table-access';
+import { TABLE_ACTIONS, TABLE_PARTITIONS } from './table-access';
 
 /** How the review function authenticates the page and the approval (see `JanitorApi.addRoute`). */
 const SIGNED_LINK =
@@ -59,7 +59,7 @@ export function addReview(parts: JanitorParts, deleter: lambda.IFunction): lambd
       DELETER_FUNCTION_NAME: deleter.functionName,
     },
   });
-  parts.grantTableAccess(review.role, TABLE_ACTIONS.review);
+  parts.grantTableAccess(review.role, TABLE_ACTIONS.review, TABLE_PARTITIONS.review);
   grantSecretValue(parts.linkSecret, review.role);
   // The unqualified function only: no version or alias (grantInvoke would add "<arn>:*").
   iam.Grant.addToPrincipal({

@@ -40,8 +40,11 @@ export interface JanitorParts {
   readonly alarms: JanitorAlarms;
   /** A function with its own role, log group, and the table's name in its environment. */
   addFunction(id: string, entry: string, options: JanitorFunctionOptions): JanitorFunction;
-  /** Exactly `actions` on the table, and the use of its key if it has one. */
-  grantTableAccess(role: iam.IRole, actions: readonly string[]): void;
+  /**
+   * Exactly `actions` on the table, and the use of its key if it has one; with `partitions`, only
+   * on items whose `pk` matches one of them (`dynamodb:LeadingKeys`).
+   */
+  grantTableAccess(role: iam.IRole, actions: readonly string[], partitions?: readonly string[]): void;
   /** `sns:Publish` on the topic, and the use of its key to encrypt. */
   grantPublish(role: iam.IRole): void;
   registerPullTimeExclusion(role: iam.IRole): ecr.CfnPullTimeUpdateExclusion;

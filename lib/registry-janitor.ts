@@ -29,7 +29,7 @@ import {
 import type { RepositorySelection } from './repository-selection';
 import { scanConfigOf } from './scan-settings';
 import { grantSecretValue } from './secret-access';
-import { TABLE_ACTIONS } from './table-access';
+import { TABLE_ACTIONS, TABLE_PARTITIONS } from './table-access';
 
 export * from './registry-janitor-props';
 export { RepositorySelection } from './repository-selection';
@@ -124,7 +124,7 @@ export class RegistryJanitor extends Construct {
       timeout: Duration.seconds(15),
       environment: { INGEST_SECRET_ARN: this.ingestSecret.secretArn },
     });
-    this.grantTableAccess(ingest.role, TABLE_ACTIONS.ingest);
+    this.grantTableAccess(ingest.role, TABLE_ACTIONS.ingest, TABLE_PARTITIONS.ingest);
     grantSecretValue(this.ingestSecret, ingest.role);
     this.ingestFunction = ingest.function;
 
@@ -193,7 +193,7 @@ export class RegistryJanitor extends Construct {
       api: this.janitorApi,
       alarms: this.alarmSet,
       addFunction: (id, entry, options) => this.addFunction(id, entry, options),
-      grantTableAccess: (role, actions) => this.grantTableAccess(role, actions),
+      grantTableAccess: (role, actions, partitions) => this.grantTableAccess(role, actions, partitions),
       grantPublish: (role) => this.grantPublish(role),
       registerPullTimeExclusion: (role) => this.registerPullTimeExclusion(role),
     };
@@ -228,9 +228,26 @@ export class RegistryJanitor extends Construct {
     this.topic.masterKey?.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 
-  /** Grants exactly `actions` on the table (no index exists), and the use of its key if it has one. */
-  private grantTableAccess(role: iam.IRole, actions: readonly string[]): void {
-    this.table.grant(role, ...actions);
+  /**
+   * Grants exactly `actions` on the table (no index exists), and the use of its key if it has one.
+   * With `partitions`, only on items whose partition key matches one of them: every key a request
+   * names must (`ForAllValues`), and no action granted here can name none (no Scan).
+   */
+  private grantTableAccess(
+    role: iam.IRole,
+    actions: readonly string[],
+    partitions?: readonly string[],
+  ): void {
+    if (partitions) {
+      iam.Grant.addToPrincipal({
+        grantee: role,
+        actions: [...actions],
+        resourceArns: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+      });
+    } else {
+      this.table.grant(role, ...actions);
+    }
     this.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey');
   }
 

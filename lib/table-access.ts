@@ -30,3 +30,17 @@ export const TABLE_ACTIONS = {
    */
   deleter: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
 } as const satisfies Record<string, readonly string[]>;
+
+/**
+ * The partitions (`pk` values, IAM `StringLike` patterns) the two functions behind the public API
+ * may touch, enforced with `dynamodb:LeadingKeys`: a flaw in one of them cannot reach the other's
+ * items (a plan's candidates, approvals, outcomes; a cluster's sightings). `REPO#*` also covers
+ * `REPO#`, the partition of sightings by bare digest. Checked against what the stores really send
+ * in test/integration/table-partitions.test.ts.
+ */
+export const TABLE_PARTITIONS = {
+  /** Sightings (`REPO#<repository>`) and each cluster's heartbeat (`CLUSTER`). */
+  ingest: ['REPO#*', 'CLUSTER'],
+  /** One plan's header, candidates, approval and outcomes (`PLAN#<id>`). */
+  review: ['PLAN#*'],
+} as const satisfies Partial<Record<keyof typeof TABLE_ACTIONS, readonly string[]>>;

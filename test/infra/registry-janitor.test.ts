@@ -346,6 +346,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     const grants = statements.map((statement) => ({
       actions: actionsOf(statement).sort(),
       resource: statement.Resource,
+      ...(statement.Condition ? { condition: statement.Condition } : {}),
     }));
     expect(grants).toEqual([
       {
@@ -355,6 +356,8 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       {
         actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
         resource: { 'Fn::GetAtt': [ids.table, 'Arn'] },
+        // Sightings and heartbeats only: never a plan's items.
+        condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPO#*', 'CLUSTER'] } },
       },
       {
         actions: ['secretsmanager:GetSecretValue'],
@@ -712,6 +715,18 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         actionsOf(statement).includes('lambda:InvokeFunction'),
       );
       expect(invoke?.statement.Resource).toEqual({ 'Fn::GetAtt': [ids.deleter, 'Arn'] });
+      // A plan's items only: never a cluster's sightings or heartbeat.
+      const table = statements.filter(
+        ({ roles: granted, statement }) =>
+          granted.includes(roles.review) &&
+          actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+      );
+      expect(table.map(({ statement }) => [statement.Resource, statement.Condition])).toEqual([
+        [
+          { 'Fn::GetAtt': [ids.table, 'Arn'] },
+          { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PLAN#*'] } },
+        ],
+      ]);
     });
 
     it('lets the deleter re-read and delete images, read sightings, ECS and Lambda, and record outcomes', () => {

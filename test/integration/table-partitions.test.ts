@@ -1,0 +1,231 @@
+/**
+ * The functions behind the public API may touch only the table partitions their roles allow
+ * (`TABLE_PARTITIONS`, enforced in AWS with `dynamodb:LeadingKeys`). Here the real handlers and
+ * stores run against dynalite through a client that records the partition key of every request,
+ * so that a store reading a new partition fails this test, not a deployed function.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import picomatch from 'picomatch';
+import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
+import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
+import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
+import { silentLog } from '../../lambdas/adapters/log';
+import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
+import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
+import { handleIngest } from '../../lambdas/handlers/ingest';
+import { handleApprove, handleReview } from '../../lambdas/handlers/review';
+import { TABLE_PARTITIONS } from '../../lib/table-access';
+import { digestOf } from '../fixtures/builders';
+import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
+import { HOST, janitorWorld } from '../fixtures/janitor-world';
+
+const ecr = mockClient(ECRClient);
+const now = { value: new Date('2026-11-22T06:00:00Z') };
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+/** A document client on dynalite that notes, per command, the partition keys it names. */
+function recordingClient(): { documents: DynamoDBDocumentClient; requests: string[][]; close(): void } {
+  const client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const requests: string[][] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push([String(context.commandName), ...partitionKeys(args.input as Record<string, unknown>)]);
+      return next(args);
+    },
+    // After the document client has marshalled the input.
+    { step: 'serialize', priority: 'high', name: 'recordPartitions' },
+  );
+  return {
+    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    requests,
+    close: () => client.destroy(),
+  };
+}
+
+/** The `pk` values a request names, as IAM's `dynamodb:LeadingKeys` sees them. */
+function partitionKeys(input: Record<string, unknown>): string[] {
+  // Marshalled (`{ S: 'REPO#web' }`) or not, depending on where in the stack the input is read.
+  const text = (value: unknown) =>
+    typeof value === 'string' ? value : (value as { S?: string } | undefined)?.S;
+  const keys: (string | undefined)[] = [];
+  const key = input.Key as Record<string, unknown> | undefined;
+  const item = input.Item as Record<string, unknown> | undefined;
+  if (key) keys.push(text(key.pk));
+  if (item) keys.push(text(item.pk));
+  if (typeof input.KeyConditionExpression === 'string') {
+    keys.push(text((input.ExpressionAttributeValues as Record<string, unknown>)[':pk']));
+  }
+  for (const request of Object.values((input.RequestItems ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(request)) {
+      for (const write of request as {
+        PutRequest?: { Item: { pk: unknown } };
+        DeleteRequest?: { Key: { pk: unknown } };
+      }[])
+        keys.push(text(write.PutRequest?.Item.pk ?? write.DeleteRequest?.Key.pk));
+    } else {
+      for (const each of (request as { Keys: { pk: unknown }[] }).Keys) keys.push(text(each.pk));
+    }
+  }
+  // A request naming no partition (a Scan) is outside every pattern.
+  return keys.length === 0 ? ['(none)'] : keys.map((pk) => pk ?? '(unreadable)');
+}
+
+/** The requests with a partition key outside `patterns`, as `Command pk`. */
+function outside(requests: readonly string[][], patterns: readonly string[]): string[] {
+  const allowed = picomatch([...patterns], { dot: true });
+  return requests.flatMap(([command, ...keys]) =>
+    keys.filter((pk) => !allowed(pk)).map((pk) => `${command} ${pk}`),
+  );
+}
+
+describe('table partitions of the public functions', () => {
+  it('ingest reads and writes sightings and heartbeats only', async () => {
+    // Prepare: a report with a tag, a digest and a bare digest sighting, sent twice (known keys).
+    const tableName = await dynamo.newTable();
+    const recording = recordingClient();
+    const secret = 'ingest-secret';
+    const t = Math.floor(now.value.getTime() / 1000);
+    const body = JSON.stringify({
+      cluster: 'prod-eu',
+      observedAt: now.value.toISOString(),
+      images: [
+        {
+          image: `${HOST}/web:1.4.2`,
+          imageID: `${HOST}/web@${digestOf('web')}`,
+          namespace: 'shop',
+          workload: 'Deployment/web',
+        },
+        { image: digestOf('bare'), namespace: 'shop', workload: 'Job/once' },
+      ],
+    });
+    const event: HttpApiEvent = {
+      rawPath: '/v1/sightings',
+      headers: {
+        'content-type': 'application/json',
+        'x-janitor-signature': signatureHeader(
+          hmacSha256Hex,
+          clusterKey(hmacSha256Hex, secret, 'prod-eu'),
+          t,
+          body,
+        ),
+      },
+      body,
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', sourceIp: '203.0.113.9' } },
+    };
+    const deps = {
+      store: new DynamoSightingStore({ client: recording.documents, tableName }),
+      ingestSecret: async () => secret,
+      now: () => now.value,
+      hmac: hmacSha256Hex,
+      log: silentLog,
+    };
+    try {
+      // Act
+      const answers = [await handleIngest(event, deps), await handleIngest(event, deps)];
+      // Assess
+      expect(answers.map((answer) => answer.statusCode)).toEqual([202, 202]);
+      expect(recording.requests.flatMap(([, ...keys]) => keys)).toEqual(
+        expect.arrayContaining(['REPO#web', 'REPO#', 'CLUSTER']),
+      );
+      expect(outside(recording.requests, TABLE_PARTITIONS.ingest)).toEqual([]);
+    } finally {
+      recording.close();
+    }
+  });
+
+  it('review reads, approves and shows the outcome of one plan, nothing else', async () => {
+    // Prepare: a scanned plan with a review link, read and approved through the recording client.
+    const world = await janitorWorld(dynamo, ecr, now);
+    world.seed('web', ['a', 'b']);
+    const { link } = await world.scan();
+    if (!link) throw new Error('no review link in the digest');
+    const recording = recordingClient();
+    const deps = {
+      ...world.reviewDeps,
+      plans: new DynamoPlanStore({ client: recording.documents, tableName: world.tableName }),
+    };
+    const id = decodeURIComponent(link.pathname.split('/').at(-1)!);
+    const exp = link.searchParams.get('exp')!;
+    const sig = link.searchParams.get('sig')!;
+    const http = { sourceIp: '198.51.100.7', userAgent: 'test-browser' };
+    const form = new URLSearchParams([
+      ['image', `web@${digestOf('web/a')}`],
+      ['exp', exp],
+      ['sig', sig],
+    ]);
+    try {
+      // Act: the page, the approval, then the page again with the outcomes.
+      const page = await handleReview(
+        {
+          rawPath: `/v1/plans/${id}`,
+          pathParameters: { id },
+          queryStringParameters: { exp, sig },
+          requestContext: { http: { method: 'GET', ...http } },
+        },
+        deps,
+      );
+      const approved = await handleApprove(
+        {
+          rawPath: `/v1/plans/${id}/approve`,
+          pathParameters: { id },
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+          requestContext: { http: { method: 'POST', ...http } },
+        },
+        deps,
+      );
+      await world.deletionsDone();
+      const after = await handleReview(
+        {
+          rawPath: `/v1/plans/${id}`,
+          pathParameters: { id },
+          queryStringParameters: { exp, sig },
+          requestContext: { http: { method: 'GET', ...http } },
+        },
+        deps,
+      );
+      // Assess
+      expect([page.statusCode, approved.statusCode, after.statusCode]).toEqual([200, 200, 200]);
+      expect(after.body).toMatch(/deleted/);
+      expect(recording.requests.map(([command]) => command)).toEqual(
+        expect.arrayContaining([
+          'GetItemCommand',
+          'QueryCommand',
+          'BatchWriteItemCommand',
+          'UpdateItemCommand',
+        ]),
+      );
+      expect(outside(recording.requests, TABLE_PARTITIONS.review)).toEqual([]);
+    } finally {
+      recording.close();
+    }
+  });
+
+  it('the check itself sees a partition outside the patterns', () => {
+    expect(
+      outside(
+        [
+          ['QueryCommand', 'PLANS'],
+          ['GetItemCommand', 'PLAN#1'],
+        ],
+        TABLE_PARTITIONS.review,
+      ),
+    ).toEqual(['QueryCommand PLANS']);
+    expect(outside([['ScanCommand', '(none)']], TABLE_PARTITIONS.ingest)).toEqual(['ScanCommand (none)']);
+  });
+});
