@@ -192,6 +192,62 @@ export class EcrRegistry implements Registry {
     return [...results.values()];
   }
 
+  /**
+   * The tags of `digests` now: DescribeImages by digest, 100 at a time. ECR refuses a whole call
+   * when one image of it is gone (ImageNotFoundException); the call is then split until the gone
+   * ones are found, and left out of the answer. An answer that leaves out an image it was asked
+   * for fails the read: nothing is deleted on a guess.
+   */
+  async currentTags(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<ReadonlyMap<string, readonly string[]>> {
+    const tags = new Map<string, readonly string[]>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
+      chunks.push(digests.slice(i, i + BATCH_GET_LIMIT));
+    await Promise.all(chunks.map((chunk) => this.limit(() => this.tagsByDigest(repository, chunk, tags))));
+    return tags;
+  }
+
+  private async tagsByDigest(
+    repository: string,
+    digests: readonly string[],
+    into: Map<string, readonly string[]>,
+  ): Promise<void> {
+    let details: readonly ImageDetail[];
+    try {
+      const answer = await this.options.client.send(
+        new DescribeImagesCommand({
+          repositoryName: repository,
+          imageIds: digests.map((imageDigest) => ({ imageDigest })),
+        }),
+      );
+      details = answer.imageDetails ?? [];
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'ImageNotFoundException') {
+        throw new RegistryReadError(describeAwsError(error, 'ecr:DescribeImages', repository), {
+          cause: error,
+        });
+      }
+      // A single image not found is gone; several are asked again in halves.
+      if (digests.length === 1) return;
+      const half = Math.ceil(digests.length / 2);
+      await this.tagsByDigest(repository, digests.slice(0, half), into);
+      await this.tagsByDigest(repository, digests.slice(half), into);
+      return;
+    }
+    for (const detail of details) {
+      if (detail.imageDigest) into.set(detail.imageDigest, [...(detail.imageTags ?? [])].sort());
+    }
+    const unanswered = digests.find((digest) => !into.has(digest));
+    if (unanswered !== undefined) {
+      throw new RegistryReadError(
+        `ecr:DescribeImages on ${repository} did not answer for ${unanswered}, asked for by digest`,
+      );
+    }
+  }
+
   /** Asks for one DescribeImages page (see `PageRequest`). */
   private describePage(repository: string, nextToken: string | undefined): PageRequest {
     const command = new DescribeImagesCommand({

@@ -1,6 +1,7 @@
 import { itemKey as keyOf, pointersTo, scheduleDeletions } from './deletion-schedule';
 import type { Plan, PlanItem } from './plan';
 import type { DeleteResult, Progress, Registry } from './ports';
+import { keepRetagged } from './recheck';
 import { shortDigest } from './time-text';
 
 /** What happened to one image the plan deleted. */
@@ -50,6 +51,58 @@ export async function executePlan(
       }
     }
     onProgress?.({ phase: 'deleting', done: outcomes.length, total });
+  }
+  return outcomes;
+}
+
+/**
+ * `gc`'s deletions: repository by repository, each one's candidates read again just before they
+ * are deleted when the registry can (`Registry.currentTags`), and kept when their tags changed
+ * since the listing (`keepRetagged`). A re-read that fails deletes nothing in that repository.
+ */
+export async function executePlanRechecked(
+  plan: Plan,
+  registry: Pick<Registry, 'deleteImages' | 'currentTags'>,
+  onProgress?: (progress: Progress) => void,
+): Promise<Outcome[]> {
+  const total = plan.repositories.reduce(
+    (sum, repository) =>
+      repository.error === undefined && repository.blockedBy.length === 0
+        ? sum + repository.items.filter((item) => item.decision === 'delete').length
+        : sum,
+    0,
+  );
+  const outcomes: Outcome[] = [];
+  for (const repository of plan.repositories) {
+    if (repository.error !== undefined || repository.blockedBy.length > 0) continue;
+    const candidates = repository.items.filter((item) => item.decision === 'delete');
+    if (candidates.length === 0) continue;
+    let ready = candidates;
+    if (registry.currentTags) {
+      let current: ReadonlyMap<string, readonly string[]>;
+      try {
+        current = await registry.currentTags(
+          repository.repository,
+          candidates.map((item) => item.digest),
+        );
+      } catch (error) {
+        const { code, message } = describeError(error);
+        const reread = `not deleted: its tags could not be read again before deleting: ${message}`;
+        for (const item of candidates) outcomes.push({ item, status: 'failed', code, message: reread });
+        onProgress?.({ phase: 'deleting', done: outcomes.length, total });
+        continue;
+      }
+      const checked = keepRetagged(repository.items, current);
+      outcomes.push(...checked.skipped);
+      ready = checked.ready;
+    }
+    const done = outcomes.length;
+    const own = await executePlan(
+      { createdAt: plan.createdAt, repositories: [{ ...repository, items: ready }] },
+      registry,
+      onProgress && ((progress) => onProgress({ ...progress, done: done + progress.done, total })),
+    );
+    outcomes.push(...own);
   }
   return outcomes;
 }

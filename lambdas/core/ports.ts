@@ -44,4 +44,13 @@ export interface Registry {
    * a thrown error means the request as a whole failed.
    */
   deleteImages(repository: string, digests: readonly string[]): Promise<readonly DeleteResult[]>;
+  /**
+   * The tags each of `digests` has now, read just before deleting them (`gc`); a digest absent
+   * from the answer is no longer in the repository. Registries that can read a manifest's tags
+   * only by listing every tag again (OCI Distribution) leave it out.
+   */
+  currentTags?(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<ReadonlyMap<string, readonly string[]>>;
 }

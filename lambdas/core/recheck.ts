@@ -1,3 +1,4 @@
+import type { Outcome } from './execute-plan';
 import type { PlanItem } from './plan';
 import type { ImageOutcome } from './review-view';
 import { shortDigest } from './time-text';
@@ -99,4 +100,38 @@ function stayingReason(
   return subject === undefined
     ? undefined
     : `it refers to ${shortDigest(subject)}, which is not being deleted`;
+}
+
+/**
+ * `gc`'s check just before deleting a repository's candidates: an image whose tags are no longer
+ * those the plan was made with (a tag moved onto it, a promotion) is kept, and so is whatever
+ * must stay with it (`keepFamiliesWhole`: the children of a kept index, the signatures of a kept
+ * image). An image no longer in the registry stays in the plan: deleting it finds it gone.
+ * `items` are every image of the repository as planned, kept ones included.
+ *
+ * @example
+ * keepRetagged(items, new Map([[digest, ['release-production']]])) // skipped: 'tags changed since the listing: [] → [release-production]'
+ */
+export function keepRetagged(
+  items: readonly PlanItem[],
+  current: ReadonlyMap<string, readonly string[]>,
+): { ready: PlanItem[]; skipped: Outcome[] } {
+  const skipped: Outcome[] = [];
+  const unchanged: PlanItem[] = [];
+  for (const item of items) {
+    if (item.decision !== 'delete') continue;
+    const now = current.get(item.digest);
+    if (now === undefined || sameTags(item.tags, now)) unchanged.push(item);
+    else {
+      const reason = `tags changed since the listing: [${item.tags.join(', ')}] → [${[...now].sort().join(', ')}]`;
+      skipped.push({ item, status: 'skipped', reason });
+    }
+  }
+  if (skipped.length === 0) return { ready: unchanged, skipped };
+  const { ready, blocked } = keepFamiliesWhole(unchanged, new Map(items.map((item) => [item.digest, item])));
+  for (const item of unchanged) {
+    const reason = blocked.get(item.digest);
+    if (reason !== undefined) skipped.push({ item, status: 'skipped', reason });
+  }
+  return { ready, skipped };
 }

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { executePlan, type Outcome } from '../core/execute-plan';
+import { executePlanRechecked, type Outcome } from '../core/execute-plan';
 import { renderRepositoryReport } from '../core/gc-report';
 import type { ClusterReport, Sighting } from '../core/model';
 import {
@@ -69,7 +69,7 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
     ...(hosts.length > 0 ? { registryHosts: hosts } : {}),
     now,
   });
-  const outcomes = request.dryRun ? [] : await executePlan(plan, deps.registry, deps.progress);
+  const outcomes = request.dryRun ? [] : await executePlanRechecked(plan, deps.registry, deps.progress);
   if (request.json) deps.stdout(JSON.stringify(toJson(plan, outcomes, request.dryRun), null, 2));
   else printText(plan, outcomes, request, deps, now);
   for (const repository of plan.repositories) {

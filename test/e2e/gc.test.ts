@@ -195,6 +195,67 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(result.code).toBe(1);
   });
 
+  it('keeps an image whose tags changed between the listing and the deletion, and the family that hangs from it', async () => {
+    // Prepare: two untagged images and an untagged multi-arch index, all candidates; while gc
+    // re-reads them before deleting, a promotion tags one image and the index.
+    const repository = 'promo';
+    const promoted = hexDigest('aaa1');
+    const untouched = hexDigest('aaa2');
+    fake.putImage({ repository, digest: promoted, pushedAt: at('2017-03-01T00:00:00') });
+    fake.putImage({ repository, digest: untouched, pushedAt: at('2017-03-02T00:00:00') });
+    const family = fake.putMultiArch({
+      repository,
+      seed: 'promo',
+      tags: [],
+      pushedAt: at('2017-03-03T00:00:00'),
+    });
+    fake.putImage({ repository, tags: ['build-1'], pushedAt: at('2017-03-04T00:00:00') });
+    let reread = 0;
+    fake.onRequest((operation, request) => {
+      if (operation !== 'DescribeImages' || !('imageIds' in request) || reread++ > 0) return;
+      fake.tagImage(repository, promoted, 'release-production');
+      fake.tagImage(repository, family.index.digest, 'v2');
+    });
+
+    // Act
+    const result = await runCli(['gc', '--repo', repository, '--delete-untagged=true', ...REGION], {
+      endpoint: fake.url,
+    });
+
+    // Assess: only the image nobody touched is gone; each kept one says why.
+    expect(result.stdout).toContain('Images to delete (5)');
+    const short = (digest: string) => `${digest.slice(0, 16)}...`;
+    expect(result.stdout).toContain(`Deleted (1)\n  ${short(untouched)} ()\nFailures (4)\n`);
+    expect(result.stdout).toContain(
+      `  ${short(promoted)} Skipped: tags changed since the listing: [] → [release-production] []\n`,
+    );
+    expect(result.stdout).toContain(
+      `  ${short(family.index.digest)} Skipped: tags changed since the listing: [] → [v2] []\n`,
+    );
+    for (const child of family.children) {
+      expect(result.stdout).toContain(
+        `  ${short(child.digest)} Skipped: ${short(family.index.digest)}, which points to it, is not being deleted []\n`,
+      );
+    }
+    expect(result.code).toBe(1);
+    expect(
+      fake
+        .images(repository)
+        .map((image) => image.digest)
+        .sort(),
+    ).toEqual(
+      [
+        promoted,
+        family.index.digest,
+        ...family.children.map((child) => child.digest),
+        fake.images(repository).find((image) => image.tags.includes('build-1'))!.digest,
+      ].sort(),
+    );
+    // One re-read (the 4 images of one repository), then one delete.
+    expect(fake.calls.BatchDeleteImage).toBe(1);
+    expect(reread).toBe(1);
+  });
+
   it('deletes nothing with --dry-run', async () => {
     seedReadmeRepository();
     const result = await runCli([...README_ARGS, ...REGION, '--dry-run'], { endpoint: fake.url });

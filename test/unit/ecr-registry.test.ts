@@ -270,6 +270,73 @@ describe('EcrRegistry.deleteImages', () => {
   });
 });
 
+describe('EcrRegistry.currentTags', () => {
+  const digests = Array.from({ length: 150 }, (_, i) => digestOf(`now-${i}`));
+  /** Answers DescribeImages by digest from `stored` (digest → tags), as ECR does: one missing id fails the call. */
+  function answerFrom(stored: ReadonlyMap<string, string[]>) {
+    ecr.on(DescribeImagesCommand).callsFake((input: { imageIds: { imageDigest: string }[] }) => {
+      const missing = input.imageIds.find((id) => !stored.has(id.imageDigest));
+      if (missing)
+        throw ecrError(
+          'ImageNotFoundException',
+          'client',
+          `The image with imageId {imageDigest:'${missing.imageDigest}'} does not exist`,
+        );
+      return {
+        imageDetails: input.imageIds.map((id) =>
+          imageDetail(id.imageDigest, { imageTags: stored.get(id.imageDigest)! }),
+        ),
+      };
+    });
+  }
+
+  it('reads the tags by digest, 100 per call, sorted', async () => {
+    // Prepare
+    answerFrom(new Map(digests.map((digest, i) => [digest, i === 0 ? ['b', 'a'] : []])));
+
+    // Act
+    const tags = await registry().currentTags('web', digests);
+
+    // Assess
+    expect(tags.size).toBe(150);
+    expect(tags.get(digests[0]!)).toEqual(['a', 'b']);
+    const calls = ecr.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input);
+    expect(calls.map((input) => [input.repositoryName, input.imageIds?.length, input.maxResults])).toEqual([
+      ['web', 100, undefined],
+      ['web', 50, undefined],
+    ]);
+  });
+
+  it('leaves out the images gone since, finding them by halves when ECR refuses a whole call', async () => {
+    // Prepare: 2 of the first 100 are gone.
+    const gone = new Set([digests[3]!, digests[70]!]);
+    answerFrom(new Map(digests.filter((digest) => !gone.has(digest)).map((digest) => [digest, ['x']])));
+
+    // Act
+    const tags = await registry().currentTags('web', digests);
+
+    // Assess
+    expect(tags.size).toBe(148);
+    for (const digest of gone) expect(tags.has(digest)).toBe(false);
+    // log2(100) rounds of halves at most for each gone image, far fewer than one call per image.
+    expect(ecr.commandCalls(DescribeImagesCommand).length).toBeLessThan(30);
+  });
+
+  it('fails when an answer leaves out an image it was asked for, and on any other error', async () => {
+    // Prepare
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [imageDetail(digests[0]!)] });
+    // Act / Assess
+    await expect(registry().currentTags('web', digests.slice(0, 2))).rejects.toThrow(
+      `ecr:DescribeImages on web did not answer for ${digests[1]}, asked for by digest`,
+    );
+    ecr.reset();
+    ecr.on(DescribeImagesCommand).rejects(ecrError('AccessDeniedException', 'client', 'not allowed'));
+    await expect(registry().currentTags('web', digests.slice(0, 2))).rejects.toThrow(
+      /access denied: the credentials lack ecr:DescribeImages on web/,
+    );
+  });
+});
+
 describe('EcrRegistry.listRepositories', () => {
   it('lists every repository, or only those carrying a resource tag', async () => {
     // Prepare

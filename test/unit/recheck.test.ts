@@ -1,6 +1,6 @@
 import type { RegistryImage } from '../../lambdas/core/model';
 import { type PlanItem, planCleanup } from '../../lambdas/core/plan';
-import { keepFamiliesWhole, recheckApproved } from '../../lambdas/core/recheck';
+import { keepFamiliesWhole, keepRetagged, recheckApproved } from '../../lambdas/core/recheck';
 import { aCosignSignature, anImage, aPolicy, NOW } from '../fixtures/builders';
 
 const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
@@ -91,5 +91,93 @@ describe('recheckApproved', () => {
 
   it('deletes an image that is still a candidate with the same tags and family', () => {
     expect(recheckApproved(scanned, scanned, approved)).toBe('delete');
+  });
+});
+
+describe('keepRetagged', () => {
+  const a = anImage('a').build();
+  const b = anImage('b').build();
+  const index = anImage('i').indexOf([a, b]).build();
+  const subject = anImage('s').build();
+  const referrer = anImage('r').referring(subject).build();
+  const old = anImage('o').tagged('build-1').build();
+  const items = [...planOf([a, b, index, subject, referrer, old]).values()];
+  const candidates = items.filter((item) => item.decision === 'delete');
+  const asListed = new Map(candidates.map((item) => [item.digest, item.tags]));
+  const digestsOf = (list: readonly { readonly digest: string }[]) =>
+    list.map((entry) => entry.digest).sort();
+  const skippedOf = (current: ReadonlyMap<string, readonly string[]>) =>
+    Object.fromEntries(
+      keepRetagged(items, current).skipped.map((outcome) => [
+        outcome.item.digest,
+        outcome.status === 'skipped' ? outcome.reason : outcome.status,
+      ]),
+    );
+
+  it('deletes every candidate whose tags are those of the listing, in any order, and those gone since', () => {
+    // Prepare: one tag list in another order; one image no longer there.
+    const current = new Map(asListed);
+    current.set(old.digest, ['build-1']);
+    current.delete(b.digest);
+
+    // Act
+    const { ready, skipped } = keepRetagged(items, current);
+
+    // Assess
+    expect(candidates).toHaveLength(6);
+    expect(digestsOf(ready)).toEqual(digestsOf(candidates));
+    expect(skipped).toEqual([]);
+  });
+
+  it.each([
+    ['an untagged image tagged since', 'subject', ['release'], '[] → [release]'],
+    ['a tagged image untagged since', 'old', [], '[build-1] → []'],
+    ['a tagged image with another tag too', 'old', ['prod', 'build-1'], '[build-1] → [build-1, prod]'],
+  ])('keeps %s, saying what changed', (_, which, tags, change) => {
+    const image = which === 'old' ? old : subject;
+    const current = new Map(asListed).set(image.digest, tags);
+    expect(skippedOf(current)[image.digest]).toBe(`tags changed since the listing: ${change}`);
+  });
+
+  it('keeps the children of an index tagged since, and the referrer of a subject tagged since', () => {
+    // Prepare
+    const current = new Map(asListed).set(index.digest, ['v1']).set(subject.digest, ['v2']);
+
+    // Act
+    const skipped = skippedOf(current);
+    const { ready } = keepRetagged(items, current);
+
+    // Assess: only the old build goes; every member of the two families stays, each saying why.
+    expect(digestsOf(ready)).toEqual([old.digest]);
+    expect(Object.keys(skipped).sort()).toEqual(digestsOf([a, b, index, subject, referrer]));
+    expect(skipped[a.digest]).toMatch(/^sha256:\w{9}\.\.\., which points to it, is not being deleted$/);
+    expect(skipped[referrer.digest]).toMatch(/^it refers to sha256:\w{9}\.\.\., which is not being deleted$/);
+  });
+
+  it('lets the index and its other child go when only a child was tagged since', () => {
+    const current = new Map(asListed).set(a.digest, ['amd64']);
+    const { ready } = keepRetagged(items, current);
+    expect(digestsOf(ready)).toEqual(digestsOf(candidates.filter((item) => item.digest !== a.digest)));
+  });
+
+  it('leaves kept images out', () => {
+    // Prepare: the newest build is kept by a keep rule; its tags changing changes nothing here.
+    const keepOne = aPolicy({
+      rules: { deleteUntagged: true, unusedTagged: false, keep: [{ prefix: 'build', count: 1 }] },
+    });
+    const kept = anImage('k').tagged('build-2').build();
+    const planned = [...planOf([old, kept], keepOne).values()];
+    const current = new Map([
+      [old.digest, ['build-1']],
+      [kept.digest, ['other']],
+    ]);
+
+    // Act
+    const { ready, skipped } = keepRetagged(planned, current);
+
+    // Assess
+    expect(planned.find((item) => item.digest === kept.digest)?.decision).toBe('keep');
+    expect(skipped).toEqual([]);
+    expect(digestsOf(ready)).toEqual([old.digest]);
   });
 });
