@@ -206,7 +206,19 @@ export class EcrRegistry implements Registry {
     const chunks: string[][] = [];
     for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
       chunks.push(digests.slice(i, i + BATCH_GET_LIMIT));
-    await Promise.all(chunks.map((chunk) => this.limit(() => this.tagsByDigest(repository, chunk, tags))));
+    // The first failure settles the answer: the calls still waiting or in flight are given up.
+    const reads = new AbortController();
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.limit(async () => {
+          if (reads.signal.aborted) return;
+          await this.tagsByDigest(repository, chunk, tags, reads.signal).catch((error: unknown) => {
+            reads.abort();
+            throw error;
+          });
+        }),
+      ),
+    );
     return tags;
   }
 
@@ -214,6 +226,7 @@ export class EcrRegistry implements Registry {
     repository: string,
     digests: readonly string[],
     into: Map<string, readonly string[]>,
+    signal: AbortSignal,
   ): Promise<void> {
     let details: readonly ImageDetail[];
     try {
@@ -222,6 +235,7 @@ export class EcrRegistry implements Registry {
           repositoryName: repository,
           imageIds: digests.map((imageDigest) => ({ imageDigest })),
         }),
+        { abortSignal: signal },
       );
       details = answer.imageDetails ?? [];
     } catch (error) {
@@ -233,8 +247,8 @@ export class EcrRegistry implements Registry {
       // A single image not found is gone; several are asked again in halves.
       if (digests.length === 1) return;
       const half = Math.ceil(digests.length / 2);
-      await this.tagsByDigest(repository, digests.slice(0, half), into);
-      await this.tagsByDigest(repository, digests.slice(half), into);
+      await this.tagsByDigest(repository, digests.slice(0, half), into, signal);
+      await this.tagsByDigest(repository, digests.slice(half), into, signal);
       return;
     }
     for (const detail of details) {

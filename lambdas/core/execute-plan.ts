@@ -95,6 +95,7 @@ export async function executePlanRechecked(
       const checked = keepRetagged(repository.items, current);
       outcomes.push(...checked.skipped);
       ready = checked.ready;
+      if (checked.skipped.length > 0) onProgress?.({ phase: 'deleting', done: outcomes.length, total });
     }
     const done = outcomes.length;
     const own = await executePlan(

@@ -104,10 +104,11 @@ function stayingReason(
 
 /**
  * `gc`'s check just before deleting a repository's candidates: an image whose tags are no longer
- * those the plan was made with (a tag moved onto it, a promotion) is kept, and so is whatever
- * must stay with it (`keepFamiliesWhole`: the children of a kept index, the signatures of a kept
- * image). An image no longer in the registry stays in the plan: deleting it finds it gone.
- * `items` are every image of the repository as planned, kept ones included.
+ * those the plan was made with (a tag moved onto it, a promotion) is kept, and so is its whole
+ * family (as in planning, a family is kept whole when any member must be kept: its root, the
+ * other platform images, signatures and other referrers), then whatever else points to what stays
+ * (`keepFamiliesWhole`). An image no longer in the registry stays in the plan: deleting it finds
+ * it gone. `items` are every image of the repository as planned, kept ones included.
  *
  * @example
  * keepRetagged(items, new Map([[digest, ['release-production']]])) // skipped: 'tags changed since the listing: [] → [release-production]'
@@ -118,6 +119,8 @@ export function keepRetagged(
 ): { ready: PlanItem[]; skipped: Outcome[] } {
   const skipped: Outcome[] = [];
   const unchanged: PlanItem[] = [];
+  /** Family root → the first member whose tags changed. */
+  const changedFamilies = new Map<string, string>();
   for (const item of items) {
     if (item.decision !== 'delete') continue;
     const now = current.get(item.digest);
@@ -125,11 +128,21 @@ export function keepRetagged(
     else {
       const reason = `tags changed since the listing: [${item.tags.join(', ')}] → [${[...now].sort().join(', ')}]`;
       skipped.push({ item, status: 'skipped', reason });
+      if (!changedFamilies.has(item.root)) changedFamilies.set(item.root, item.digest);
     }
   }
   if (skipped.length === 0) return { ready: unchanged, skipped };
-  const { ready, blocked } = keepFamiliesWhole(unchanged, new Map(items.map((item) => [item.digest, item])));
+  const others: PlanItem[] = [];
   for (const item of unchanged) {
+    const changed = changedFamilies.get(item.root);
+    if (changed === undefined) others.push(item);
+    else {
+      const reason = `kept with its family: the tags of ${shortDigest(changed)} changed since the listing`;
+      skipped.push({ item, status: 'skipped', reason });
+    }
+  }
+  const { ready, blocked } = keepFamiliesWhole(others, new Map(items.map((item) => [item.digest, item])));
+  for (const item of others) {
     const reason = blocked.get(item.digest);
     if (reason !== undefined) skipped.push({ item, status: 'skipped', reason });
   }

@@ -241,6 +241,22 @@ describe('executePlanRechecked', () => {
     expect(events).toEqual(['read web 5', 'read api 1', 'delete api 1']);
   });
 
+  it('reports progress up to the total when every candidate of a repository is kept', async () => {
+    // Prepare: api's only candidate was tagged since the listing.
+    const plan = twoRepositories();
+    const planned = asPlanned(plan);
+    const { registry } = recheckingRegistry((repository, digest) =>
+      repository === 'api' ? ['promoted'] : planned(repository, digest),
+    );
+    const progress: string[] = [];
+
+    // Act
+    await executePlanRechecked(plan, registry, (step) => progress.push(`${step.done}/${step.total}`));
+
+    // Assess
+    expect(progress.at(-1)).toBe('6/6');
+  });
+
   it('deletes as planned on a registry that cannot re-read tags, and reports progress over all repositories', async () => {
     // Prepare
     const plan = twoRepositories();

@@ -335,6 +335,21 @@ describe('EcrRegistry.currentTags', () => {
       /access denied: the credentials lack ecr:DescribeImages on web/,
     );
   });
+
+  it('gives up the calls still waiting once one has failed', async () => {
+    // Prepare: 600 digests are 6 calls, 4 at a time; the first answers AccessDenied.
+    const many = Array.from({ length: 600 }, (_, i) => digestOf(`many-${i}`));
+    ecr
+      .on(DescribeImagesCommand)
+      .rejectsOnce(ecrError('AccessDeniedException', 'client', 'not allowed'))
+      .callsFake((input: { imageIds: { imageDigest: string }[] }) => ({
+        imageDetails: input.imageIds.map((id) => imageDetail(id.imageDigest)),
+      }));
+
+    // Act / Assess
+    await expect(registry().currentTags('web', many)).rejects.toThrow(/access denied/);
+    expect(ecr.commandCalls(DescribeImagesCommand).length).toBeLessThanOrEqual(4);
+  });
 });
 
 describe('EcrRegistry.listRepositories', () => {

@@ -139,7 +139,7 @@ describe('keepRetagged', () => {
     expect(skippedOf(current)[image.digest]).toBe(`tags changed since the listing: ${change}`);
   });
 
-  it('keeps the children of an index tagged since, and the referrer of a subject tagged since', () => {
+  it('keeps the whole family of an image tagged since: an index with its children, a subject with its referrer', () => {
     // Prepare
     const current = new Map(asListed).set(index.digest, ['v1']).set(subject.digest, ['v2']);
 
@@ -150,14 +150,19 @@ describe('keepRetagged', () => {
     // Assess: only the old build goes; every member of the two families stays, each saying why.
     expect(digestsOf(ready)).toEqual([old.digest]);
     expect(Object.keys(skipped).sort()).toEqual(digestsOf([a, b, index, subject, referrer]));
-    expect(skipped[a.digest]).toMatch(/^sha256:\w{9}\.\.\., which points to it, is not being deleted$/);
-    expect(skipped[referrer.digest]).toMatch(/^it refers to sha256:\w{9}\.\.\., which is not being deleted$/);
+    expect(skipped[a.digest]).toMatch(
+      /^kept with its family: the tags of sha256:\w{9}\.\.\. changed since the listing$/,
+    );
+    expect(skipped[a.digest]).toContain(index.digest.slice(7, 16));
+    expect(skipped[referrer.digest]).toContain(subject.digest.slice(7, 16));
   });
 
-  it('lets the index and its other child go when only a child was tagged since', () => {
+  it('keeps the index and its other children when only a child was tagged since', () => {
+    // As in planning: when any member of a family must be kept, every member is.
     const current = new Map(asListed).set(a.digest, ['amd64']);
-    const { ready } = keepRetagged(items, current);
-    expect(digestsOf(ready)).toEqual(digestsOf(candidates.filter((item) => item.digest !== a.digest)));
+    const { ready, skipped } = keepRetagged(items, current);
+    expect(digestsOf(ready)).toEqual(digestsOf([subject, referrer, old]));
+    expect(digestsOf(skipped.map((outcome) => outcome.item))).toEqual(digestsOf([a, b, index]));
   });
 
   it('leaves kept images out', () => {
