@@ -9,6 +9,7 @@ import { ReporterConfigError } from './errors';
 export interface ReportFlags {
   readonly once?: boolean;
   readonly interval?: string;
+  readonly deadline?: string;
   readonly dryRun?: boolean;
 }
 
@@ -25,6 +26,8 @@ export interface ReporterConfig {
   readonly once: boolean;
   readonly dryRun: boolean;
   readonly intervalMs: number;
+  /** `--deadline`: how long one round (list and send) may take before it gives up. */
+  readonly deadlineMs?: number;
   readonly ingest?: IngestTarget;
 }
 
@@ -44,16 +47,17 @@ export function isClusterName(name: string): boolean {
 }
 
 /**
- * Parses `--interval`: a positive whole number of seconds, minutes or hours.
+ * Parses `--interval` (or another duration `flag`): a positive whole number of seconds, minutes
+ * or hours.
  *
  * @example
  * parseInterval('5m') // 300000
  */
-export function parseInterval(value: string): number {
+export function parseInterval(value: string, flag = '--interval'): number {
   const match = INTERVAL.exec(value.trim());
   const amount = Number(match?.[1] ?? 0);
   if (!match || amount === 0) {
-    throw new ReporterConfigError(`--interval expects a duration like 30s, 5m or 1h, got '${value}'`);
+    throw new ReporterConfigError(`${flag} expects a duration like 30s, 5m or 1h, got '${value}'`);
   }
   return amount * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
@@ -111,6 +115,7 @@ function ingestTarget(env: NodeJS.ProcessEnv): IngestTarget {
 /** Reads and checks the flags and environment; throws `ReporterConfigError` naming what is wrong. */
 export function readReporterConfig(flags: ReportFlags, env: NodeJS.ProcessEnv): ReporterConfig {
   const intervalMs = parseInterval(flags.interval ?? '5m');
+  const deadlineMs = flags.deadline === undefined ? undefined : parseInterval(flags.deadline, '--deadline');
   const cluster = required(env, 'JANITOR_CLUSTER', 'the name this cluster reports under, e.g. prod-eu');
   if (!isClusterName(cluster)) {
     throw new ReporterConfigError(
@@ -123,6 +128,7 @@ export function readReporterConfig(flags: ReportFlags, env: NodeJS.ProcessEnv): 
     dryRun,
     once: dryRun || flags.once === true,
     intervalMs,
+    ...(deadlineMs === undefined ? {} : { deadlineMs }),
     ...(dryRun ? {} : { ingest: ingestTarget(env) }),
   };
 }

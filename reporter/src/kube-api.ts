@@ -6,7 +6,7 @@ import http, { type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { KubeApiError } from './errors';
 import type { KubeConnection, KubeRequestOptions } from './kube-connection';
-import { type Attempt, DEFAULT_RETRY, type RetryPolicy, retryAfterMs, retrying } from './retry';
+import { type Attempt, DEFAULT_RETRY, type RetryPolicy, reasonOf, retryAfterMs, retrying } from './retry';
 import type { WorkloadKind } from './workloads';
 
 /** A list endpoint for every namespace, and how the ClusterRole names it. */
@@ -42,6 +42,8 @@ export interface ListOptions {
   /** @default 60000 */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** When aborted, requests in flight are dropped and none is retried (the round's `--deadline`). */
+  readonly deadline?: AbortSignal;
 }
 
 /** A continue token the server no longer knows (410) restarts the listing, at most this often. */
@@ -75,8 +77,9 @@ export function kubeLister(connection: KubeConnection, options: ListOptions = {}
       const url = pageUrl(connection.server, resource, options.pageSize ?? 500, continueToken);
       const page = await retrying(
         options.retry ?? DEFAULT_RETRY,
-        () => getJson(connection, url, resource, options.timeoutMs ?? 60_000),
+        () => getJson(connection, url, resource, options.timeoutMs ?? 60_000, options.deadline),
         (error, delayMs) => log(`${error.message}; retrying in ${delayMs} ms`),
+        options.deadline,
       );
       const items = listItems(page, resource);
       onPage(items);
@@ -116,6 +119,7 @@ async function getJson(
   url: URL,
   resource: KubeResource,
   timeoutMs: number,
+  deadline?: AbortSignal,
 ): Promise<Attempt<Page>> {
   let options: KubeRequestOptions;
   try {
@@ -129,7 +133,7 @@ async function getJson(
   return new Promise((resolve) => {
     const request = transport.request(
       url,
-      { ...options, method: 'GET', headers, timeout: timeoutMs },
+      { ...options, method: 'GET', headers, timeout: timeoutMs, ...(deadline ? { signal: deadline } : {}) },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -142,7 +146,9 @@ async function getJson(
       },
     );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', (error) => resolve(networkFailure(resource, error)));
+    request.on('error', (error) =>
+      resolve(networkFailure(resource, deadline?.aborted ? new Error(reasonOf(deadline)) : error)),
+    );
     request.end();
   });
 }

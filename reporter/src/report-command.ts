@@ -1,5 +1,5 @@
 /**
- * `registry-janitor report [--once] [--interval 5m] [--dry-run]`: list what the cluster runs, split
+ * `registry-janitor report [--once] [--interval 5m] [--deadline D] [--dry-run]`: list what the cluster runs, split
  * it into ingest bodies and send them signed. Exit codes (DESIGN.md): 0 every body got 202 (or was
  * printed, with `--dry-run`); 1 a list or a body failed; 2 bad flags or environment.
  */
@@ -10,7 +10,7 @@ import { collectImages, describeCollected } from './collect';
 import { type IngestTarget, type ReporterConfig, type ReportFlags, readReporterConfig } from './config';
 import { kubeLister } from './kube-api';
 import { connectToKubernetes, type KubeConnection } from './kube-connection';
-import type { RetryPolicy } from './retry';
+import { type RetryPolicy, reasonOf } from './retry';
 import { sendBody } from './send';
 
 export interface ReportDeps {
@@ -62,12 +62,44 @@ export async function reportOnce(
   connection: KubeConnection,
   deps: ReportDeps,
 ): Promise<number> {
+  const round = roundDeadline(config.deadlineMs);
+  try {
+    return await reportRound(config, connection, deps, round.signal);
+  } finally {
+    round.release();
+  }
+}
+
+/**
+ * A round's deadline: aborted `deadlineMs` after the round starts, with a reason that names it;
+ * `release` stops its timer. Without `deadlineMs`, a signal that never aborts.
+ */
+function roundDeadline(deadlineMs: number | undefined): { signal?: AbortSignal; release: () => void } {
+  if (deadlineMs === undefined) return { release: () => {} };
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error(`the round's deadline (--deadline ${deadlineMs / 1000} s) passed`)),
+    deadlineMs,
+  );
+  return { signal: controller.signal, release: () => clearTimeout(timer) };
+}
+
+async function reportRound(
+  config: ReporterConfig,
+  connection: KubeConnection,
+  deps: ReportDeps,
+  deadline: AbortSignal | undefined,
+): Promise<number> {
   const observedAt = deps.now();
   const log = deps.stderr;
   let bodies: string[];
   try {
     const collected = await collectImages(
-      kubeLister(connection, { log, ...(deps.retry ? { retry: deps.retry } : {}) }),
+      kubeLister(connection, {
+        log,
+        ...(deps.retry ? { retry: deps.retry } : {}),
+        ...(deadline ? { deadline } : {}),
+      }),
     );
     log(`listed ${describeCollected(collected)}`);
     const { entries, problems } = readableEntries(collected.entries);
@@ -85,22 +117,33 @@ export async function reportOnce(
     deps.stdout(`[${bodies.join(',')}]\n`);
     return 0;
   }
-  return sendAll(bodies, config.ingest, deps);
+  return sendAll(bodies, config.ingest, deps, deadline);
 }
 
 /** Entries with an unreadable image named one by one in the log, at most. */
 const MAX_PROBLEMS_LOGGED = 10;
 
-async function sendAll(bodies: readonly string[], target: IngestTarget, deps: ReportDeps): Promise<number> {
+async function sendAll(
+  bodies: readonly string[],
+  target: IngestTarget,
+  deps: ReportDeps,
+  deadline: AbortSignal | undefined,
+): Promise<number> {
   let failed = 0;
   for (const [index, body] of bodies.entries()) {
     const which = `body ${index + 1}/${bodies.length} (${Buffer.byteLength(body)} bytes)`;
+    if (deadline?.aborted) {
+      failed++;
+      deps.stderr(`${which} not sent: ${reasonOf(deadline)}`);
+      continue;
+    }
     try {
       const delivery = await sendBody(body, target, {
         now: deps.now,
         log: deps.stderr,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.retry ? { retry: deps.retry } : {}),
+        ...(deadline ? { deadline } : {}),
       });
       deps.stderr(`sent ${which}: accepted ${delivery.accepted ?? '?'}, ignored ${delivery.ignored ?? '?'}`);
     } catch (error) {

@@ -39,25 +39,82 @@ export function backoffDelayMs(retry: number, policy: RetryPolicy, retryAfterMs 
 
 /**
  * Runs `attempt` until it succeeds, fails for good, or `policy.attempts` are used up; throws the
- * last error. `onRetry` hears about each retry (for a log line).
+ * last error. `onRetry` hears about each retry (for a log line). Once `deadline` is aborted no
+ * attempt starts and no wait goes on: the last error is thrown, with the deadline's reason.
  */
 export async function retrying<T>(
   policy: RetryPolicy,
   attempt: (number: number) => Promise<Attempt<T>>,
   onRetry: (error: Error, delayMs: number) => void = () => {},
+  deadline?: AbortSignal,
 ): Promise<T> {
   for (let number = 1; ; number++) {
+    if (deadline?.aborted) throw new Error(reasonOf(deadline));
     const result = await attempt(number);
     if (result.ok) return result.value;
     if (!result.retryable || number >= policy.attempts) throw result.error;
+    if (deadline?.aborted) throw pastDeadline(result.error, deadline);
     const delayMs = backoffDelayMs(number, policy, result.retryAfterMs);
     onRetry(result.error, delayMs);
-    await (policy.sleep ?? sleepMs)(delayMs);
+    await pause(policy, delayMs, deadline);
+    if (deadline?.aborted) throw pastDeadline(result.error, deadline);
   }
+}
+
+/** Waits `delayMs`, or less when `deadline` is aborted first. */
+async function pause(policy: RetryPolicy, delayMs: number, deadline: AbortSignal | undefined): Promise<void> {
+  if (!policy.sleep) {
+    await sleepMs(delayMs, undefined, deadline ? { signal: deadline } : {}).catch(() => {});
+    return;
+  }
+  if (!deadline) {
+    await policy.sleep(delayMs);
+    return;
+  }
+  let stop = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    stop = () => deadline.removeEventListener('abort', onAbort);
+    const onAbort = () => resolve();
+    deadline.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([policy.sleep(delayMs), aborted]);
+  } finally {
+    stop();
+  }
+}
+
+/** The last error, saying that the deadline stopped the retries. */
+function pastDeadline(error: Error, deadline: AbortSignal): Error {
+  const reason = reasonOf(deadline);
+  // A request the deadline itself aborted says so already.
+  if (error.message.endsWith(reason)) return error;
+  return new Error(`${error.message}; not retried: ${reason}`, { cause: error });
+}
+
+/** What an aborted `deadline` says. */
+export function reasonOf(deadline: AbortSignal): string {
+  const reason: unknown = deadline.reason;
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /** `Retry-After` in seconds (the HTTP-date form is ignored), as milliseconds. */
 export function retryAfterMs(header: string | null | undefined): number | undefined {
   if (header == null || !/^\d{1,6}$/.test(header.trim())) return undefined;
   return Number(header.trim()) * 1000;
+}
+
+/**
+ * A request's signal: aborted after `timeoutMs`, or as soon as `deadline` is, with its reason.
+ * (`AbortSignal.any` is not in every Node 20.)
+ */
+export function requestSignal(timeoutMs: number, deadline?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  if (!deadline) return timeout;
+  if (deadline.aborted) return AbortSignal.abort(deadline.reason);
+  const controller = new AbortController();
+  const forward = (from: AbortSignal) => () => controller.abort(from.reason);
+  timeout.addEventListener('abort', forward(timeout), { once: true });
+  deadline.addEventListener('abort', forward(deadline), { once: true, signal: controller.signal });
+  return controller.signal;
 }

@@ -7,7 +7,14 @@ import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { signatureHeader } from '../../lambdas/core/signature';
 import type { IngestTarget } from './config';
 import { IngestError } from './errors';
-import { type Attempt, DEFAULT_RETRY, type RetryPolicy, retryAfterMs, retrying } from './retry';
+import {
+  type Attempt,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  requestSignal,
+  retryAfterMs,
+  retrying,
+} from './retry';
 
 export interface SendDeps {
   readonly now: () => Date;
@@ -18,6 +25,8 @@ export interface SendDeps {
   /** @default 30000 */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** When aborted, the request in flight is dropped and none is retried (the round's `--deadline`). */
+  readonly deadline?: AbortSignal;
 }
 
 /** What the ingest answered with its 202. */
@@ -33,6 +42,7 @@ export async function sendBody(rawBody: string, target: IngestTarget, deps: Send
     deps.retry ?? DEFAULT_RETRY,
     () => attemptSend(rawBody, target, deps),
     (error, delayMs) => log(`${error.message}; retrying in ${delayMs} ms`),
+    deps.deadline,
   );
 }
 
@@ -52,7 +62,7 @@ async function attemptSend(
       },
       body: rawBody,
       redirect: 'manual',
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
+      signal: requestSignal(deps.timeoutMs ?? 30_000, deps.deadline),
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

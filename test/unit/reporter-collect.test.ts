@@ -168,6 +168,40 @@ describe('reaching the Kubernetes API', () => {
     }
   });
 
+  it('drops a list request in flight at the deadline, and retries none', async () => {
+    // Prepare: an API server that takes requests and never answers.
+    let requests = 0;
+    const silent = createServer(() => {
+      requests++;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error('the test deadline passed')), 300);
+    try {
+      const connection = await connectToKubernetes({
+        env: { KUBECONFIG: writeKubeconfig(url, 't') },
+        ...NOWHERE,
+      });
+
+      // Act
+      const listing = collectImages(
+        kubeLister(connection, {
+          retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 1 },
+          deadline: deadline.signal,
+        }),
+      );
+
+      // Assess
+      await expect(listing).rejects.toThrow(/: the test deadline passed$/);
+      expect(requests).toBe(1);
+    } finally {
+      clearTimeout(timer);
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('reads a rotated service account token again for every request', async () => {
     const dir = serviceAccountDir('first');
     const connection = inClusterConnection(

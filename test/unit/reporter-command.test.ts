@@ -69,6 +69,39 @@ describe('the report command', () => {
     expect(await reportCommand({ once: true }, reportDeps)).toBe(1);
   });
 
+  it('gives a round up at --deadline: the request in flight is dropped, no retry, the rest not sent, exit 1', async () => {
+    // Prepare: an ingest that never answers (until the request is aborted), retries that would go on.
+    const { reportDeps, stderr } = deps([]);
+    let requests = 0;
+    const hanging: typeof fetch = (_url, init) => {
+      requests++;
+      return new Promise((_, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    };
+
+    // Act
+    const code = await reportCommand(
+      { once: true, deadline: '1s' },
+      { ...reportDeps, fetch: hanging, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 1 } },
+    );
+
+    // Assess
+    expect(code).toBe(1);
+    expect(requests).toBe(1);
+    expect(stderr).toContainEqual(
+      expect.stringMatching(
+        /^body 1\/1 \(\d+ bytes\) not delivered: POST ingest\.example\.com: the round's deadline \(--deadline 1 s\) passed$/,
+      ),
+    );
+  });
+
+  it('refuses a --deadline that is not a duration (exit 2)', async () => {
+    const { reportDeps, stderr } = deps([]);
+    expect(await reportCommand({ once: true, deadline: 'soon' }, reportDeps)).toBe(2);
+    expect(stderr).toContain("--deadline expects a duration like 30s, 5m or 1h, got 'soon'");
+  });
+
   it('never writes the cluster key to its log', async () => {
     const { reportDeps, stderr } = deps([400]);
     await reportCommand({ once: true }, reportDeps);

@@ -138,7 +138,16 @@ describe('the reporter manifests', () => {
     expect(cronJob.spec.concurrencyPolicy).toBe('Forbid');
     expect(others).toEqual([]);
     expect(container.image).toBe('node:22-alpine');
-    expect(container.command).toEqual(['node', '/reporter/reporter.js', 'report', '--once']);
+    expect(container.command).toEqual([
+      'node',
+      '/reporter/reporter.js',
+      'report',
+      '--once',
+      '--deadline',
+      '200s',
+    ]);
+    // The reporter gives up a round on its own, before the Job's deadline would kill it.
+    expect(cronJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBeGreaterThan(200 + 30);
     const bundleVolume = podSpec().volumes.find((volume: Manifest) => volume.configMap);
     expect(container.volumeMounts).toContainEqual({
       name: bundleVolume.name,
