@@ -1,8 +1,8 @@
-import { evaluateLifecyclePolicy } from './lifecycle-policy';
+import { evaluateLifecyclePolicy, type LifecyclePolicy, lifecycleOutcome } from './lifecycle-policy';
 import { hasUnknownPushTime, type RegistryImage } from './model';
 import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
-import { plural } from './time-text';
+import { plural, shortDigest } from './time-text';
 
 /**
  * What the delete rules say of one root, before protections: `delete` makes it a candidate.
@@ -34,7 +34,9 @@ const UNKNOWN_TIME: RuleVerdict = {
  * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
  * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
  * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `facts`: the roots'
- * facts (`rootFacts`), when the caller has them already.
+ * facts (`rootFacts`), when the caller has them already. `taggedMembers(i)`: the tagged images
+ * below `roots[i]` (platform images, referrers); a lifecycle rule that selects one of them and
+ * does not expire it keeps the family, as ECR would keep that image (see `lifecycleHolds`).
  */
 export function applyDeleteRules(
   roots: readonly RegistryImage[],
@@ -42,11 +44,16 @@ export function applyDeleteRules(
   options: { readonly unusedDays: number; readonly now: Date },
   newestFirst: ArrayLike<number> = inListingOrder(roots.length),
   facts: RuleFacts = ruleFacts(roots, rules.keep),
+  taggedMembers?: (index: number) => readonly RegistryImage[],
 ): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? keepVerdicts(facts, rules.keep, newestFirst) : undefined;
   const lifecycle = rules.lifecyclePolicy
     ? evaluateLifecyclePolicy(rules.lifecyclePolicy, roots, options.now)
     : undefined;
+  const held =
+    rules.lifecyclePolicy && taggedMembers && lifecycle && lifecycle.size > 0
+      ? lifecycleHolds(rules.lifecyclePolicy, roots, taggedMembers, options.now)
+      : undefined;
   const unused: RuleVerdict = {
     decision: 'delete',
     reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
@@ -61,10 +68,13 @@ export function applyDeleteRules(
     const keepSelects = keepVerdict?.decision === 'delete';
     const unknown = unknownTime[i] === 1;
     let verdict: RuleVerdict | undefined;
+    let heldVerdict: RuleVerdict | undefined;
     if (keepSelects && !unknown) verdict = keepVerdict;
     else if (tagged[i] === 0 && rules.deleteUntagged) verdict = UNTAGGED;
     const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
-    if (lifecycleReason !== undefined && !unknown) {
+    const holding = lifecycleReason !== undefined && !unknown ? held?.(i) : undefined;
+    if (holding !== undefined) heldVerdict = { decision: 'keep', reason: `kept: ${holding}` };
+    else if (lifecycleReason !== undefined && !unknown) {
       verdict = byLifecycleReason.get(lifecycleReason);
       if (!verdict) {
         verdict = { decision: 'delete', reason: `delete: ${lifecycleReason}` };
@@ -77,9 +87,42 @@ export function applyDeleteRules(
         ? unused
         : unknown && (keepSelects || lifecycleReason !== undefined)
           ? UNKNOWN_TIME
-          : (keepVerdict ?? (tagged[i] === 0 ? UNTAGGED_KEPT : NO_RULE)));
+          : (heldVerdict ?? keepVerdict ?? (tagged[i] === 0 ? UNTAGGED_KEPT : NO_RULE)));
   }
   return verdicts;
+}
+
+/**
+ * ECR evaluates a lifecycle policy over every image, so a tagged platform image or signature that
+ * a rule selects and does not expire stays, even when its index or subject is expired. Families
+ * are decided whole here, so such a member keeps its family: returns, for root `i`, why (or
+ * undefined). The policy is evaluated over the roots and every tagged member, as ECR sees them.
+ */
+function lifecycleHolds(
+  policy: LifecyclePolicy,
+  roots: readonly RegistryImage[],
+  taggedMembers: (index: number) => readonly RegistryImage[],
+  now: Date,
+): (index: number) => string | undefined {
+  const view = new Map<string, RegistryImage>();
+  for (const root of roots) view.set(root.digest, root);
+  let members = 0;
+  for (let i = 0; i < roots.length; i++) {
+    for (const member of taggedMembers(i)) {
+      if (!view.has(member.digest)) members++;
+      view.set(member.digest, member);
+    }
+  }
+  if (members === 0) return () => undefined;
+  const { kept } = lifecycleOutcome(policy, [...view.values()], now);
+  return (index) => {
+    for (const member of taggedMembers(index)) {
+      const why = kept.get(member.digest);
+      if (why !== undefined)
+        return `${shortDigest(member.digest)} [${member.tags.join(', ')}] of its family is ${why}`;
+    }
+    return undefined;
+  };
 }
 
 /**

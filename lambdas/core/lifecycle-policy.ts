@@ -114,21 +114,43 @@ export function evaluateLifecyclePolicy(
   images: readonly LifecycleImage[],
   now: Date,
 ): Map<string, string> {
+  return lifecycleOutcome(policy, images, now).expired;
+}
+
+/**
+ * `evaluateLifecyclePolicy`, and also the images the policy keeps on purpose: digest → reason for
+ * each image that some rule's tag filter selects and no rule expires (an image no rule selects is
+ * not in either map).
+ *
+ * @example
+ * lifecycleOutcome(policy, images, now).kept.get(amd64.digest)
+ * // 'selected by lifecycle rule 1 ("keep platform tags"), which does not expire it'
+ */
+export function lifecycleOutcome(
+  policy: LifecyclePolicy,
+  images: readonly LifecycleImage[],
+  now: Date,
+): { readonly expired: Map<string, string>; readonly kept: Map<string, string> } {
   const newestFirst = [...images].sort(compareNewestFirst);
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
-  const selectedByHigherRule = new Set<string>();
+  /** digest → the highest-priority rule whose tag filter selected it. */
+  const selectedBy = new Map<string, LifecycleRule>();
   const expired = new Map<string, string>();
   for (const rule of rules) {
     const matches = tagMatcher(rule.selection);
     const selected = newestFirst.filter((image) => matches(image.tags));
     for (const [image, why] of ruleExpires(rule.selection, selected, now)) {
-      if (!selectedByHigherRule.has(image.digest) && !expired.has(image.digest)) {
+      if (!selectedBy.has(image.digest) && !expired.has(image.digest)) {
         expired.set(image.digest, `${ruleName(rule)}: ${why}`);
       }
     }
-    for (const image of selected) selectedByHigherRule.add(image.digest);
+    for (const image of selected) if (!selectedBy.has(image.digest)) selectedBy.set(image.digest, rule);
   }
-  return expired;
+  const kept = new Map<string, string>();
+  for (const [digest, rule] of selectedBy) {
+    if (!expired.has(digest)) kept.set(digest, `selected by ${ruleName(rule)}, which does not expire it`);
+  }
+  return { expired, kept };
 }
 
 /** The rule's tag filter as a predicate over an image's tags. */

@@ -3,6 +3,7 @@ import {
   evaluateLifecyclePolicy,
   type LifecycleImage,
   type LifecyclePolicy,
+  lifecycleOutcome,
   parseLifecyclePolicy,
 } from '../../lambdas/core/lifecycle-policy';
 
@@ -838,5 +839,39 @@ describe('evaluateLifecyclePolicy semantics', () => {
       'E',
       'B',
     ]);
+  });
+});
+
+describe('lifecycleOutcome', () => {
+  it('names the images a rule selects and keeps, beside those it expires; an image no rule selects is in neither', () => {
+    // Prepare: rule 1 keeps the newest 3 prod*, rule 2 expires untagged images older than 14 days.
+    const policy = parseLifecyclePolicy(
+      policyText(
+        rule(1, prodCount, { description: 'keep 3 prod' }),
+        rule(2, { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }),
+      ),
+    );
+    const images = [
+      image('A', ['prod-4'], 1),
+      image('B', ['prod-3'], 2),
+      image('C', ['prod-2'], 3),
+      image('D', ['prod-1'], 4),
+      image('E', [], 15),
+      image('F', [], 2),
+      image('G', ['dev'], 40),
+    ];
+
+    // Act
+    const { expired, kept } = lifecycleOutcome(policy, images, NOW);
+
+    // Assess
+    const names = (digests: Iterable<string>) =>
+      [...digests].map((digest) => images.find((i) => i.digest === digest)?.name).sort();
+    expect(names(expired.keys())).toEqual(['D', 'E']);
+    expect(names(kept.keys())).toEqual(['A', 'B', 'C', 'F']);
+    expect(kept.get(images[0]!.digest)).toBe(
+      'selected by lifecycle rule 1 ("keep 3 prod"), which does not expire it',
+    );
+    expect(kept.get(images[5]!.digest)).toBe('selected by lifecycle rule 2, which does not expire it');
   });
 });

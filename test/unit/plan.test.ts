@@ -1,4 +1,5 @@
 import { parseImageReference } from '../../lambdas/core/image-ref';
+import { parseLifecyclePolicy } from '../../lambdas/core/lifecycle-policy';
 import type { RegistryImage, Sighting } from '../../lambdas/core/model';
 import { type PlanItem, planCleanup, sightedDigestsOf } from '../../lambdas/core/plan';
 import type { Policy } from '../../lambdas/core/policy';
@@ -575,5 +576,61 @@ describe('planCleanup on odd listings', () => {
     });
     const aged = plan([{ ...image, tags: [] }], aPolicy({ minAgeDays: 3, rules: { deleteUntagged: true } }));
     expect(aged.get(image.digest)?.decision).toBe('keep');
+  });
+});
+
+describe('lifecycle rules and families', () => {
+  // ECR evaluates every image: a platform image that a rule selects and keeps stays there even
+  // when its index expires. A family is decided whole, so that member keeps it all.
+  const amd64 = anImage('amd64').tagged('1.0-amd64').pushedDaysAgo(60).build();
+  const arm64 = anImage('arm64').pushedDaysAgo(60).build();
+  const index = anImage('index').tagged('1.0').pushedDaysAgo(60).indexOf([amd64, arm64]).build();
+  const keepPlatforms = {
+    rulePriority: 1,
+    description: 'platform tags',
+    selection: {
+      tagStatus: 'tagged',
+      tagPatternList: ['*-amd64'],
+      countType: 'imageCountMoreThan',
+      countNumber: 9999,
+    },
+    action: { type: 'expire' },
+  };
+  const older30 = {
+    rulePriority: 2,
+    selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
+    action: { type: 'expire' },
+  };
+  const withRules = (...rules: object[]) =>
+    aPolicy({
+      rules: {
+        deleteUntagged: false,
+        unusedTagged: false,
+        lifecyclePolicy: parseLifecyclePolicy(JSON.stringify({ rules })),
+      },
+    });
+
+  it('keeps a family whose tagged member a higher-priority rule selects and keeps', () => {
+    const items = plan([amd64, arm64, index], withRules(keepPlatforms, older30));
+    for (const image of [index, amd64, arm64]) expect(items.get(image.digest)?.decision).toBe('keep');
+    expect(items.get(index.digest)?.reason).toBe(
+      `kept: ${amd64.digest.slice(0, 16)}... [1.0-amd64] of its family is selected by lifecycle rule 1 ("platform tags"), which does not expire it`,
+    );
+  });
+
+  it('deletes the family when the rule that expires the index expires its tagged members too', () => {
+    const items = plan([amd64, arm64, index], withRules(older30));
+    for (const image of [index, amd64, arm64]) expect(items.get(image.digest)?.decision).toBe('delete');
+    expect(items.get(index.digest)?.reason).toMatch(/^delete: lifecycle rule 2: pushed 60 days ago/);
+  });
+
+  it('still deletes it by another rule: a lifecycle keep only takes back what the lifecycle policy proposed', () => {
+    const untaggedIndex = anImage('index2').pushedDaysAgo(60).indexOf([amd64, arm64]).build();
+    const policy = withRules(keepPlatforms, older30);
+    const items = plan([amd64, arm64, untaggedIndex], {
+      ...policy,
+      rules: { ...policy.rules, deleteUntagged: true },
+    });
+    expect(items.get(untaggedIndex.digest)?.reason).toBe('delete: untagged, never seen');
   });
 });
