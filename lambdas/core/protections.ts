@@ -162,8 +162,8 @@ const ALL_USES = ROOT_USE.pulled | ROOT_USE.seen | ROOT_USE.young | ROOT_USE.pro
  * Finds what protects the family of `root` (with the members `below` it): a sighting within
  * `unusedDays` (of any member's digest, or of a tag that points to a member), a recorded pull
  * within `unusedDays`, a push within `minAgeDays`, or a protected tag, on any member. The first
- * found, in that order, is the reason. A member whose push time is unknown is protected whenever
- * a minimum age applies. `use`: the root's `rootUse`, when known (it spares a root alone the
+ * found, in that order, is the reason. A family with a push time unknown (its root's, or a
+ * platform image's) is protected whenever a minimum age applies. `use`: the root's `rootUse`, when known (it spares a root alone the
  * checks its clear bits rule out).
  */
 export function familyUsage(
@@ -203,7 +203,12 @@ function pullProtection(lastPulledAt: Date | undefined, context: ProtectionConte
   return `kept: pulled ${ago(lastPulledAt, now)} (within ${plural(policy.unusedDays, 'day')})`;
 }
 
-/** A push within `minAgeDays`, or a push time unknown while a minimum age applies. */
+/**
+ * A push within `minAgeDays`, or a push time unknown while a minimum age applies. BuildKit
+ * attestation manifests do not count (DESIGN.md: an index's push time ignores them; their configs
+ * have no date), nor does a referrer without a push time (cosign writes 0001-01-01 into every
+ * signature): read as unknown, they would keep every attested or signed image forever.
+ */
 function ageProtection(
   root: RegistryImage,
   rootPushedMs: number,
@@ -213,8 +218,12 @@ function ageProtection(
   const { policy, now } = context;
   let youngestMs = laterMs(Number.NEGATIVE_INFINITY, rootPushedMs);
   let unknownTime = hasUnknownPushTime(root, rootPushedMs);
-  for (const { image } of below) {
-    if (hasUnknownPushTime(image)) unknownTime = true;
+  for (const { image, role, attestation } of below) {
+    if (attestation === true) continue;
+    if (hasUnknownPushTime(image)) {
+      if (role !== 'referrer') unknownTime = true;
+      continue;
+    }
     youngestMs = laterMs(youngestMs, image.pushedAt.getTime());
   }
   if (unknownTime && policy.minAgeDays > 0) {

@@ -412,6 +412,47 @@ describe('planCleanup with unknown push times', () => {
   });
 });
 
+describe('planCleanup: the minimum age of attested and signed images without dated members', () => {
+  // On an OCI registry, BuildKit attestation manifests and cosign signatures carry no usable date.
+  const undated = (image: RegistryImage): RegistryImage => ({
+    ...image,
+    pushedAt: new Date(0),
+    pushedAtSource: 'unknown',
+  });
+  const amd64 = anImage('amd64').pushedDaysAgo(10).build();
+  const attestation = undated(anImage('att').build());
+  const attested = anImage('idx')
+    .tagged('build-1')
+    .pushedDaysAgo(10)
+    .indexOf([amd64, { digest: attestation.digest, attestation: true }])
+    .build();
+  const subject = anImage('subject').tagged('build-2').pushedDaysAgo(10).build();
+  const signature = undated(aCosignSignature(subject));
+  const policy = aPolicy({ minAgeDays: 3, rules: { keep: [parseKeepRule('build=0')] } });
+
+  it('judges an index by its platform images, not by its undated attestations', () => {
+    const items = plan([amd64, attestation, attested], policy);
+    for (const image of [attested, amd64, attestation])
+      expect(items.get(image.digest)?.decision).toBe('delete');
+  });
+
+  it('judges a subject by itself, not by an undated signature', () => {
+    const items = plan([subject, signature], policy);
+    expect(items.get(subject.digest)?.decision).toBe('delete');
+    expect(items.get(signature.digest)?.decision).toBe('delete');
+  });
+
+  it('still keeps a family with a young signature, or an undated platform image', () => {
+    const young = { ...aCosignSignature(subject), pushedAt: new Date(NOW.getTime() - 86_400_000) };
+    expect(plan([subject, young], policy).get(subject.digest)?.reason).toMatch(/^kept: pushed 1 day ago/);
+    const undatedChild = undated(anImage('arm64').build());
+    const index = anImage('idx2').tagged('build-3').pushedDaysAgo(10).indexOf([amd64, undatedChild]).build();
+    expect(plan([amd64, undatedChild, index], policy).get(index.digest)?.reason).toBe(
+      'kept: push time unknown, so the minimum age (3 days) cannot be checked',
+    );
+  });
+});
+
 describe('planCleanup never lets a live cluster lose an image it reported', () => {
   it('keeps an image of a fresh report even with unusedDays 0', () => {
     const image = anImage('a').tagged('v1').build();
