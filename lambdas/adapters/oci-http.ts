@@ -214,6 +214,17 @@ export function registryError(response: OciResponse): { code: string; message: s
   return { code: `HTTP${response.status}`, message: text === '' ? `status ${response.status}` : text };
 }
 
+/**
+ * A 404 in which the registry itself says it has no such manifest: the OCI error code
+ * `MANIFEST_UNKNOWN` (Distribution, zot) or `NOT_FOUND` (Harbor). A 404 without it (a proxy's
+ * page, a wrong path) proves nothing about the manifest.
+ */
+export function isManifestUnknown(response: OciResponse): boolean {
+  if (response.status !== 404) return false;
+  const { code } = registryError(response);
+  return code === 'MANIFEST_UNKNOWN' || code === 'NOT_FOUND';
+}
+
 /** `status CODE: message`, for error messages. */
 export function describeResponse(response: OciResponse): string {
   const { code, message } = registryError(response);

@@ -1,7 +1,7 @@
 import { type RegistryImage, registryImage } from '../core/model';
 import type { Progress } from '../core/ports';
 import { RegistryAccessError, RegistryReadError } from './errors';
-import { describeResponse, nextPage, type OciHttp, type OciResponse } from './oci-http';
+import { describeResponse, isManifestUnknown, nextPage, type OciHttp, type OciResponse } from './oci-http';
 import {
   configCreated,
   MANIFEST_ACCEPT,
@@ -158,11 +158,12 @@ async function listTags(context: ListingContext, repository: string, scope: stri
 
 /**
  * The tags of one `tags/list` page. Distribution answers `"tags": null` once a repository's last
- * tag is gone, as its only page; anywhere else a page without a list of strings fails the listing:
- * read as "no tags", it would hide the images behind them, and what they share would look unused.
+ * tag is gone, as its only page; anywhere else a page without a list of strings (no `tags` key at
+ * all, an `{}` or `{"errors":[]}` from something in between) fails the listing: read as "no
+ * tags", it would hide the images behind them, and what they share would look unused.
  */
 function pageTags(tags: unknown, repository: string, onlyPage: boolean): string[] {
-  if ((tags === null || tags === undefined) && onlyPage) return [];
+  if (tags === null && onlyPage) return [];
   if (!Array.isArray(tags)) {
     throw new RegistryReadError(`a page of the tag list of ${repository} has no tags array`);
   }
@@ -201,7 +202,13 @@ async function readManifest(
       `${what} cannot be read (${describeResponse(response)}): gone while listing, or of a type registry-janitor does not read`,
     );
   }
-  if (response.status === 404) return undefined;
+  if (isManifestUnknown(response)) return undefined;
+  if (response.status === 404) {
+    // Read as "not held", a sighted digest would no longer protect what it runs.
+    throw new RegistryReadError(
+      `${what} answered 404 without saying the manifest is unknown (${describeResponse(response)}): a proxy or a wrong path in between?`,
+    );
+  }
   ensureOk(response, `reading ${what}`);
   const digest = byDigest ? reference : sha256Digest(response.body);
   const announced = response.headers.get('docker-content-digest');
@@ -249,7 +256,14 @@ async function referrersOfOne(
 ): Promise<string[]> {
   const digests: string[] = [];
   let path: string | undefined = `/v2/${repository}/referrers/${entry.digest}`;
+  const seen = new Set<string>();
   while (path !== undefined) {
+    if (seen.has(path)) {
+      throw new RegistryReadError(
+        `the referrers of ${entry.digest} in ${repository} page in a loop at ${path}`,
+      );
+    }
+    seen.add(path);
     const response = await context.http.request(path, { accept: OCI_INDEX, scope });
     // A registry with the API never answers 404 (distribution-spec 1.1): 404 means it has none
     // (some answer 400, 405 or 501 to a path they do not route).
@@ -260,7 +274,13 @@ async function referrersOfOne(
     ensureOk(response, `listing the referrers of ${entry.digest} in ${repository}`);
     context.referrersApi = true;
     const body = json(response, `the referrers of ${entry.digest}`) as { manifests?: unknown };
-    for (const descriptor of Array.isArray(body.manifests) ? body.manifests : []) {
+    if (!Array.isArray(body.manifests)) {
+      // Read as "none", its referrers would be missed: trust nothing partial.
+      throw new RegistryReadError(
+        `a page of the referrers of ${entry.digest} in ${repository} has no manifests array`,
+      );
+    }
+    for (const descriptor of body.manifests) {
       const digest = (descriptor as { digest?: unknown }).digest;
       if (typeof digest === 'string') digests.push(digest);
     }

@@ -3,7 +3,14 @@ import type { DeleteResult, Progress, Registry } from '../core/ports';
 import { RegistryAccessError, RegistryReadError } from './errors';
 import { OciAuthenticator } from './oci-auth';
 import type { CredentialLookup } from './oci-credentials';
-import { describeResponse, nextPage, OciHttp, type OciHttpOptions, registryError } from './oci-http';
+import {
+  describeResponse,
+  isManifestUnknown,
+  nextPage,
+  OciHttp,
+  type OciHttpOptions,
+  registryError,
+} from './oci-http';
 import { ensureOk, json, type ListingContext, listRepository } from './oci-listing';
 
 const MAX_DELETE = 100;
@@ -123,7 +130,7 @@ export class OciRegistry implements Registry {
       const { code, message } = registryError(response);
       // Gone only when the registry says so: a proxy's or a wrong path's 404 is not proof, and a
       // "gone" index lets its children be deleted.
-      if (response.status === 404 && code === 'MANIFEST_UNKNOWN') return { digest, status: 'gone' };
+      if (isManifestUnknown(response)) return { digest, status: 'gone' };
       const hint =
         response.status === 405
           ? ' (the registry does not allow deletion: on Distribution set storage.delete.enabled: true)'

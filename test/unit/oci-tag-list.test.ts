@@ -67,10 +67,89 @@ describe('OciRegistry tag list pages', () => {
       /has no tags array/,
     ],
     ['a first page without tags that links to more', [{}, { name: 'web', tags: ['c'] }], /has no tags array/],
+    ['an only page without a tags key', [{ name: 'web' }], /has no tags array/],
+    ['an only page that is an empty object (a proxy)', [{}], /has no tags array/],
+    ['an only page that is a list', [[]], /has no tags array/],
     ['a tag that is not a string', [{ name: 'web', tags: ['a', 7] }], /an entry that is not a tag: 7/],
     ['an empty tag', [{ name: 'web', tags: [''] }], /an entry that is not a tag: ""/],
   ])('fails the listing on %s', async (_name, pages, message) => {
     const listing = registryAnswering(pages).listImages('web');
+    await expect(listing).rejects.toThrow(RegistryReadError);
+    await expect(listing).rejects.toThrow(message);
+  });
+});
+
+/**
+ * A registry holding one tagged image (`latest`); `answers` may answer any other path first (a
+ * sighted digest, the referrers API), else 404 as a plain page.
+ */
+function registryWith(answers: (path: string) => Response | undefined): OciRegistry {
+  const fetch = (async (input: URL | string) => {
+    const url = new URL(String(input));
+    const answer = answers(`${url.pathname}${url.search}`);
+    if (answer) return answer;
+    if (url.pathname === '/v2/web/tags/list') return Response.json({ name: 'web', tags: ['latest'] });
+    if (
+      url.pathname === '/v2/web/manifests/latest' ||
+      url.pathname === `/v2/web/manifests/${manifestDigest}`
+    ) {
+      return new Response(manifest, {
+        status: 200,
+        headers: {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'docker-content-digest': manifestDigest,
+        },
+      });
+    }
+    if (url.pathname === `/v2/web/blobs/${configDigest}`) return new Response(config, { status: 200 });
+    return new Response('404 page not found', { status: 404 });
+  }) as typeof globalThis.fetch;
+  return new OciRegistry({ url: new URL('http://registry.test:5000'), fetch, pageSize: 2 });
+}
+
+describe('OciRegistry reads of what is not tagged', () => {
+  const sighted = `sha256:${'5'.repeat(64)}`;
+  const answerSighted = (response: () => Response) => (path: string) =>
+    path === `/v2/web/manifests/${sighted}` ? response() : undefined;
+
+  it.each([
+    ['MANIFEST_UNKNOWN (Distribution, zot)', 'MANIFEST_UNKNOWN'],
+    ['NOT_FOUND (Harbor)', 'NOT_FOUND'],
+  ])('leaves out a sighted digest the registry says it does not hold: %s', async (_name, code) => {
+    const registry = registryWith(
+      answerSighted(() => Response.json({ errors: [{ code, message: 'unknown' }] }, { status: 404 })),
+    );
+    const images = await registry.listImages('web', undefined, [sighted]);
+    expect(images.map((image) => image.digest)).toEqual([manifestDigest]);
+  });
+
+  it('fails the listing when a sighted digest gets a 404 that is not the registry saying so', async () => {
+    // A proxy's page: the digest may well be there, running, sharing what an old index holds.
+    const registry = registryWith(answerSighted(() => new Response('404 page not found', { status: 404 })));
+    const listing = registry.listImages('web', undefined, [sighted]);
+    await expect(listing).rejects.toThrow(RegistryReadError);
+    await expect(listing).rejects.toThrow(/answered 404 without saying the manifest is unknown/);
+  });
+
+  it.each([
+    [
+      'a referrers page without a manifests array',
+      (path: string) => (path.startsWith('/v2/web/referrers/') ? Response.json({}) : undefined),
+      /has no manifests array/,
+    ],
+    [
+      'referrers pages that link back to themselves',
+      (path: string) =>
+        path.startsWith('/v2/web/referrers/')
+          ? Response.json(
+              { schemaVersion: 2, manifests: [] },
+              { headers: { link: `<${path.split('?')[0]}?page=2>; rel="next"` } },
+            )
+          : undefined,
+      /page in a loop/,
+    ],
+  ])('fails the listing on %s', async (_name, answers, message) => {
+    const listing = registryWith(answers).listImages('web');
     await expect(listing).rejects.toThrow(RegistryReadError);
     await expect(listing).rejects.toThrow(message);
   });
