@@ -1,4 +1,4 @@
-import { evaluateLifecyclePolicy, type LifecyclePolicy, lifecycleOutcome } from './lifecycle-policy';
+import { type LifecyclePolicy, lifecycleOutcome } from './lifecycle-policy';
 import { hasUnknownPushTime, type RegistryImage } from './model';
 import type { Decision } from './plan';
 import type { DeleteRules, KeepRule } from './policy';
@@ -47,9 +47,10 @@ export function applyDeleteRules(
   taggedMembers?: (index: number) => readonly RegistryImage[],
 ): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? keepVerdicts(facts, rules.keep, newestFirst) : undefined;
-  const lifecycle = rules.lifecyclePolicy
-    ? evaluateLifecyclePolicy(rules.lifecyclePolicy, roots, options.now)
+  const outcome = rules.lifecyclePolicy
+    ? lifecycleOutcome(rules.lifecyclePolicy, roots, options.now)
     : undefined;
+  const lifecycle = outcome?.expired;
   const held =
     rules.lifecyclePolicy && taggedMembers && lifecycle && lifecycle.size > 0
       ? lifecycleHolds(rules.lifecyclePolicy, roots, taggedMembers, options.now)
@@ -72,7 +73,10 @@ export function applyDeleteRules(
     if (keepSelects && !unknown) verdict = keepVerdict;
     else if (tagged[i] === 0 && rules.deleteUntagged) verdict = UNTAGGED;
     const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
-    const holding = lifecycleReason !== undefined && !unknown ? held?.(i) : undefined;
+    const holding =
+      lifecycleReason !== undefined && !unknown
+        ? held?.(i, outcome?.priority.get(roots[i]!.digest) ?? Number.POSITIVE_INFINITY)
+        : undefined;
     if (holding !== undefined) heldVerdict = { decision: 'keep', reason: `kept: ${holding}` };
     else if (lifecycleReason !== undefined && !unknown) {
       verdict = byLifecycleReason.get(lifecycleReason);
@@ -94,16 +98,19 @@ export function applyDeleteRules(
 
 /**
  * ECR evaluates a lifecycle policy over every image, so a tagged platform image or signature that
- * a rule selects and does not expire stays, even when its index or subject is expired. Families
- * are decided whole here, so such a member keeps its family: returns, for root `i`, why (or
- * undefined). The policy is evaluated over the roots and every tagged member, as ECR sees them.
+ * a rule of higher priority than the one expiring its index or subject selects, and does not
+ * expire, stays. Families are decided whole here, so such a member keeps its family: returns, for
+ * root `i` expired by the rule of priority `expiredBy`, why (or undefined). A member that only
+ * the expiring rule or a later one selects follows its root, as under every other rule (a
+ * catch-all rule must not keep every signed image). The policy is evaluated over the roots and
+ * every tagged member, as ECR sees them.
  */
 function lifecycleHolds(
   policy: LifecyclePolicy,
   roots: readonly RegistryImage[],
   taggedMembers: (index: number) => readonly RegistryImage[],
   now: Date,
-): (index: number) => string | undefined {
+): (index: number, expiredBy: number) => string | undefined {
   const view = new Map<string, RegistryImage>();
   for (const root of roots) view.set(root.digest, root);
   let members = 0;
@@ -114,11 +121,11 @@ function lifecycleHolds(
     }
   }
   if (members === 0) return () => undefined;
-  const { kept } = lifecycleOutcome(policy, [...view.values()], now);
-  return (index) => {
+  const { kept, priority } = lifecycleOutcome(policy, [...view.values()], now);
+  return (index, expiredBy) => {
     for (const member of taggedMembers(index)) {
       const why = kept.get(member.digest);
-      if (why !== undefined)
+      if (why !== undefined && (priority.get(member.digest) ?? expiredBy) < expiredBy)
         return `${shortDigest(member.digest)} [${member.tags.join(', ')}] of its family is ${why}`;
     }
     return undefined;

@@ -118,9 +118,10 @@ export function evaluateLifecyclePolicy(
 }
 
 /**
- * `evaluateLifecyclePolicy`, and also the images the policy keeps on purpose: digest → reason for
- * each image that some rule's tag filter selects and no rule expires (an image no rule selects is
- * not in either map).
+ * `evaluateLifecyclePolicy`, and also what the policy keeps on purpose: `kept` maps each image
+ * that some rule's tag filter selects and no rule expires to why; `priority` maps every selected
+ * image (expired or kept) to the `rulePriority` of the first rule that selects it (for an expired
+ * image, the rule that expires it). An image no rule selects is in none of the maps.
  *
  * @example
  * lifecycleOutcome(policy, images, now).kept.get(amd64.digest)
@@ -130,7 +131,11 @@ export function lifecycleOutcome(
   policy: LifecyclePolicy,
   images: readonly LifecycleImage[],
   now: Date,
-): { readonly expired: Map<string, string>; readonly kept: Map<string, string> } {
+): {
+  readonly expired: Map<string, string>;
+  readonly kept: Map<string, string>;
+  readonly priority: Map<string, number>;
+} {
   const newestFirst = [...images].sort(compareNewestFirst);
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   /** digest → the highest-priority rule whose tag filter selected it. */
@@ -147,10 +152,12 @@ export function lifecycleOutcome(
     for (const image of selected) if (!selectedBy.has(image.digest)) selectedBy.set(image.digest, rule);
   }
   const kept = new Map<string, string>();
+  const priority = new Map<string, number>();
   for (const [digest, rule] of selectedBy) {
+    priority.set(digest, rule.rulePriority);
     if (!expired.has(digest)) kept.set(digest, `selected by ${ruleName(rule)}, which does not expire it`);
   }
-  return { expired, kept };
+  return { expired, kept, priority };
 }
 
 /** The rule's tag filter as a predicate over an image's tags. */

@@ -862,7 +862,7 @@ describe('lifecycleOutcome', () => {
     ];
 
     // Act
-    const { expired, kept } = lifecycleOutcome(policy, images, NOW);
+    const { expired, kept, priority } = lifecycleOutcome(policy, images, NOW);
 
     // Assess
     const names = (digests: Iterable<string>) =>
@@ -873,5 +873,8 @@ describe('lifecycleOutcome', () => {
       'selected by lifecycle rule 1 ("keep 3 prod"), which does not expire it',
     );
     expect(kept.get(images[5]!.digest)).toBe('selected by lifecycle rule 2, which does not expire it');
+    // The rule that selected each image first: the one that expires it, or the one that keeps it.
+    expect(names(priority.keys())).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
+    expect([images[3]!, images[4]!, images[5]!].map((i) => priority.get(i.digest))).toEqual([1, 2, 2]);
   });
 });

@@ -665,6 +665,37 @@ describe('lifecycle rules and families', () => {
     expect(items.get(index.digest)?.reason).toMatch(/^delete: lifecycle rule 2: pushed 60 days ago/);
   });
 
+  it('lets a catch-all rule below the expiring one hold nothing: a signed image goes like an unsigned one', () => {
+    // Rule 1 keeps the newest 2 v*; rule 2 (any, older than 30 days) selects the signatures
+    // without expiring them. Only a rule of higher priority than rule 1 could hold a family.
+    const versions = [0, 1, 2, 3, 4].map((n) =>
+      anImage(`v${n}`)
+        .tagged(`v${n}`)
+        .pushedDaysAgo(10 - n)
+        .build(),
+    );
+    const signatures = [versions[0]!, versions[2]!].map((subject) => aCosignSignature(subject));
+    const newestTwo = {
+      rulePriority: 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPrefixList: ['v'],
+        countType: 'imageCountMoreThan',
+        countNumber: 2,
+      },
+      action: { type: 'expire' },
+    };
+    const items = plan([...versions, ...signatures], withRules(newestTwo, older30));
+    expect(versions.map((image) => items.get(image.digest)?.decision)).toEqual([
+      'delete',
+      'delete',
+      'delete',
+      'keep',
+      'keep',
+    ]);
+    for (const signature of signatures) expect(items.get(signature.digest)?.decision).toBe('delete');
+  });
+
   it('still deletes it by another rule: a lifecycle keep only takes back what the lifecycle policy proposed', () => {
     const untaggedIndex = anImage('index2').pushedDaysAgo(60).indexOf([amd64, arm64]).build();
     const policy = withRules(keepPlatforms, older30);
