@@ -210,6 +210,12 @@ const REPEAT_CHECKS: readonly RepeatCheck[] = [
     problem: (_, first) => `only one rule may select untagged images, and ${first} already does`,
   },
   {
+    // The 'any' rule is evaluated last (highest priority number): there can be one.
+    keyOf: (v) => (v.tagStatus === 'any' ? 'any' : undefined),
+    problem: (_, first) =>
+      `only one rule may have tagStatus 'any' (it must come last), and ${first} already does`,
+  },
+  {
     keyOf: (v) => v.prefixKey,
     problem: (key, first) => `tagPrefixList [${key}] repeats ${first}; each set of prefixes must be unique`,
   },

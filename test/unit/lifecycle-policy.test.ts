@@ -154,6 +154,11 @@ describe('parseLifecyclePolicy', () => {
       "rule 1 (rulePriority 1): a tagStatus 'any' rule must have the highest rulePriority (2 is higher)",
     ],
     [
+      'two rules select any image',
+      [rule(1, allCount), rule(2, { ...allCount, countNumber: 9 })],
+      "rule 2 (rulePriority 2): only one rule may have tagStatus 'any' (it must come last), and rule 1 (rulePriority 1) already does",
+    ],
+    [
       'a pattern has more than four wildcards',
       [rule(1, { ...prodCount, tagPatternList: ['test*1*2*3*4*5*6'] })],
       "'test*1*2*3*4*5*6' has 6 wildcards (*); at most 4 are allowed",
