@@ -111,21 +111,22 @@ function lifecycleHolds(
   taggedMembers: (index: number) => readonly RegistryImage[],
   now: Date,
 ): (index: number, expiredBy: number) => string | undefined {
-  const view = new Map<string, RegistryImage>();
-  for (const root of roots) view.set(root.digest, root);
-  let members = 0;
-  for (let i = 0; i < roots.length; i++) {
-    for (const member of taggedMembers(i)) {
-      if (!view.has(member.digest)) members++;
-      view.set(member.digest, member);
-    }
-  }
-  if (members === 0) return () => undefined;
-  const { kept, priority } = lifecycleOutcome(policy, [...view.values()], now);
+  // Evaluated once, on the first expired root that has a tagged member: most never need it.
+  let outcome: ReturnType<typeof lifecycleOutcome> | undefined;
+  const evaluate = () => {
+    const view = new Map<string, RegistryImage>();
+    for (const root of roots) view.set(root.digest, root);
+    for (let i = 0; i < roots.length; i++)
+      for (const member of taggedMembers(i)) view.set(member.digest, member);
+    return lifecycleOutcome(policy, [...view.values()], now);
+  };
   return (index, expiredBy) => {
-    for (const member of taggedMembers(index)) {
-      const why = kept.get(member.digest);
-      if (why !== undefined && (priority.get(member.digest) ?? expiredBy) < expiredBy)
+    const members = taggedMembers(index);
+    if (members.length === 0) return undefined;
+    outcome ??= evaluate();
+    for (const member of members) {
+      const why = outcome.kept.get(member.digest);
+      if (why !== undefined && (outcome.priority.get(member.digest) ?? expiredBy) < expiredBy)
         return `${shortDigest(member.digest)} [${member.tags.join(', ')}] of its family is ${why}`;
     }
     return undefined;
