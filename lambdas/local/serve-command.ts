@@ -40,7 +40,7 @@ export async function serveCommand(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     if (isIP(host) === 0 && host !== '0.0.0.0')
       consoleLog.warn(`--host ${host} is not an IP address; binding may fail`);
     consoleLog.warn(
-      `--host ${host}: the dashboard and POST /v1/scans are reachable from the network without a password; the dashboard leaves out review links (they are in the outbox digests)`,
+      `--host ${host}: the dashboard and POST /v1/scans are reachable from the network without a password; both leave out review links (they are in the outbox digests)`,
     );
   }
   const dataDir = flags.dataDir ?? '.janitor';

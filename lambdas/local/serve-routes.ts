@@ -25,10 +25,10 @@ export interface LocalRouteDeps {
   readonly plans: PlanStore;
   readonly sightings: SightingStore;
   /**
-   * Show each plan's signed review link on the dashboard. Only on loopback: anyone who can open the
-   * dashboard could otherwise approve deletions.
+   * Show signed review links on the dashboard and in the answer of `POST /v1/scans`. Only on
+   * loopback: anyone who can reach those (they have no password) could otherwise approve deletions.
    */
-  readonly reviewLinksOnDashboard: boolean;
+  readonly showReviewLinks: boolean;
 }
 
 /**
@@ -45,7 +45,11 @@ export function localRoutes(deps: LocalRouteDeps): { list: Route[]; scan(at: Dat
       path: '/v1/plans/{id}/approve',
       handle: (event) => handleApprove(event, deps.reviewDeps),
     },
-    { method: 'POST', path: '/v1/scans', handle: (event) => scanNow(event, scan, deps.queue) },
+    {
+      method: 'POST',
+      path: '/v1/scans',
+      handle: (event) => scanNow(event, scan, deps.queue, deps.showReviewLinks),
+    },
     { method: 'GET', path: '/v1/health', handle: () => health(deps) },
     { method: 'GET', path: '/', handle: () => dashboard(deps) },
   ];
@@ -62,13 +66,15 @@ async function scanNow(
   event: HttpApiEvent,
   scan: (at: Date) => Promise<StartedScan>,
   queue: InProcessScanQueue,
+  showReviewLinks: boolean,
 ): Promise<HttpApiResult> {
   const started = await scan(new Date());
   const wait = event.queryStringParameters?.wait === 'true';
   if (wait) await queue.drained();
   const body = {
     planId: started.planId,
-    reviewUrl: started.reviewUrl,
+    // Off loopback the link stays in the outbox digest: this answer has no password.
+    ...(showReviewLinks ? { reviewUrl: started.reviewUrl } : {}),
     repositories: started.repositories,
     started: started.started,
     ...(started.error === undefined ? {} : { error: started.error }),
@@ -98,7 +104,7 @@ async function dashboard(deps: LocalRouteDeps): Promise<HttpApiResult> {
       const decided = record.status === 'APPROVED' || record.status === 'APPLIED';
       return {
         record,
-        ...(deps.reviewLinksOnDashboard
+        ...(deps.showReviewLinks
           ? { reviewUrl: reviewUrl(deps.baseUrl, record.id, record.linkExp, sig) }
           : {}),
         ...(decided ? { outcomes: await deps.plans.outcomes(record.id) } : {}),

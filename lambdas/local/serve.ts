@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -113,7 +115,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     });
     const loopback = ['127.0.0.1', '::1', 'localhost'].includes(options.host);
     const routes = localRoutes({
-      reviewLinksOnDashboard: loopback,
+      showReviewLinks: loopback,
       baseUrl,
       registry,
       config,
@@ -145,26 +147,54 @@ async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): P
 }
 
 /** dynalite with its LevelDB under `path`, the table created on first start. */
-async function startDatabase(
+/** The embedded DynamoDB of `serve` (dynalite, in `path`), reachable only by its own client. */
+export async function startDatabase(
   path: string,
-): Promise<{ documents: DynamoDBDocumentClient; close(): Promise<void> }> {
+): Promise<{ documents: DynamoDBDocumentClient; endpoint: string; close(): Promise<void> }> {
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite checks no signature and answers any web page's CORS request: only this process's
+  // client, signing with a key made now, may reach it (see `fromJanitor`).
+  const key = `janitor${randomBytes(16).toString('hex')}`;
+  const [handle] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  let port = 0;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (fromJanitor(request, key, port)) handle!(request, response);
+    else response.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden\n');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  port = (server.address() as AddressInfo).port;
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${port}`,
     region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: { accessKeyId: key, secretAccessKey: 'local' },
   });
   await ensureTable(client, TABLE);
   return {
     documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    endpoint: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         client.destroy();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A request of `serve`'s own DynamoDB client: a POST to `127.0.0.1:<port>` (not a name rebound to
+ * it), with no `Origin` (browsers send one with every cross-origin request and every POST), signed
+ * with the key made at start. Anything else, a web page's included, is refused.
+ */
+function fromJanitor(request: IncomingMessage, key: string, port: number): boolean {
+  const { headers } = request;
+  return (
+    request.method === 'POST' &&
+    headers.origin === undefined &&
+    headers.host === `127.0.0.1:${port}` &&
+    (headers.authorization ?? '').includes(`Credential=${key}/`)
+  );
 }

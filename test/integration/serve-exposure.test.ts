@@ -1,0 +1,94 @@
+/**
+ * What `serve` exposes beyond what it is asked to: its embedded DynamoDB answers only its own
+ * client, and off loopback no answer without a password carries a signed review link.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { silentLog } from '../../lambdas/adapters/log';
+import { startDatabase, startServe } from '../../lambdas/local/serve';
+import { type EcrFake, startEcrFake } from '../fixtures/ecr-fake';
+
+describe("serve's embedded DynamoDB", () => {
+  let database: Awaited<ReturnType<typeof startDatabase>>;
+  beforeAll(async () => {
+    database = await startDatabase(join(mkdtempSync(join(tmpdir(), 'janitor-db-')), 'dynamodb'));
+  });
+  afterAll(() => database.close());
+
+  const call = (headers: Record<string, string>, method = 'POST') =>
+    fetch(database.endpoint, {
+      method,
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+        ...headers,
+      },
+      ...(method === 'POST' ? { body: '{}' } : {}),
+    });
+  const signed =
+    'AWS4-HMAC-SHA256 Credential=local/20261130/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0';
+
+  it("answers serve's own client", async () => {
+    const tables = await database.documents.send(new ListTablesCommand({}));
+    expect(tables.TableNames).toEqual(['registry-janitor']);
+  });
+
+  it.each([
+    [
+      'a web page (Origin) with any signature',
+      { origin: 'https://evil.example', authorization: signed },
+      'POST',
+    ],
+    [
+      'a CORS preflight',
+      { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      'OPTIONS',
+    ],
+    ['a local process signing with a key of its own', { authorization: signed }, 'POST'],
+  ])('refuses %s', async (_name, headers, method) => {
+    const answer = await call(headers, method);
+    expect(answer.status).toBe(403);
+    expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('serve off loopback', () => {
+  let fake: EcrFake;
+  let running: Awaited<ReturnType<typeof startServe>>;
+  beforeAll(async () => {
+    fake = await startEcrFake();
+    fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
+    running = await startServe({
+      port: 0,
+      host: '0.0.0.0',
+      dataDir: mkdtempSync(join(tmpdir(), 'janitor-serve-')),
+      env: {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_ENDPOINT_URL_ECR: fake.url,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      print: () => undefined,
+      log: silentLog,
+    });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await fake.close();
+  });
+
+  it('answers POST /v1/scans without the signed review link', async () => {
+    const port = new URL(running.url).port;
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/scans?wait=true`, { method: 'POST' });
+    const body = (await answer.json()) as Record<string, unknown>;
+    expect(answer.status).toBe(200);
+    expect(body.planId).toEqual(expect.stringMatching(/^scan-/));
+    expect(body).not.toHaveProperty('reviewUrl');
+    expect(JSON.stringify(body)).not.toMatch(/sig=/);
+  });
+});
