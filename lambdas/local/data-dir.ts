@@ -5,6 +5,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -76,7 +77,8 @@ export function readStoredSecrets(file: string): Partial<LocalSecrets> {
 }
 
 function save(file: string, secrets: Partial<LocalSecrets>): void {
-  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  // Aside, then renamed: a crash mid-write never leaves a secrets file that stops the next start.
+  writeWhole(file, `${JSON.stringify(secrets, null, 2)}\n`, 0o600);
   chmodSync(file, 0o600);
 }
 
@@ -118,4 +120,11 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Writes `file` aside, then renames it into place: a crash never leaves half a file. */
+export function writeWhole(file: string, text: string, mode?: number): void {
+  const aside = `${file}.${process.pid}.tmp`;
+  writeFileSync(aside, text, mode === undefined ? {} : { mode });
+  renameSync(aside, file);
 }
