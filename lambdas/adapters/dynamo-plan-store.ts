@@ -178,9 +178,15 @@ export class DynamoPlanStore implements PlanStore {
       new GetCommand({
         TableName: this.options.tableName,
         Key: { pk: `PLAN#${planId}`, sk: pageKey(repository, page, attempt) },
+        ConsistentRead: true,
       }),
     );
-    if (!answer.Item) return { items: [] };
+    if (!answer.Item) {
+      // The summary names this page: read as empty, it would silently drop the pages after it.
+      throw new Error(
+        `plan ${planId}: candidate page ${page + 1} of ${pages} of ${repository} is missing from the table`,
+      );
+    }
     const items = (JSON.parse(String(answer.Item.items)) as StoredItem[]).map(fromStoredItem);
     return page + 1 < pages ? { items, next: String(page + 1) } : { items };
   }

@@ -4,6 +4,7 @@ import {
   ECRClient,
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
@@ -324,5 +325,41 @@ describe('DynamoPlanStore', () => {
 
     // Assess
     expect(read).toEqual(first);
+  });
+
+  it('fails a read of a page the summary names but the table lacks, instead of ending the list there', async () => {
+    // Prepare: a stored repository plan of several pages, then its second page removed.
+    const tableName = await dynamo.newTable();
+    const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
+    await plans.createPlan({ id: 'q', createdAt: NOW, totalRepositories: 1, linkExp: 0, policyHash: 'x' });
+    const summary = {
+      repository: 'web',
+      totalImages: 20_000,
+      candidates: 20_000,
+      candidateBytes: 1,
+      topReasons: [],
+      blockedBy: [],
+    };
+    await plans.putRepositoryPlan('q', summary, manyCandidates(20_000, NOW));
+    const stored = await dynamo.documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :items)',
+        ExpressionAttributeValues: { ':pk': 'PLAN#q', ':items': 'ITEMS#' },
+        ProjectionExpression: 'pk, sk',
+      }),
+    );
+    const pageKeys = (stored.Items ?? []).map((item) => String(item.sk)).sort();
+    expect(pageKeys.length).toBeGreaterThan(2);
+    const first = await plans.candidates('q', 'web');
+    // Page keys end in a zero-padded page number: the second in key order is page 2.
+    await dynamo.documents.send(
+      new DeleteCommand({ TableName: tableName, Key: { pk: 'PLAN#q', sk: pageKeys[1]! } }),
+    );
+
+    // Act / Assess
+    await expect(plans.candidates('q', 'web', first.next)).rejects.toThrow(
+      /plan q: candidate page 2 of \d+ of web is missing from the table/,
+    );
   });
 });
