@@ -7,7 +7,7 @@ import type { Notifier, ScanQueue, ScanTask } from '../core/ports-scan';
 import type { ScanConfig } from '../core/scan-config';
 import type { Hmac } from '../core/signature';
 import { linkSignature, reviewUrl } from '../core/signed-link';
-import type { PlanStore, SightingStore } from '../core/stores';
+import type { PlanRecord, PlanStore, SightingStore } from '../core/stores';
 import { DAY_MS } from '../core/time-text';
 import type { Log } from './http-api';
 
@@ -62,7 +62,13 @@ export async function startScan(
     linkSignature(deps.hmac, await deps.linkSecret(), planId, linkExp),
   );
   const header = { id: planId, createdAt, linkExp, policyHash: deps.policyHash };
-  if (await deps.plans.getPlan(planId)) return { planId, started: false, repositories: 0, reviewUrl: url };
+  const existing = await deps.plans.getPlan(planId);
+  if (existing) {
+    // A retried or redelivered schedule event. One whose first run failed after creating the plan
+    // (its tasks not all sent) would otherwise leave it SCANNING for good, with no digest.
+    if (existing.status === 'SCANNING') await resumeFanOut(existing, deps);
+    return { planId, started: false, repositories: 0, reviewUrl: url };
+  }
   let repositories: string[];
   try {
     repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
@@ -81,6 +87,39 @@ export async function startScan(
   if (repositories.length === 0) await assemblePlan(planId, deps);
   else await deps.queue.enqueue(repositories.map((repository) => ({ planId, repository })));
   return { planId, started: true, repositories: repositories.length, reviewUrl: url };
+}
+
+/**
+ * Sends again the tasks of a SCANNING plan's repositories that have no stored result (tasks run
+ * twice are harmless: a repository is stored once), or assembles a plan that has them all. The
+ * managed repositories are listed again; when they are no longer those the plan counts, it cannot
+ * complete as it is, and that is logged (the next scheduled scan makes a new one).
+ */
+async function resumeFanOut(plan: PlanRecord, deps: ScanDeps): Promise<void> {
+  const repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
+    deps.config.manages,
+  );
+  if (repositories.length !== plan.totalRepositories) {
+    deps.log.error('scan cannot resume: the managed repositories changed', {
+      planId: plan.id,
+      expected: plan.totalRepositories,
+      listed: repositories.length,
+    });
+    return;
+  }
+  const stored = new Set((await deps.plans.summaries(plan.id)).map((summary) => summary.repository));
+  const gone = [...stored].find((repository) => !repositories.includes(repository));
+  if (gone !== undefined) {
+    deps.log.error('scan cannot resume: a planned repository is no longer managed', {
+      planId: plan.id,
+      repository: gone,
+    });
+    return;
+  }
+  const missing = repositories.filter((repository) => !stored.has(repository));
+  deps.log.info('scan resumed', { planId: plan.id, repositories: missing.length });
+  if (missing.length === 0) await assemblePlan(plan.id, deps);
+  else await deps.queue.enqueue(missing.map((repository) => ({ planId: plan.id, repository })));
 }
 
 /**

@@ -132,6 +132,82 @@ describe('the scheduled scan', () => {
     expect(await plans.storedRepositories(planIdFor(SCHEDULED))).toBe(1);
   });
 
+  it('sends the tasks again when the schedule is retried after the fan-out failed, and completes the plan', async () => {
+    // Prepare: the first run creates the plan, then sending the tasks fails (SQS down).
+    seedEcr({ web: 4, api: 2 });
+    const { deps, queue, plans, digests } = await newDeps();
+    const failing = {
+      ...deps,
+      queue: { enqueue: async () => Promise.reject(new Error('SendMessageBatch failed')) },
+    };
+    await expect(startScan({ scheduledAt: SCHEDULED }, failing)).rejects.toThrow('SendMessageBatch failed');
+    expect((await plans.getPlan(planIdFor(SCHEDULED)))?.status).toBe('SCANNING');
+
+    // Act: EventBridge retries the event.
+    const again = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+
+    // Assess
+    expect(again.started).toBe(false);
+    expect((await plans.getPlan(planIdFor(SCHEDULED)))?.status).toBe('PENDING');
+    expect(await plans.storedRepositories(planIdFor(SCHEDULED))).toBe(2);
+    expect(digests).toHaveLength(1);
+  });
+
+  it('sends only the tasks still missing, and none when the managed repositories changed', async () => {
+    // Prepare: one repository stored by a task that went out before the failure.
+    seedEcr({ web: 4, api: 2 });
+    const { deps, queue, plans } = await newDeps();
+    const sent: string[] = [];
+    const partly = {
+      ...deps,
+      queue: {
+        enqueue: async (tasks: readonly { planId: string; repository: string }[]) => {
+          await scanRepository(tasks[0]!, deps);
+          throw new Error('second batch failed');
+        },
+      },
+    };
+    await expect(startScan({ scheduledAt: SCHEDULED }, partly)).rejects.toThrow('second batch failed');
+    const recording = {
+      ...deps,
+      queue: {
+        enqueue: async (tasks: readonly { planId: string; repository: string }[]) => {
+          sent.push(...tasks.map((task) => task.repository));
+          await queue.enqueue(tasks);
+        },
+      },
+    };
+
+    // Act
+    await startScan({ scheduledAt: SCHEDULED }, recording);
+    await queue.drained();
+
+    // Assess
+    expect(sent).toEqual(['web']);
+    expect((await plans.getPlan(planIdFor(SCHEDULED)))?.status).toBe('PENDING');
+
+    // And a third repository meanwhile: the plan cannot complete as counted, nothing is sent.
+    const other = await newDeps();
+    seedEcr({ web: 4, api: 2 });
+    await expect(
+      startScan(
+        { scheduledAt: SCHEDULED },
+        { ...other.deps, queue: { enqueue: async () => Promise.reject(new Error('down')) } },
+      ),
+    ).rejects.toThrow('down');
+    seedEcr({ web: 4, api: 2, jobs: 1 });
+    const later: string[] = [];
+    await startScan(
+      { scheduledAt: SCHEDULED },
+      {
+        ...other.deps,
+        queue: { enqueue: async (tasks) => void later.push(...tasks.map((task) => task.repository)) },
+      },
+    );
+    expect(later).toEqual([]);
+  });
+
   it('does not plan a repository again when its task comes back after the plan went out', async () => {
     // Prepare: a plan of 4 candidates went out; then a cluster starts running one of them.
     seedEcr({ web: 4 });
