@@ -7,7 +7,8 @@ export const TABLE_ACTIONS = {
   /** `recordReport`: BatchGetItem of known sightings, conditional UpdateItem per sighting and heartbeat. */
   ingest: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
   /**
-   * `startScan`: GetItem (plan exists?), PutItem (header, listing entry); with no repository,
+   * `startScan`: GetItem (plan exists?), PutItem (header, listing entry), UpdateItem (tasks
+   * queued); a retry that resumes the fan-out, Query (summaries); with no repository,
    * `assemblePlan`: Query (summaries) and UpdateItem (SCANNING → PENDING).
    */
   scanSchedule: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],

@@ -213,6 +213,13 @@ export class DynamoPlanStore implements PlanStore {
     });
   }
 
+  async markTasksQueued(planId: string, at: Date): Promise<void> {
+    await conditionalUpdate(this.options, planHeaderKey(planId), {
+      UpdateExpression: 'SET tasksQueuedAt = :at',
+      ExpressionAttributeValues: { ':at': at.toISOString() },
+    });
+  }
+
   async markDigestSent(planId: string, at: Date): Promise<void> {
     await conditionalUpdate(this.options, planHeaderKey(planId), {
       UpdateExpression: 'SET digestSentAt = :at',
@@ -314,6 +321,7 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     candidateBytes,
     error,
     digestSentAt,
+    tasksQueuedAt,
   } = item;
   return {
     id: String(id),
@@ -326,5 +334,6 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     ...(candidateBytes === undefined ? {} : { candidateBytes: Number(candidateBytes) }),
     ...(error === undefined ? {} : { error: String(error) }),
     ...(digestSentAt === undefined ? {} : { digestSentAt: new Date(String(digestSentAt)) }),
+    ...(tasksQueuedAt === undefined ? {} : { tasksQueuedAt: new Date(String(tasksQueuedAt)) }),
   };
 }

@@ -52,6 +52,8 @@ export interface PlanRecord {
   readonly error?: string;
   /** When its digest was published (or found to need none). */
   readonly digestSentAt?: Date;
+  /** When every repository's task was sent (`startScan`); absent while the fan-out may be unfinished. */
+  readonly tasksQueuedAt?: Date;
 }
 
 /** A page of a repository's candidates. */
@@ -71,6 +73,8 @@ export interface PlanStore {
     plan: Omit<PlanRecord, 'status' | 'doneRepositories'> & { readonly status?: PlanStatus },
   ): Promise<boolean>;
   getPlan(id: string): Promise<PlanRecord | undefined>;
+  /** Records that every repository's task of the plan was sent. */
+  markTasksQueued(planId: string, at: Date): Promise<void>;
   /** Stores one repository's result; false when it was stored already. */
   putRepositoryPlan(
     planId: string,

@@ -66,7 +66,9 @@ export async function startScan(
   if (existing) {
     // A retried or redelivered schedule event. One whose first run failed after creating the plan
     // (its tasks not all sent) would otherwise leave it SCANNING for good, with no digest.
-    if (existing.status === 'SCANNING') await resumeFanOut(existing, deps);
+    if (existing.status === 'SCANNING' && existing.tasksQueuedAt === undefined) {
+      await resumeFanOut(existing, deps);
+    }
     return { planId, started: false, repositories: 0, reviewUrl: url };
   }
   let repositories: string[];
@@ -84,14 +86,18 @@ export async function startScan(
     return { planId, started: false, repositories: 0, reviewUrl: url };
   }
   deps.log.info('scan started', { planId, repositories: repositories.length });
+  if (repositories.length > 0) {
+    await deps.queue.enqueue(repositories.map((repository) => ({ planId, repository })));
+  }
+  await deps.plans.markTasksQueued(planId, deps.now());
   if (repositories.length === 0) await assemblePlan(planId, deps);
-  else await deps.queue.enqueue(repositories.map((repository) => ({ planId, repository })));
   return { planId, started: true, repositories: repositories.length, reviewUrl: url };
 }
 
 /**
- * Sends again the tasks of a SCANNING plan's repositories that have no stored result (tasks run
- * twice are harmless: a repository is stored once), or assembles a plan that has them all. The
+ * Sends again the tasks of a SCANNING plan whose fan-out did not finish (no `tasksQueuedAt`), for
+ * the repositories that have no stored result (a task run twice is harmless: a repository is
+ * stored once), or assembles a plan that has them all. The
  * managed repositories are listed again; when they are no longer those the plan counts, it cannot
  * complete as it is, and that is logged (the next scheduled scan makes a new one).
  */
@@ -118,8 +124,11 @@ async function resumeFanOut(plan: PlanRecord, deps: ScanDeps): Promise<void> {
   }
   const missing = repositories.filter((repository) => !stored.has(repository));
   deps.log.info('scan resumed', { planId: plan.id, repositories: missing.length });
+  if (missing.length > 0) {
+    await deps.queue.enqueue(missing.map((repository) => ({ planId: plan.id, repository })));
+  }
+  await deps.plans.markTasksQueued(plan.id, deps.now());
   if (missing.length === 0) await assemblePlan(plan.id, deps);
-  else await deps.queue.enqueue(missing.map((repository) => ({ planId: plan.id, repository })));
 }
 
 /**

@@ -16,7 +16,13 @@ function fakePlans(existing: readonly PlanRecord[]) {
   const stored = new Map<string, Set<string>>();
   const store: Pick<
     PlanStore,
-    'createPlan' | 'getPlan' | 'putRepositoryPlan' | 'storedRepositories' | 'summaries' | 'completeScan'
+    | 'createPlan'
+    | 'getPlan'
+    | 'putRepositoryPlan'
+    | 'storedRepositories'
+    | 'summaries'
+    | 'completeScan'
+    | 'markTasksQueued'
   > = {
     createPlan: async (plan) => {
       if (plans.has(plan.id)) return false;
@@ -32,6 +38,10 @@ function fakePlans(existing: readonly PlanRecord[]) {
     storedRepositories: async (planId) => stored.get(planId)?.size ?? 0,
     summaries: async () => [],
     completeScan: async () => true,
+    markTasksQueued: async (planId, at) => {
+      const plan = plans.get(planId);
+      if (plan) plans.set(planId, { ...plan, tasksQueuedAt: at });
+    },
   };
   return { store: store as PlanStore, plans, stored };
 }
