@@ -256,6 +256,34 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     expect(reread).toBe(1);
   });
 
+  it('takes an image deleted by someone else before the re-read as gone, and deletes the rest', async () => {
+    // Prepare: two untagged candidates; the first is deleted elsewhere just before gc reads them
+    // again, so ECR refuses the whole DescribeImages call and gc asks again in halves.
+    const repository = 'raced';
+    const first = hexDigest('bbb1');
+    const second = hexDigest('bbb2');
+    fake.putImage({ repository, digest: first, pushedAt: at('2017-03-01T00:00:00') });
+    fake.putImage({ repository, digest: second, pushedAt: at('2017-03-02T00:00:00') });
+    const rereads: number[] = [];
+    fake.onRequest((operation, request) => {
+      if (operation !== 'DescribeImages' || !Array.isArray(request.imageIds)) return;
+      if (rereads.length === 0) fake.removeImage(repository, first);
+      rereads.push(request.imageIds.length);
+    });
+
+    // Act
+    const result = await runCli(['gc', '--repo', repository, '--delete-untagged=true', ...REGION], {
+      endpoint: fake.url,
+    });
+
+    // Assess
+    expect(rereads).toEqual([2, 1, 1]);
+    expect(result.stdout).toContain('Deleted (2)\n');
+    expect(result.stdout).toContain('Failures (0)\n');
+    expect(fake.images(repository)).toEqual([]);
+    expect(result.code).toBe(0);
+  });
+
   it('deletes nothing with --dry-run', async () => {
     seedReadmeRepository();
     const result = await runCli([...README_ARGS, ...REGION, '--dry-run'], { endpoint: fake.url });
