@@ -203,9 +203,7 @@ export class EcrRegistry implements Registry {
     digests: readonly string[],
   ): Promise<ReadonlyMap<string, readonly string[]>> {
     const tags = new Map<string, readonly string[]>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
-      chunks.push(digests.slice(i, i + BATCH_GET_LIMIT));
+    const chunks = inBatches(digests);
     // The first failure settles the answer: the calls still waiting or in flight are given up.
     const reads = new AbortController();
     await Promise.all(
@@ -321,9 +319,7 @@ export class EcrRegistry implements Registry {
     digests: readonly string[],
     reads: AbortController,
   ): Promise<Map<string, IndexContent>> {
-    const chunks: string[][] = [];
-    for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
-      chunks.push(digests.slice(i, i + BATCH_GET_LIMIT));
+    const chunks = inBatches(digests);
     const contents = new Map<string, IndexContent>();
     await Promise.all(
       chunks.map((chunk) =>
@@ -397,6 +393,14 @@ interface PageRequest {
   readonly nextToken: Promise<string | undefined | typeof PAGE_FAILED>;
   /** Gives the page up: the request is aborted, and its outcome ignored. */
   cancel(): void;
+}
+
+/** `digests` in requests of at most 100 ids (BatchGetImage, DescribeImages by id). */
+function inBatches(digests: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
+    batches.push(digests.slice(i, i + BATCH_GET_LIMIT));
+  return batches;
 }
 
 /** The digests of the indexes among `images`, in listing order. */

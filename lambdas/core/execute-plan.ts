@@ -65,17 +65,15 @@ export async function executePlanRechecked(
   registry: Pick<Registry, 'deleteImages' | 'currentTags'>,
   onProgress?: (progress: Progress) => void,
 ): Promise<Outcome[]> {
-  const total = plan.repositories.reduce(
-    (sum, repository) =>
-      repository.error === undefined && repository.blockedBy.length === 0
-        ? sum + repository.items.filter((item) => item.decision === 'delete').length
-        : sum,
-    0,
-  );
+  const deletable = plan.repositories
+    .filter((repository) => repository.error === undefined && repository.blockedBy.length === 0)
+    .map((repository) => ({
+      repository,
+      candidates: repository.items.filter((item) => item.decision === 'delete'),
+    }));
+  const total = deletable.reduce((sum, { candidates }) => sum + candidates.length, 0);
   const outcomes: Outcome[] = [];
-  for (const repository of plan.repositories) {
-    if (repository.error !== undefined || repository.blockedBy.length > 0) continue;
-    const candidates = repository.items.filter((item) => item.decision === 'delete');
+  for (const { repository, candidates } of deletable) {
     if (candidates.length === 0) continue;
     let ready = candidates;
     if (registry.currentTags) {

@@ -86,20 +86,28 @@ export async function startScan(
     return { planId, started: false, repositories: 0, reviewUrl: url };
   }
   deps.log.info('scan started', { planId, repositories: repositories.length });
+  await fanOut(planId, repositories, deps);
+  return { planId, started: true, repositories: repositories.length, reviewUrl: url };
+}
+
+/**
+ * Sends one task per repository, then marks the plan's fan-out done (`tasksQueuedAt`); a plan
+ * with no repository left to plan is assembled at once.
+ */
+async function fanOut(planId: string, repositories: readonly string[], deps: ScanDeps): Promise<void> {
   if (repositories.length > 0) {
     await deps.queue.enqueue(repositories.map((repository) => ({ planId, repository })));
   }
   await deps.plans.markTasksQueued(planId, deps.now());
   if (repositories.length === 0) await assemblePlan(planId, deps);
-  return { planId, started: true, repositories: repositories.length, reviewUrl: url };
 }
 
 /**
- * Sends again the tasks of a SCANNING plan whose fan-out did not finish (no `tasksQueuedAt`), for
- * the repositories that have no stored result (a task run twice is harmless: a repository is
- * stored once), or assembles a plan that has them all. The
- * managed repositories are listed again; when they are no longer those the plan counts, it cannot
- * complete as it is, and that is logged (the next scheduled scan makes a new one).
+ * Finishes the fan-out of a SCANNING plan that has no `tasksQueuedAt`: the tasks of the
+ * repositories without a stored result are sent again (a task run twice is harmless: a
+ * repository is stored once). The managed repositories are listed again; when they are no longer
+ * those the plan counts, it cannot complete as it is, and that is logged (the next scheduled scan
+ * makes a new one).
  */
 async function resumeFanOut(plan: PlanRecord, deps: ScanDeps): Promise<void> {
   const repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
@@ -124,11 +132,7 @@ async function resumeFanOut(plan: PlanRecord, deps: ScanDeps): Promise<void> {
   }
   const missing = repositories.filter((repository) => !stored.has(repository));
   deps.log.info('scan resumed', { planId: plan.id, repositories: missing.length });
-  if (missing.length > 0) {
-    await deps.queue.enqueue(missing.map((repository) => ({ planId: plan.id, repository })));
-  }
-  await deps.plans.markTasksQueued(plan.id, deps.now());
-  if (missing.length === 0) await assemblePlan(plan.id, deps);
+  await fanOut(plan.id, missing, deps);
 }
 
 /**

@@ -146,8 +146,10 @@ async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): P
   for (const cleanup of cleanups) await cleanup();
 }
 
-/** dynalite with its LevelDB under `path`, the table created on first start. */
-/** The embedded DynamoDB of `serve` (dynalite, in `path`), reachable only by its own client. */
+/**
+ * The embedded DynamoDB of `serve`: dynalite with its LevelDB under `path`, the table created on
+ * first start, reachable only by its own client.
+ */
 export async function startDatabase(
   path: string,
 ): Promise<{ documents: DynamoDBDocumentClient; endpoint: string; close(): Promise<void> }> {

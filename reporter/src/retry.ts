@@ -1,6 +1,7 @@
 /**
  * Exponential backoff with jitter, shared by the Kubernetes list requests and the ingest POSTs.
  */
+import { once } from 'node:events';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 
 export interface RetryPolicy {
@@ -65,22 +66,10 @@ export async function retrying<T>(
 async function pause(policy: RetryPolicy, delayMs: number, deadline: AbortSignal | undefined): Promise<void> {
   if (!policy.sleep) {
     await sleepMs(delayMs, undefined, deadline ? { signal: deadline } : {}).catch(() => {});
-    return;
-  }
-  if (!deadline) {
+  } else if (!deadline) {
     await policy.sleep(delayMs);
-    return;
-  }
-  let stop = () => {};
-  const aborted = new Promise<void>((resolve) => {
-    stop = () => deadline.removeEventListener('abort', onAbort);
-    const onAbort = () => resolve();
-    deadline.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([policy.sleep(delayMs), aborted]);
-  } finally {
-    stop();
+  } else if (!deadline.aborted) {
+    await Promise.race([policy.sleep(delayMs), once(deadline, 'abort')]);
   }
 }
 

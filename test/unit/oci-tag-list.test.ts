@@ -20,16 +20,16 @@ const manifest = JSON.stringify({
 });
 const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
 
-/** A registry whose tag list answers `pages` in turn, each linking to the next. */
-function registryAnswering(pages: readonly unknown[]): OciRegistry {
+/**
+ * A registry holding one image under every tag (its tag list: `latest`); `answers` may answer any
+ * path first (tag list pages, a sighted digest, the referrers API). Unknown paths get a plain 404.
+ */
+function registryWith(answers: (path: string) => Response | undefined): OciRegistry {
   const fetch = (async (input: URL | string) => {
     const url = new URL(String(input));
-    if (url.pathname === '/v2/web/tags/list') {
-      const at = Number(url.searchParams.get('last') ?? 0);
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (at + 1 < pages.length) headers.link = `</v2/web/tags/list?n=2&last=${at + 1}>; rel="next"`;
-      return new Response(JSON.stringify(pages[at]), { status: 200, headers });
-    }
+    const answer = answers(`${url.pathname}${url.search}`);
+    if (answer) return answer;
+    if (url.pathname === '/v2/web/tags/list') return Response.json({ name: 'web', tags: ['latest'] });
     if (url.pathname.startsWith('/v2/web/manifests/')) {
       return new Response(manifest, {
         status: 200,
@@ -43,6 +43,17 @@ function registryAnswering(pages: readonly unknown[]): OciRegistry {
     return new Response('404 page not found', { status: 404 });
   }) as typeof globalThis.fetch;
   return new OciRegistry({ url: new URL('http://registry.test:5000'), fetch, pageSize: 2 });
+}
+
+/** A registry whose tag list answers `pages` in turn, each linking to the next. */
+function registryAnswering(pages: readonly unknown[]): OciRegistry {
+  return registryWith((path) => {
+    if (!path.startsWith('/v2/web/tags/list')) return undefined;
+    const at = Number(new URL(path, 'http://registry.test').searchParams.get('last') ?? 0);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (at + 1 < pages.length) headers.link = `</v2/web/tags/list?n=2&last=${at + 1}>; rel="next"`;
+    return new Response(JSON.stringify(pages[at]), { status: 200, headers });
+  });
 }
 
 describe('OciRegistry tag list pages', () => {
@@ -78,34 +89,6 @@ describe('OciRegistry tag list pages', () => {
     await expect(listing).rejects.toThrow(message);
   });
 });
-
-/**
- * A registry holding one tagged image (`latest`); `answers` may answer any other path first (a
- * sighted digest, the referrers API), else 404 as a plain page.
- */
-function registryWith(answers: (path: string) => Response | undefined): OciRegistry {
-  const fetch = (async (input: URL | string) => {
-    const url = new URL(String(input));
-    const answer = answers(`${url.pathname}${url.search}`);
-    if (answer) return answer;
-    if (url.pathname === '/v2/web/tags/list') return Response.json({ name: 'web', tags: ['latest'] });
-    if (
-      url.pathname === '/v2/web/manifests/latest' ||
-      url.pathname === `/v2/web/manifests/${manifestDigest}`
-    ) {
-      return new Response(manifest, {
-        status: 200,
-        headers: {
-          'content-type': 'application/vnd.oci.image.manifest.v1+json',
-          'docker-content-digest': manifestDigest,
-        },
-      });
-    }
-    if (url.pathname === `/v2/web/blobs/${configDigest}`) return new Response(config, { status: 200 });
-    return new Response('404 page not found', { status: 404 });
-  }) as typeof globalThis.fetch;
-  return new OciRegistry({ url: new URL('http://registry.test:5000'), fetch, pageSize: 2 });
-}
 
 describe('OciRegistry reads of what is not tagged', () => {
   const sighted = `sha256:${'5'.repeat(64)}`;
