@@ -44,6 +44,19 @@ export interface RunningJanitor {
 const TABLE = 'registry-janitor';
 
 /**
+ * The base URL of the links serve writes (review links in digests and answers). Bound to every
+ * address (`0.0.0.0`, `::`), its own URL names no host a browser can open; the loopback address
+ * works on this machine and through an SSH tunnel (`ssh -L 8787:127.0.0.1:8787`), which is how an
+ * outbox digest on a server is read.
+ */
+export function linkBaseUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname === '0.0.0.0') parsed.hostname = '127.0.0.1';
+  else if (parsed.hostname === '[::]') parsed.hostname = '[::1]';
+  return parsed.origin;
+}
+
+/**
  * The whole janitor on one machine: the same handlers as in AWS behind one HTTP server, DynamoDB
  * embedded (dynalite, persisted under the data dir), scans on the configured schedule through an
  * in-process fan-out, digests in `<dataDir>/outbox/`, deletions in process.
@@ -74,7 +87,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     let scanDeps: ScanDeps | undefined;
     const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!));
     const server = await startHttpServer([], { host: options.host, port: options.port });
-    const baseUrl = server.url;
+    const baseUrl = linkBaseUrl(server.url);
     scanDeps = {
       registry,
       sightings,
@@ -135,7 +148,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       await queue.drained();
       await Promise.all([...deletions]);
     });
-    return { url: baseUrl, close: () => runCleanups(cleanups) };
+    return { url: server.url, close: () => runCleanups(cleanups) };
   } catch (error) {
     await runCleanups(cleanups);
     throw error;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { silentLog } from '../../lambdas/adapters/log';
-import { startDatabase, startServe } from '../../lambdas/local/serve';
+import { linkBaseUrl, startDatabase, startServe } from '../../lambdas/local/serve';
 import { type EcrFake, startEcrFake } from '../fixtures/ecr-fake';
 
 describe("serve's embedded DynamoDB", () => {
@@ -54,32 +54,45 @@ describe("serve's embedded DynamoDB", () => {
   });
 });
 
+const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  AWS_ENDPOINT_URL_ECR: '<fake>',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
 describe('serve off loopback', () => {
   let fake: EcrFake;
   let running: Awaited<ReturnType<typeof startServe>>;
+  const printed: string[] = [];
+  const savedEnv = new Map<string, string | undefined>();
   beforeAll(async () => {
     fake = await startEcrFake();
     fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
+    // The SDK reads its credentials and endpoint from the process's environment.
+    for (const [name, value] of Object.entries(AWS_ENV)) {
+      savedEnv.set(name, process.env[name]);
+      process.env[name] = value.replace('<fake>', fake.url);
+    }
     running = await startServe({
       port: 0,
       host: '0.0.0.0',
       dataDir: mkdtempSync(join(tmpdir(), 'janitor-serve-')),
-      env: {
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_ENDPOINT_URL_ECR: fake.url,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      print: () => undefined,
+      env: process.env,
+      print: (text) => printed.push(text),
       log: silentLog,
     });
   });
   afterAll(async () => {
     await running?.close();
     await fake.close();
+    for (const [name, value] of savedEnv) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   });
 
   it('answers POST /v1/scans without the signed review link', async () => {
@@ -88,7 +101,24 @@ describe('serve off loopback', () => {
     const body = (await answer.json()) as Record<string, unknown>;
     expect(answer.status).toBe(200);
     expect(body.planId).toEqual(expect.stringMatching(/^scan-/));
+    expect(body).toMatchObject({ started: true, repositories: 1 });
     expect(body).not.toHaveProperty('reviewUrl');
     expect(JSON.stringify(body)).not.toMatch(/sig=/);
+    // The digest's link names the loopback address, which a browser can open, not 0.0.0.0.
+    const digest = printed.join('');
+    expect(digest).toContain(`Review and approve: http://127.0.0.1:${port}/v1/plans/`);
+    expect(digest).not.toContain('0.0.0.0');
+  });
+});
+
+describe('linkBaseUrl', () => {
+  it.each([
+    ['http://0.0.0.0:8787', 'http://127.0.0.1:8787'],
+    ['http://[::]:8787', 'http://[::1]:8787'],
+    ['http://127.0.0.1:8787', 'http://127.0.0.1:8787'],
+    ['http://[::1]:8787', 'http://[::1]:8787'],
+    ['http://192.168.1.20:8787', 'http://192.168.1.20:8787'],
+  ])('%s → %s', (url, expected) => {
+    expect(linkBaseUrl(url)).toBe(expected);
   });
 });
