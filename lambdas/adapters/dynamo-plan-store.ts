@@ -54,13 +54,22 @@ export class DynamoPlanStore implements PlanStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+    await this.listPlan(plan);
+    return true;
+  }
+
+  async listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt'>): Promise<void> {
     await this.options.client.send(
       new PutCommand({
         TableName: this.options.tableName,
-        Item: { pk: 'PLANS', sk: `${plan.createdAt.toISOString()}#${plan.id}`, planId: plan.id, expiresAt },
+        Item: {
+          pk: 'PLANS',
+          sk: `${plan.createdAt.toISOString()}#${plan.id}`,
+          planId: plan.id,
+          expiresAt: Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds,
+        },
       }),
     );
-    return true;
   }
 
   async getPlan(id: string): Promise<PlanRecord | undefined> {

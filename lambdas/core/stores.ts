@@ -72,6 +72,12 @@ export interface PlanStore {
   createPlan(
     plan: Omit<PlanRecord, 'status' | 'doneRepositories'> & { readonly status?: PlanStatus },
   ): Promise<boolean>;
+  /**
+   * Writes the plan's entry in the list of recent plans (`recentPlans`), again if it is there:
+   * `createPlan` writes it after the plan, and a retried scan writes it again, in case the first
+   * attempt stopped between the two.
+   */
+  listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt'>): Promise<void>;
   getPlan(id: string): Promise<PlanRecord | undefined>;
   /** Records that every repository's task of the plan was sent. */
   markTasksQueued(planId: string, at: Date): Promise<void>;

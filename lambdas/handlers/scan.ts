@@ -65,7 +65,9 @@ export async function startScan(
   const existing = await deps.plans.getPlan(planId);
   if (existing) {
     // A retried or redelivered schedule event. One whose first run failed after creating the plan
-    // (its tasks not all sent) would otherwise leave it SCANNING for good, with no digest.
+    // would otherwise leave it off the dashboard's list, or (its tasks not all sent) SCANNING for
+    // good, with no digest.
+    await deps.plans.listPlan(existing);
     if (existing.status === 'SCANNING' && existing.tasksQueuedAt === undefined) {
       await resumeFanOut(existing, deps);
     }

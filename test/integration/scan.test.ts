@@ -4,7 +4,7 @@ import {
   ECRClient,
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
-import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
@@ -72,7 +72,7 @@ async function newDeps(config = parseScanConfig({})) {
     reviewBaseUrl: 'https://api.example.com',
     now: () => NOW,
   });
-  return { deps, queue, plans, sightings, digests };
+  return { deps, queue, plans, sightings, digests, tableName };
 }
 
 describe('the scheduled scan', () => {
@@ -152,6 +152,34 @@ describe('the scheduled scan', () => {
     expect((await plans.getPlan(planIdFor(SCHEDULED)))?.status).toBe('PENDING');
     expect(await plans.storedRepositories(planIdFor(SCHEDULED))).toBe(2);
     expect(digests).toHaveLength(1);
+  });
+
+  it('lists the plan again when the schedule is retried after its entry in the list of plans failed', async () => {
+    // Prepare: the first run writes the plan, then its entry in the dashboard's list fails.
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, tableName } = await newDeps();
+    let failed = false;
+    const flaky = {
+      send(command: PutCommand) {
+        if (!failed && command instanceof PutCommand && command.input.Item?.pk === 'PLANS') {
+          failed = true;
+          return Promise.reject(new Error('ProvisionedThroughputExceededException'));
+        }
+        return dynamo.documents.send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const failing = { ...deps, plans: new DynamoPlanStore({ client: flaky, tableName }) };
+    await expect(startScan({ scheduledAt: SCHEDULED }, failing)).rejects.toThrow('ProvisionedThroughput');
+    expect(await plans.recentPlans(10)).toEqual([]);
+
+    // Act: EventBridge retries the event, and a duplicate of it comes later.
+    await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+    await startScan({ scheduledAt: SCHEDULED }, deps);
+
+    // Assess: listed once, and planned.
+    const listed = await plans.recentPlans(10);
+    expect(listed.map((plan) => [plan.id, plan.status])).toEqual([[planIdFor(SCHEDULED), 'PENDING']]);
   });
 
   it('sends only the tasks still missing, and none when the managed repositories changed', async () => {

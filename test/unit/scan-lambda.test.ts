@@ -17,6 +17,7 @@ function fakePlans(existing: readonly PlanRecord[]) {
   const store: Pick<
     PlanStore,
     | 'createPlan'
+    | 'listPlan'
     | 'getPlan'
     | 'putRepositoryPlan'
     | 'storedRepositories'
@@ -29,6 +30,7 @@ function fakePlans(existing: readonly PlanRecord[]) {
       plans.set(plan.id, { ...plan, status: plan.status ?? 'SCANNING' });
       return true;
     },
+    listPlan: async () => undefined,
     getPlan: async (id) => plans.get(id),
     putRepositoryPlan: async (planId, summary) => {
       const repositories = stored.get(planId) ?? new Set();
