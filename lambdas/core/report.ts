@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ImageReferenceError, SightingsError } from './errors';
 import { formatImageReference, MAX_REFERENCE, parseImageReference } from './image-ref';
 import type { ImageRef, Sighting } from './model';
+import { MAX_NAMESPACE, MAX_WORKLOAD } from './report-limits';
 
 // Strict objects: a misspelt key (`imageId` for `imageID`) would otherwise be dropped without a
 // word, and the image it names would lose its protection.
@@ -14,10 +15,6 @@ const imageEntry = z.strictObject({
   namespace: z.string().optional(),
   workload: z.string().optional(),
 });
-
-/** Longest context kept with a sighting (see `MAX_REFERENCE` for `image`/`imageID`). */
-const MAX_NAMESPACE = 253;
-const MAX_WORKLOAD = 512;
 
 /** The body a reporter sends to `POST /v1/sightings`, and the format of `gc --sightings` files. */
 export const clusterReportSchema = z.strictObject({

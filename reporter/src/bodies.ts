@@ -4,6 +4,7 @@
  */
 import { JanitorError } from '../../lambdas/core/errors';
 import { MAX_REFERENCE } from '../../lambdas/core/image-ref';
+import { MAX_NAMESPACE, MAX_WORKLOAD } from '../../lambdas/core/report-limits';
 import type { ImageEntry } from './image-entries';
 
 /** The ingest API refuses larger bodies (413). */
@@ -34,11 +35,15 @@ function entryJson(entry: ImageEntry): string {
 }
 
 /**
- * The entries as the ingest can read them. An `image` longer than any reference (anyone who may
- * create a pod can write one, up to megabytes) is no sighting the ingest would record; sent as it
- * is, it could outgrow a body on its own and stop every report of the cluster. Such an entry
- * keeps what protects: its `imageID` (the digest the pod runs) stands in for the image; without
- * one it is left out. `problems` names each such entry, shortened.
+ * The entries as the ingest can read them, each far smaller than a body. Anyone who may create a
+ * pod can write its image, or its owner's name (the workload), megabytes long; sent as it is, one
+ * such entry could outgrow a body on its own and stop every report of the cluster. So:
+ * - an `image` longer than any reference is no sighting the ingest would record: its `imageID`
+ *   (the digest the pod runs) stands in for it; without a usable one the entry is left out;
+ * - an `imageID` longer than any reference is left out of its entry;
+ * - a `namespace` or `workload` longer than the ingest keeps is cut to that length (it is only
+ *   context: the sighting is the image's).
+ * `problems` names each such entry, shortened.
  *
  * @example
  * readableEntries([{ image: 'x'.repeat(5000), imageID: 'web@sha256:…', namespace, workload }])
@@ -50,21 +55,51 @@ export function readableEntries(entries: readonly ImageEntry[]): {
 } {
   const readable: ImageEntry[] = [];
   const problems: string[] = [];
-  for (const entry of entries) {
+  for (const listed of entries) {
+    const entry = withShortContext(listed, problems);
+    const idTooLong = entry.imageID !== undefined && entry.imageID.length > MAX_REFERENCE;
+    const where = `${shorter(entry.namespace)} ${shorter(entry.workload)}`;
+    if (idTooLong) {
+      problems.push(
+        `${where}: imageID ${shorter(entry.imageID!)} is ${entry.imageID!.length} characters long (a reference has at most ${MAX_REFERENCE}); left out`,
+      );
+    }
+    const id = idTooLong ? undefined : entry.imageID;
     if (entry.image.length <= MAX_REFERENCE) {
-      readable.push(entry);
+      readable.push(idTooLong ? withoutImageId(entry) : entry);
       continue;
     }
-    const where = `${shorter(entry.namespace)} ${shorter(entry.workload)}: image ${shorter(entry.image)} is ${entry.image.length} characters long (a reference has at most ${MAX_REFERENCE})`;
-    const id = entry.imageID;
-    if (id !== undefined && id.length <= MAX_REFERENCE) {
+    const what = `${where}: image ${shorter(entry.image)} is ${entry.image.length} characters long (a reference has at most ${MAX_REFERENCE})`;
+    if (id !== undefined) {
       readable.push({ ...entry, image: id });
-      problems.push(`${where}; sent as its imageID`);
+      problems.push(`${what}; sent as its imageID`);
     } else {
-      problems.push(`${where}; left out`);
+      problems.push(`${what}; left out`);
     }
   }
   return { entries: readable, problems };
+}
+
+/** `entry` with its namespace and workload cut to what the ingest keeps, each cut named in `problems`. */
+function withShortContext(entry: ImageEntry, problems: string[]): ImageEntry {
+  const { namespace, workload } = entry;
+  if (namespace.length <= MAX_NAMESPACE && workload.length <= MAX_WORKLOAD) return entry;
+  for (const [field, text, limit] of [
+    ['namespace', namespace, MAX_NAMESPACE],
+    ['workload', workload, MAX_WORKLOAD],
+  ] as const) {
+    if (text.length > limit)
+      problems.push(
+        `image ${shorter(entry.image)}: ${field} ${shorter(text)} is ${text.length} characters long (at most ${limit}); sent cut to ${limit}`,
+      );
+  }
+  return { ...entry, namespace: cut(namespace, MAX_NAMESPACE), workload: cut(workload, MAX_WORKLOAD) };
+}
+
+const cut = (text: string, limit: number) => (text.length > limit ? `${text.slice(0, limit - 1)}…` : text);
+
+function withoutImageId(entry: ImageEntry): ImageEntry {
+  return { image: entry.image, namespace: entry.namespace, workload: entry.workload };
 }
 
 /** A text cut to 80 characters for a log line (`JSON.stringify`: control characters escaped). */

@@ -117,6 +117,58 @@ describe('ingest bodies', () => {
     expect(problems[0]).not.toContain('\u0001');
   });
 
+  it.each([
+    ['a workload', { workload: `Pod/${'w'.repeat(1_100_000)}` }, 'workload', 512],
+    ['a namespace', { namespace: 'n'.repeat(300) }, 'namespace', 253],
+  ])('cut %s longer than the ingest keeps, and still send the sighting', (_name, long, field, limit) => {
+    // Prepare: Kubernetes does not limit an ownerReference's name; one pod can name a 1 MB owner.
+    const odd = { ...entry(3), ...long };
+
+    // Act
+    const { entries, problems } = readableEntries([entry(1), odd, entry(2)]);
+    const bodies = splitIntoBodies(entries, { cluster: 'prod-eu', observedAt: OBSERVED_AT });
+
+    // Assess: one body, the odd entry's image and imageID as they are, its context cut.
+    expect(bodies).toHaveLength(1);
+    const sent = parse(bodies[0]!).images;
+    expect(sent).toHaveLength(3);
+    expect(sent[1]).toMatchObject({ image: odd.image, imageID: odd.imageID });
+    const text = (sent[1] as Record<string, string>)[field]!;
+    expect(text).toHaveLength(limit);
+    expect(text.endsWith('…')).toBe(true);
+    expect(problems).toEqual([expect.stringContaining(`${field} `)]);
+    expect(problems[0]).toContain(`sent cut to ${limit}`);
+    expect(problems[0]!.length).toBeLessThan(1000);
+  });
+
+  it('leave out an imageID longer than any reference, and keep the image', () => {
+    const odd = { ...entry(3), imageID: `web@sha256:${'f'.repeat(2_000_000)}` };
+
+    const { entries, problems } = readableEntries([odd]);
+
+    expect(entries).toEqual([{ image: odd.image, namespace: odd.namespace, workload: odd.workload }]);
+    expect(problems).toEqual([expect.stringContaining('imageID')]);
+    expect(problems[0]).toContain('left out');
+  });
+
+  it('make every entry fit a body, whatever its texts', () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.integer({ min: 0, max: 1_200_000 }).map((n) => 'x'.repeat(n)),
+    );
+    const anEntry = fc.record(
+      { image: text, imageID: text, namespace: text, workload: text },
+      { requiredKeys: ['image', 'namespace', 'workload'] },
+    );
+    fc.assert(
+      fc.property(anEntry, (listed) => {
+        const { entries } = readableEntries([listed]);
+        expect(() => splitIntoBodies(entries, { cluster: 'c', observedAt: OBSERVED_AT })).not.toThrow();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('format observedAt as the contract example does', () => {
     expect(formatObservedAt(new Date('2026-11-22T18:00:00Z'))).toBe('2026-11-22T18:00:00Z');
     expect(formatObservedAt(OBSERVED_AT)).toBe('2026-11-22T18:00:00Z');
