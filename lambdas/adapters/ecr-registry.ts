@@ -105,12 +105,15 @@ export class EcrRegistry implements Registry {
   async listImages(
     repository: string,
     onProgress?: (progress: Progress) => void,
+    _sightedDigests?: readonly string[],
+    whileNextPage?: (page: readonly RegistryImage[]) => void,
   ): Promise<readonly RegistryImage[]> {
     const images: RegistryImageFields[] = [];
     // Index manifests in flight are given up as soon as the listing fails, or one of them does.
     const reads = new AbortController();
     let readingEarly: Promise<Map<string, IndexContent>> | undefined;
     let readEarly = 0;
+    let pageStart = 0;
     let current = this.describePage(repository, undefined);
     for (let first = true; ; first = false) {
       // The next page is asked for as soon as this one's raw answer names it: the SDK's reading of
@@ -136,6 +139,7 @@ export class EcrRegistry implements Registry {
           next?.cancel();
           next = token ? this.describePage(repository, token) : undefined;
         }
+        pageStart = images.length;
         for (const detail of pageDetails(page, repository, first && !next))
           images.push(this.toImage(repository, detail));
       } catch (error) {
@@ -146,6 +150,7 @@ export class EcrRegistry implements Registry {
       }
       onProgress?.({ phase: `listing ${repository}`, done: images.length });
       if (!next) break;
+      whileNextPage?.(images.slice(pageStart));
       current = next;
     }
     const indexes = await this.readIndexes(repository, indexDigests(images).slice(readEarly), reads);

@@ -33,11 +33,17 @@ export interface Registry {
    * must never look like a short repository. `sightedDigests` are digests clusters reported for
    * this repository: a registry that lists only what tags reach reads those it holds too (and
    * what hangs from them), so that a running untagged index is in the listing.
+   *
+   * `whileNextPage`, for a registry that lists in pages (ECR), is called with each page's images
+   * as read, while the next page is being fetched: time the caller may use, as long as it is
+   * short. The last page is not passed (nothing is being fetched then), nor is anything of an
+   * index's manifest (its children).
    */
   listImages(
     repository: string,
     onProgress?: (progress: Progress) => void,
     sightedDigests?: readonly string[],
+    whileNextPage?: (page: readonly RegistryImage[]) => void,
   ): Promise<readonly RegistryImage[]>;
   /**
    * Deletes manifests by digest in one request (at most 100). Per-image failures are results;

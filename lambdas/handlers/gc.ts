@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { executePlanRechecked, type Outcome } from '../core/execute-plan';
 import { renderRepositoryReport } from '../core/gc-report';
-import type { ClusterReport, Sighting } from '../core/model';
+import type { ClusterReport, RegistryImage, Sighting } from '../core/model';
 import {
   listingCompleteness,
   type Plan,
@@ -59,7 +59,11 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
   }
   const repositories =
     request.repositories.length > 0 ? request.repositories : await deps.registry.listRepositories();
-  const listings = await listAll(repositories, sightings, deps, request.concurrency ?? 4);
+  let rehearsals = 0;
+  const rehearse = (repository: string) => (page: readonly RegistryImage[]) => {
+    if (rehearsals++ < REHEARSALS) rehearsePlan(repository, page, request.policy, now);
+  };
+  const listings = await listAll(repositories, sightings, deps, request.concurrency ?? 4, rehearse);
   const hosts = await deps.registry.hosts();
   const plan = planCleanup({
     repositories: listings,
@@ -83,11 +87,32 @@ export async function runGc(request: GcRequest, deps: GcDeps): Promise<number> {
   return failed || outcomes.some((outcome) => outcome.status !== 'deleted') ? 1 : 0;
 }
 
+/**
+ * Plans one page of a long listing while the next page is fetched, and drops the plan. The CPU
+ * is idle then, and the real plan, made once everything is listed, would otherwise run its code
+ * for the first time, before the JIT has compiled it: on 10,000 images this takes ~25 ms off
+ * what `gc` does after the last answer, ~15 ms off its wall time (`npm run bench`). No sightings
+ * (indexing them again for each page could outlast the wait); nothing of it is kept, and any
+ * failure is the real plan's to report. The first `REHEARSALS` pages of a run are enough: by
+ * then the code is compiled, and a large account's listing is not made to plan twice.
+ */
+function rehearsePlan(repository: string, page: readonly RegistryImage[], policy: Policy, now: Date): void {
+  try {
+    planCleanup({ repositories: [{ repository, images: page }], sightings: [], policy, now });
+  } catch {
+    // Only a rehearsal.
+  }
+}
+
+/** How many pages a run rehearses its plan on (see `rehearsePlan`). */
+const REHEARSALS = 10;
+
 async function listAll(
   repositories: readonly string[],
   sightings: readonly Sighting[],
   deps: GcDeps,
   concurrency: number,
+  rehearse: (repository: string) => (page: readonly RegistryImage[]) => void,
 ): Promise<RepositoryListing[]> {
   const limit = pLimit(concurrency);
   let listed = 0;
@@ -96,7 +121,12 @@ async function listAll(
       limit(async (): Promise<RepositoryListing> => {
         try {
           const checkedDigests = sightedDigestsOf(sightings, repository);
-          const images = await deps.registry.listImages(repository, deps.progress, checkedDigests);
+          const images = await deps.registry.listImages(
+            repository,
+            deps.progress,
+            checkedDigests,
+            rehearse(repository),
+          );
           return { repository, images, ...listingCompleteness(deps.registry, checkedDigests) };
         } catch (error) {
           return { repository, error: error instanceof Error ? error.message : String(error) };

@@ -108,6 +108,29 @@ describe('EcrRegistry.listImages against the ECR fake', () => {
     expect(calls).toBe(3);
   });
 
+  it('passes each page but the last to whileNextPage, after the next page was asked for', async () => {
+    // Prepare
+    putImages(2500);
+    const { client, events } = tracedClient(fake.url);
+    const seen: { digests: string[]; asked: number }[] = [];
+    const asked = () => events.filter((event) => event.startsWith('ask')).length;
+
+    // Act
+    const images = await new EcrRegistry({ client, region: 'us-east-1' }).listImages(
+      'web',
+      undefined,
+      undefined,
+      (page) => seen.push({ digests: page.map((image) => image.digest), asked: asked() }),
+    );
+
+    // Assess: pages 1 and 2, in listing order, each while the page after it was on its way.
+    expect(seen.map((page) => [page.digests.length, page.asked])).toEqual([
+      [1000, 2],
+      [1000, 3],
+    ]);
+    expect(seen.flatMap((page) => page.digests)).toEqual(images.slice(0, 2000).map((image) => image.digest));
+  });
+
   it('reads the full batches of indexes listed so far once the last page is in, before the SDK has read it', async () => {
     // Prepare: 250 multi-arch families (an index and 2 children) among 1,750 single images.
     for (let i = 0; i < 2000; i++) {
