@@ -66,7 +66,9 @@ export class DynamoSightingStore implements SightingStore {
     });
     const limit = pLimit(this.options.concurrency ?? 8);
     await Promise.all(stale.map((item) => limit(() => this.writeSighting(item))));
-    await this.writeHeartbeat(report.cluster, report.observedAt);
+    const repositories = new Set<string>();
+    for (const item of items.values()) if (item.repository !== '') repositories.add(item.repository);
+    await this.writeHeartbeat(report.cluster, report.observedAt, repositories);
     return { distinct: items.size, written: stale.length };
   }
 
@@ -89,6 +91,9 @@ export class DynamoSightingStore implements SightingStore {
     return items.map((item) => ({
       cluster: String(item.cluster),
       lastReportAt: new Date(String(item.lastReportAt)),
+      ...(item.repositories instanceof Set
+        ? { repositories: [...item.repositories].map(String).sort() }
+        : {}),
     }));
   }
 
@@ -135,10 +140,16 @@ export class DynamoSightingStore implements SightingStore {
 
   private async writeSighting(item: SightingItem): Promise<void> {
     const { pk, sk, ...attributes } = item;
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':expires': expiresAt(item.lastSeen, this.retentionSeconds) };
-    const sets = ['#expiresAt = :expires'];
-    names['#expiresAt'] = 'expiresAt';
+    const names: Record<string, string> = { '#expiresAt': 'expiresAt' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    // A bare digest names no repository, so the heartbeat cannot keep where it was reported from:
+    // its sighting is kept instead (these are rare: a pod started from an image id).
+    const expiry = item.repository === '' ? ' REMOVE #expiresAt' : '';
+    if (!expiry) {
+      values[':expires'] = expiresAt(item.lastSeen, this.retentionSeconds);
+      sets.push('#expiresAt = :expires');
+    }
     for (const [name, value] of Object.entries(attributes)) {
       names[`#${name}`] = name;
       values[`:${name}`] = value;
@@ -148,7 +159,7 @@ export class DynamoSightingStore implements SightingStore {
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: { pk, sk },
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${expiry}`,
         ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen < :lastSeen',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -156,17 +167,50 @@ export class DynamoSightingStore implements SightingStore {
     );
   }
 
-  private async writeHeartbeat(cluster: string, observedAt: Date): Promise<void> {
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: { pk: 'CLUSTER', sk: cluster },
-        UpdateExpression: 'SET #cluster = :cluster, #lastReportAt = :at',
-        ConditionExpression: 'attribute_not_exists(#lastReportAt) OR #lastReportAt < :at',
-        ExpressionAttributeNames: { '#cluster': 'cluster', '#lastReportAt': 'lastReportAt' },
-        ExpressionAttributeValues: { ':cluster': cluster, ':at': observedAt.toISOString() },
-      }),
-    );
+  /**
+   * Moves the heartbeat forward (never back) and adds `repositories` to those the cluster ever
+   * reported from. The set has no expiry, unlike the sightings: a cluster that falls silent keeps
+   * blocking those repositories however long it stays silent (DESIGN.md: "every repository it has
+   * ever reported an image from"). Bodies of one round share their `observedAt`, so an equal time
+   * still adds; an older report, arriving late, adds its repositories alone.
+   */
+  private async writeHeartbeat(
+    cluster: string,
+    observedAt: Date,
+    repositories: ReadonlySet<string>,
+  ): Promise<void> {
+    const names: Record<string, string> = { '#cluster': 'cluster', '#lastReportAt': 'lastReportAt' };
+    const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
+    let update = 'SET #cluster = :cluster, #lastReportAt = :at';
+    if (repositories.size > 0) {
+      names['#repositories'] = 'repositories';
+      values[':repositories'] = repositories;
+      update += ' ADD #repositories :repositories';
+    }
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: 'CLUSTER', sk: cluster },
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_not_exists(#lastReportAt) OR #lastReportAt <= :at',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (repositories.size === 0) return;
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: 'CLUSTER', sk: cluster },
+          UpdateExpression: 'ADD #repositories :repositories',
+          ExpressionAttributeNames: { '#repositories': 'repositories' },
+          ExpressionAttributeValues: { ':repositories': repositories },
+        }),
+      );
+    }
   }
 
   /** A write whose condition failed found something newer already there: nothing to do. */

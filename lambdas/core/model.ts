@@ -88,6 +88,11 @@ export interface Sighting {
 export interface ClusterReport {
   readonly cluster: string;
   readonly lastReportAt: Date;
+  /**
+   * Every repository the cluster has reported an image from, kept for as long as the cluster is
+   * (its sightings expire): a stale cluster blocks deletions in each of them.
+   */
+  readonly repositories?: readonly string[];
 }
 
 /** The identity by which a registry deletes a manifest. */

@@ -50,7 +50,8 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 /**
  * Builds the index. `reports` adds heartbeats (a report with no images still proves the
- * cluster is alive); without them a cluster's last report is its newest sighting.
+ * cluster is alive) and the repositories each cluster ever reported from; without them a
+ * cluster's last report is its newest sighting.
  */
 export function indexSightings(
   sightings: readonly Sighting[],
@@ -81,7 +82,11 @@ export function indexSightings(
     }
     noteReport(lastReports, cluster, sighting.observedAt);
   }
-  for (const report of reports) noteReport(lastReports, report.cluster, report.lastReportAt);
+  for (const report of reports) {
+    noteReport(lastReports, report.cluster, report.lastReportAt);
+    for (const repository of report.repositories ?? [])
+      getOrCreate(clustersByRepository, repository, newSet).add(report.cluster);
+  }
   const sighted = stringFilter(byDigest.keys(), byDigest.size);
   return {
     forRepository(repository, images, hosts, prints) {

@@ -1,7 +1,14 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import type { Sighting } from '../../lambdas/core/model';
-import { digestOf } from '../fixtures/builders';
+import { planCleanup } from '../../lambdas/core/plan';
+import { anImage, aPolicy, digestOf } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -48,6 +55,9 @@ function bigReport(
 
 const writes = () => dynamo.counts.get('UpdateItemCommand') ?? 0;
 
+/** The repositories of `bigReport`, as a heartbeat keeps them. */
+const APPS = Array.from({ length: 10 }, (_, i) => `app-${i}`);
+
 describe('DynamoSightingStore', () => {
   it('writes one item per distinct image and the heartbeat, and nothing again within the hour', async () => {
     // Prepare
@@ -84,7 +94,9 @@ describe('DynamoSightingStore', () => {
     await store.recordReport({ ...bigReport('prod-eu', T0), observedAt: T0 });
     const [sighting] = await store.sightingsOf('app-1');
     expect(sighting?.observedAt).toEqual(minutes(120));
-    expect(await store.clusterReports()).toEqual([{ cluster: 'prod-eu', lastReportAt: minutes(120) }]);
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: minutes(120), repositories: APPS },
+    ]);
   });
 
   it('keeps concurrent reports of two clusters apart', async () => {
@@ -103,8 +115,8 @@ describe('DynamoSightingStore', () => {
     expect(new Set(sightings.map((sighting) => sighting.cluster))).toEqual(new Set(['prod-eu', 'prod-us']));
     const reports = await store.clusterReports();
     expect(reports.sort((a, b) => a.cluster.localeCompare(b.cluster))).toEqual([
-      { cluster: 'prod-eu', lastReportAt: T0 },
-      { cluster: 'prod-us', lastReportAt: minutes(1) },
+      { cluster: 'prod-eu', lastReportAt: T0, repositories: APPS },
+      { cluster: 'prod-us', lastReportAt: minutes(1), repositories: APPS },
     ]);
   });
 
@@ -156,6 +168,90 @@ describe('DynamoSightingStore', () => {
     expect(await store.clusterReports()).toEqual([]);
     const retried = await store.recordReport(bigReport('prod-eu', T0));
     expect(retried.written).toBeGreaterThanOrEqual(1);
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: T0, repositories: APPS },
+    ]);
+  });
+});
+
+describe('DynamoSightingStore: where a cluster reported from', () => {
+  const sightingIn = (repository: string, at: Date, digest = digestOf(repository)): Sighting => ({
+    cluster: 'prod-eu',
+    observedAt: at,
+    ref:
+      repository === ''
+        ? { registry: '', repository, digest }
+        : { registry: ECR, repository, tag: 'v1', digest },
+  });
+  const report = (at: Date, ...repositories: string[]) => ({
+    cluster: 'prod-eu',
+    observedAt: at,
+    sightings: repositories.map((repository) => sightingIn(repository, at)),
+  });
+
+  /** Deletes the items whose `expiresAt` has passed at `now`, as DynamoDB's TTL does. */
+  async function expireAt(tableName: string, partition: string, now: Date): Promise<void> {
+    const answer = await dynamo.documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': partition },
+      }),
+    );
+    for (const item of answer.Items ?? []) {
+      if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 < now.getTime())
+        await dynamo.documents.send(
+          new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }),
+        );
+    }
+  }
+
+  it("keeps blocking a repository after a silent cluster's sightings there expired", async () => {
+    // Prepare: prod-eu reported web, then fell silent (its reporter removed, its key revoked).
+    const { store, tableName } = await newStore();
+    await store.recordReport(report(T0, 'web'));
+    const later = new Date(T0.getTime() + 91 * 86_400_000);
+    await expireAt(tableName, 'REPO#web', later);
+
+    // Act
+    const snapshot = await store.snapshotFor('web');
+    const plan = planCleanup({
+      repositories: [{ repository: 'web', images: [anImage('old').pushedDaysAgo(200).build()] }],
+      ...snapshot,
+      policy: aPolicy({ rules: { deleteUntagged: true } }),
+      now: later,
+    });
+
+    // Assess: the sighting is gone, the cluster still blocks web.
+    expect(snapshot.sightings).toEqual([]);
+    expect(plan.repositories[0]!.blockedBy.map((stale) => stale.cluster)).toEqual(['prod-eu']);
+    expect(plan.repositories[0]!.items.map((item) => item.decision)).toEqual(['keep']);
+  });
+
+  it('adds the repositories of every body of a round, and of an older report arriving late', async () => {
+    const { store } = await newStore();
+    await store.recordReport(report(T0, 'web'));
+    await store.recordReport(report(T0, 'api')); // the round's second body: the same observedAt
+    await store.recordReport(report(minutes(-60), 'legacy')); // a retry of an older round
+
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: T0, repositories: ['api', 'legacy', 'web'] },
+    ]);
+  });
+
+  it('keeps the sighting of a bare digest, which names no repository, without expiry', async () => {
+    const { store, tableName } = await newStore();
+    await store.recordReport(report(T0, ''));
+
+    const items = await dynamo.documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'REPO#' },
+      }),
+    );
+    expect(items.Items).toHaveLength(1);
+    expect(items.Items?.[0]).not.toHaveProperty('expiresAt');
     expect(await store.clusterReports()).toEqual([{ cluster: 'prod-eu', lastReportAt: T0 }]);
   });
 });
@@ -191,6 +287,6 @@ describe('DynamoSightingStore.snapshotFor', () => {
     ).toEqual(['REPO#', 'REPO#app-3']);
     expect(queries.every((query) => query.consistent === true)).toBe(true);
     expect(snapshot.sightings).toHaveLength(15);
-    expect(snapshot.clusterReports).toEqual([{ cluster: 'prod-eu', lastReportAt: T0 }]);
+    expect(snapshot.clusterReports).toEqual([{ cluster: 'prod-eu', lastReportAt: T0, repositories: APPS }]);
   });
 });

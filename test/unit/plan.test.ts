@@ -349,6 +349,22 @@ describe('planCleanup stale clusters', () => {
     expect(result.repositories[0]!.items[0]?.decision).toBe('delete');
   });
 
+  it('blocks a repository a silent cluster reported from, after its sightings there expired', () => {
+    // The heartbeat keeps the repositories a cluster reported from; the sightings are gone (TTL).
+    const image = anImage('a').tagged('v1').build();
+    const result = planCleanup({
+      repositories: [{ repository: 'web', images: [image] }],
+      sightings: [],
+      clusterReports: [
+        { cluster: 'edge-1', lastReportAt: new Date(NOW.getTime() - 91 * 86_400_000), repositories: ['web'] },
+      ],
+      policy: deleteAll,
+      now: NOW,
+    });
+    expect(result.repositories[0]!.blockedBy.map((stale) => stale.cluster)).toEqual(['edge-1']);
+    expect(result.repositories[0]!.items[0]?.decision).toBe('keep');
+  });
+
   it('lets a heartbeat keep a cluster fresh', () => {
     const image = anImage('a').tagged('v1').build();
     const result = planCleanup({
