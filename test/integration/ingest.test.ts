@@ -105,7 +105,7 @@ describe('POST /v1/sightings', () => {
       }),
     ]);
     expect(await store.clusterReports()).toEqual([
-      { cluster: 'prod-eu', lastReportAt: new Date('2026-11-22T18:00:00Z') },
+      { cluster: 'prod-eu', lastReportAt: new Date('2026-11-22T18:00:00Z'), repositories: ['web'] },
     ]);
   });
 
