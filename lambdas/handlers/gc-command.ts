@@ -114,7 +114,8 @@ function sightingsFromFiles(paths: readonly string[]): {
   sightings: Sighting[];
   clusterReports: ClusterReport[];
 } {
-  const read = paths.map(readSightingsFile);
+  const now = new Date();
+  const read = paths.map((path) => readSightingsFile(path, now));
   return {
     sightings: read.flatMap((file) => file.sightings),
     clusterReports: read.flatMap((file) => file.reports),
@@ -145,12 +146,20 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** How far a report's `observedAt` may be ahead of this machine's clock (clocks drift). */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /**
  * Reads one `--sightings` file (an ingest body, or an array of them): its sightings, and each
  * body's cluster and `observedAt` (a body with no image still says the cluster reported then).
- * Any bad entry is a usage error, never skipped.
+ * Any bad entry is a usage error, never skipped. So is an `observedAt` more than 5 minutes after
+ * `now`: written by a clock running fast, it would keep its cluster looking alive (and the
+ * repositories it runs in unblocked) for as long as the clock is ahead.
  */
-export function readSightingsFile(path: string): { sightings: Sighting[]; reports: ClusterReport[] } {
+export function readSightingsFile(
+  path: string,
+  now: Date = new Date(),
+): { sightings: Sighting[]; reports: ClusterReport[] } {
   const text = readText(path, 'sightings');
   let value: unknown;
   try {
@@ -167,6 +176,14 @@ export function readSightingsFile(path: string): { sightings: Sighting[]; report
     const reports: ClusterReport[] = [];
     bodies.forEach((body, index) => {
       const report = parseClusterReport(body);
+      const observedAt = new Date(report.observedAt);
+      if (observedAt.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+        const where = bodies.length > 1 ? `body ${index + 1}: ` : '';
+        const minutes = Math.round((observedAt.getTime() - now.getTime()) / 60_000);
+        throw new SightingsError(
+          `${where}observedAt ${report.observedAt} is ${minutes} minutes after this machine's clock (${now.toISOString()}); a report from the future would keep cluster ${report.cluster} looking alive. Check the reporter's clock`,
+        );
+      }
       const read = sightingsFromReport(report);
       if (read.ignored.length > 0) {
         const where = bodies.length > 1 ? `body ${index + 1}: ` : '';
@@ -176,7 +193,7 @@ export function readSightingsFile(path: string): { sightings: Sighting[]; report
         );
       }
       sightings.push(...read.sightings);
-      reports.push({ cluster: report.cluster, lastReportAt: new Date(report.observedAt) });
+      reports.push({ cluster: report.cluster, lastReportAt: observedAt });
     });
     return { sightings, reports };
   } catch (error) {

@@ -12,6 +12,16 @@ const hexDigest = (prefix: string) => `sha256:${prefix}${'0'.repeat(64 - prefix.
 /** A sightings file holding an empty list of reports (written now: the bad-usage table names it). */
 const EMPTY_REPORTS = join(mkdtempSync(join(tmpdir(), 'janitor-gc-empty-')), 'none.json');
 writeFileSync(EMPTY_REPORTS, '[]');
+/** A report whose clock ran a day fast. */
+const FUTURE_REPORT = join(mkdtempSync(join(tmpdir(), 'janitor-gc-future-')), 'future.json');
+writeFileSync(
+  FUTURE_REPORT,
+  JSON.stringify({
+    cluster: 'prod-eu',
+    observedAt: new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    images: [],
+  }),
+);
 
 let fake: EcrFake;
 let dir: string;
@@ -371,6 +381,7 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     [['gc', '--repo', 'testrepo', '--sightings', '/nonexistent.json'], 'cannot read the sightings file'],
     [['gc', '--repo', 'testrepo', '--bogus'], "unknown option '--bogus'"],
     [['gc', '--repo', 'testrepo', '--sightings', EMPTY_REPORTS], 'holds no cluster report (an empty list)'],
+    [['gc', '--repo', 'testrepo', '--sightings', FUTURE_REPORT], "1440 minutes after this machine's clock"],
     [['gc', '--repo', 'testrepo', '--protect-tag', 'build-[0-1'], "'build-[0-1' has an unclosed '['"],
     [['gc', '--repo', 'Bad Name'], "--repo 'Bad Name' is not a repository name"],
     [['gc', '--repo', ''], "--repo '' is not a repository name"],
