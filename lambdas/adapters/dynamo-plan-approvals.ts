@@ -54,6 +54,24 @@ export async function approvePlan(
   });
 }
 
+/**
+ * APPROVED back to PENDING, when the plan still holds the approval made at `approvedAt` (its
+ * pages are left to expire: a later approval writes its own under a new id).
+ */
+export function withdrawApproval(table: Table, planId: string, approvedAt: Date): Promise<boolean> {
+  return conditionalUpdate(table, planHeaderKey(planId), {
+    UpdateExpression:
+      'SET #status = :pending REMOVE approvalId, approvalPages, approvedAt, approvedBy, ignoredImages',
+    ConditionExpression: '#status = :approved AND approvedAt = :at',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':approved': 'APPROVED',
+      ':pending': 'PENDING',
+      ':at': approvedAt.toISOString(),
+    },
+  });
+}
+
 export async function readApproval(table: Table, planId: string): Promise<Approval | undefined> {
   const pk = `PLAN#${planId}`;
   const meta = await table.client.send(

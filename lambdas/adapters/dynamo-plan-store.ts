@@ -13,7 +13,14 @@ import {
   putAll,
   queryAll,
 } from './dynamo-helpers';
-import { approvePlan, finishApply, putOutcomes, readApproval, readOutcomes } from './dynamo-plan-approvals';
+import {
+  approvePlan,
+  finishApply,
+  putOutcomes,
+  readApproval,
+  readOutcomes,
+  withdrawApproval,
+} from './dynamo-plan-approvals';
 
 const DAY_SECONDS = 86_400;
 
@@ -252,6 +259,10 @@ export class DynamoPlanStore implements PlanStore {
 
   async approve(planId: string, approval: Approval): Promise<boolean> {
     return approvePlan(this.options, planId, approval, await this.expiresAtOf(planId));
+  }
+
+  withdrawApproval(planId: string, approvedAt: Date): Promise<boolean> {
+    return withdrawApproval(this.options, planId, approvedAt);
   }
 
   approval(planId: string): Promise<Approval | undefined> {

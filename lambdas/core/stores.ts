@@ -109,6 +109,12 @@ export interface PlanStore {
   recentPlans(limit: number): Promise<PlanRecord[]>;
   /** Records the approval and moves PENDING to APPROVED, once: false when the plan was not PENDING. */
   approve(planId: string, approval: Approval): Promise<boolean>;
+  /**
+   * Takes back the approval made at `approvedAt` when its deletion could not be started: APPROVED
+   * moves back to PENDING, so that the form can be sent again. False when the plan no longer
+   * holds that approval.
+   */
+  withdrawApproval(planId: string, approvedAt: Date): Promise<boolean>;
   approval(planId: string): Promise<Approval | undefined>;
   /** Records outcomes by `repository@digest`; a later record of the same image replaces it. */
   recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void>;

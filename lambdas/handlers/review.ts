@@ -154,7 +154,21 @@ export async function handleApprove(event: HttpApiEvent, deps: ReviewDeps): Prom
     ignored: approval.ignored.length,
     sourceIp: approval.sourceIp,
   });
-  await deps.startDeletion(planId);
+  try {
+    await deps.startDeletion(planId);
+  } catch (error) {
+    // Nothing would ever start it: take the approval back, so that the form can be sent again.
+    const reason = error instanceof Error ? error.message : String(error);
+    const withdrawn = await deps.plans.withdrawApproval(planId, approval.approvedAt);
+    deps.log.error('deletion could not start', { planId, withdrawn, error: reason });
+    return message(
+      503,
+      'Deletion could not start',
+      withdrawn
+        ? 'Nothing was approved or deleted: the deletion could not be started. Go back and send the form again in a minute.'
+        : 'The deletion could not be started, and the plan has changed since. Open its link again to see where it stands.',
+    );
+  }
   const approved = (await deps.plans.getPlan(planId)) ?? plan;
   const view = await viewOf(approved, exp!, sig!, approvePath(event, planId), reviewLimit(event), deps);
   return gzippedFor(event, page(200, renderReviewPage(view)));

@@ -245,6 +245,33 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(approval).toMatchObject({ sourceIp: '198.51.100.7', userAgent: 'test-browser' });
   });
 
+  it('takes the approval back when the deletion cannot be started, so that the form can be sent again', async () => {
+    // Prepare: invoking the deleter fails once (throttled, or the network).
+    const { world, planId, link } = await pendingPlan();
+    let refusals = 1;
+    const flaky = {
+      ...world.reviewDeps,
+      startDeletion: async (id: string) => {
+        if (refusals-- > 0) throw new Error('Lambda Invoke: TooManyRequestsException (rate exceeded)');
+        await world.reviewDeps.startDeletion(id);
+      },
+    };
+
+    // Act
+    const refused = await handleApprove(post(link, [key('web', 'a')]), flaky);
+    const pending = await world.plans.getPlan(planId);
+    const again = await handleApprove(post(link, [key('web', 'a')]), flaky);
+    await world.deletionsDone();
+
+    // Assess: the first answer says nothing happened; the form sent again deletes.
+    expect(refused.statusCode).toBe(503);
+    expect(refused.body).toContain('Nothing was approved or deleted');
+    expect(pending?.status).toBe('PENDING');
+    expect(again.statusCode).toBe(200);
+    expect(world.tagsOf('web')).toEqual(['b', 'c']);
+    expect((await world.plans.getPlan(planId))?.status).toBe('APPLIED');
+  });
+
   it('ignores images that are not candidates of the plan and lists them', async () => {
     const { world, planId, link } = await pendingPlan();
     await handleApprove(post(link, [key('web', 'a'), 'web@sha256:ffff', 'other@x']), world.reviewDeps);
