@@ -36,7 +36,7 @@ export async function approvePlan(
   );
   return conditionalUpdate(table, planHeaderKey(planId), {
     UpdateExpression:
-      'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored',
+      'SET #status = :approved, approvalId = :id, approvalPages = :pages, approvedAt = :at, approvedBy = :by, ignoredImages = :ignored, ignoredCount = :ignoredCount',
     ConditionExpression: '#status = :pending',
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
@@ -50,6 +50,7 @@ export async function approvePlan(
         ...(approval.userAgent ? { userAgent: approval.userAgent.slice(0, 512) } : {}),
       },
       ':ignored': JSON.stringify(approval.ignored.slice(0, 1000)),
+      ':ignoredCount': approval.ignored.length,
     },
   });
 }
@@ -61,7 +62,7 @@ export async function approvePlan(
 export function withdrawApproval(table: Table, planId: string, approvedAt: Date): Promise<boolean> {
   return conditionalUpdate(table, planHeaderKey(planId), {
     UpdateExpression:
-      'SET #status = :pending REMOVE approvalId, approvalPages, approvedAt, approvedBy, ignoredImages',
+      'SET #status = :pending REMOVE approvalId, approvalPages, approvedAt, approvedBy, ignoredImages, ignoredCount',
     ConditionExpression: '#status = :approved AND approvedAt = :at',
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
@@ -89,6 +90,7 @@ export async function readApproval(table: Table, planId: string): Promise<Approv
     ...(by.userAgent ? { userAgent: by.userAgent } : {}),
     approved,
     ignored: JSON.parse(String(item.ignoredImages ?? '[]')),
+    ...(typeof item.ignoredCount === 'number' ? { ignoredCount: item.ignoredCount } : {}),
   };
 }
 

@@ -205,7 +205,7 @@ function renderOutcomes(view: ReviewView): string {
     `${approvalText(view)}</header>`,
     ...sections,
     unlistedList(unlisted, view, running),
-    ignoredList(view.approval?.ignored ?? []),
+    ignoredList(view.approval?.ignored ?? [], view.approval?.ignoredCount),
   ];
   return htmlDocument(
     `${heading}: ${planTitle(view)} — registry-janitor`,
@@ -273,13 +273,13 @@ function unlistedList(keys: readonly string[], view: ReviewView, running: boolea
 /** Entries of the approved-but-unlisted and ignored lists shown; the headings count them all. */
 const MAX_LISTED_KEYS = 1000;
 
-function ignoredList(ignored: readonly string[]): string {
-  if (ignored.length === 0) return '';
+function ignoredList(ignored: readonly string[], count = ignored.length): string {
+  if (count === 0) return '';
   const items = ignored
     .slice(0, MAX_LISTED_KEYS)
     .map((key) => `<li><code>${escapeHtml(key)}</code></li>`)
     .join('');
-  return `<h2>Not candidates of this plan (or not offered on its page), ignored: ${ignored.length}</h2><ul class="plain">${items}${moreText(ignored.length)}</ul>`;
+  return `<h2>Not candidates of this plan (or not offered on its page), ignored: ${count.toLocaleString('en-US')}</h2><ul class="plain">${items}${moreText(count)}</ul>`;
 }
 
 const moreText = (count: number) =>

@@ -15,8 +15,10 @@ export interface Approval {
   readonly userAgent?: string;
   /** `repository@digest` of every approved candidate. */
   readonly approved: readonly string[];
-  /** What the form sent that is not a candidate of this plan, ignored. */
+  /** What the form sent that is not a candidate of this plan, ignored (the first 1,000 when stored). */
   readonly ignored: readonly string[];
+  /** How many were ignored, when the store kept only the first of them. @default ignored.length */
+  readonly ignoredCount?: number;
 }
 
 /** Everything the review page shows, gathered by the review handler. */

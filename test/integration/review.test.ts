@@ -280,6 +280,18 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(world.tagsOf('web')).toEqual(['b', 'c']);
   });
 
+  it('counts every ignored key on the outcomes page, though it lists the first 1,000', async () => {
+    const { world, link } = await pendingPlan();
+    const strangers = Array.from({ length: 1500 }, (_, i) => `other@sha256:${String(i).padStart(64, '0')}`);
+    await handleApprove(post(link, [key('web', 'a'), ...strangers]), world.reviewDeps);
+    await world.deletionsDone();
+
+    const page = await handleReview(get(link), world.reviewDeps);
+
+    expect(page.body).toContain('ignored: 1,500</h2>');
+    expect(page.body).toContain('… and 500 more');
+  });
+
   it('refuses a forged or expired approval and an unknown content type, approving nothing', async () => {
     const { world, planId, link } = await pendingPlan();
     expect(
