@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
 import type { Approval, ImageOutcome } from '../core/review-view';
 import {
   conditionalUpdate,
+  isConditionFailure,
   pageNumber,
   paginate,
   planHeaderKey,
@@ -94,6 +96,12 @@ export async function readApproval(table: Table, planId: string): Promise<Approv
   };
 }
 
+/**
+ * Writes outcomes. `deleted` is final: two runs of one plan can overlap (Lambda delivers an event
+ * at least once), and the one that finds a family it deleted half of would otherwise record
+ * `skipped` over what the other deleted. So `deleted` is written as it is, and any other outcome
+ * only where the image has no `deleted` outcome yet (a conditional put each: there are few).
+ */
 export async function putOutcomes(
   table: Table,
   planId: string,
@@ -101,14 +109,38 @@ export async function putOutcomes(
   expiresAt: number,
 ): Promise<void> {
   const pk = `PLAN#${planId}`;
+  const items = [...outcomes].map(([key, outcome]) => ({
+    pk,
+    sk: `OUT#${key}`,
+    outcome: JSON.stringify(outcome),
+    outcomeStatus: outcome.status,
+    expiresAt,
+  }));
   await putAll(
     table,
-    [...outcomes].map(([key, outcome]) => ({
-      pk,
-      sk: `OUT#${key}`,
-      outcome: JSON.stringify(outcome),
-      expiresAt,
-    })),
+    items.filter((item) => item.outcomeStatus === 'deleted'),
+  );
+  const limit = pLimit(8);
+  await Promise.all(
+    items
+      .filter((item) => item.outcomeStatus !== 'deleted')
+      .map((item) =>
+        limit(async () => {
+          try {
+            await table.client.send(
+              new PutCommand({
+                TableName: table.tableName,
+                Item: item,
+                ConditionExpression: 'attribute_not_exists(#status) OR #status <> :deleted',
+                ExpressionAttributeNames: { '#status': 'outcomeStatus' },
+                ExpressionAttributeValues: { ':deleted': 'deleted' },
+              }),
+            );
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+          }
+        }),
+      ),
   );
 }
 

@@ -116,7 +116,10 @@ export interface PlanStore {
    */
   withdrawApproval(planId: string, approvedAt: Date): Promise<boolean>;
   approval(planId: string): Promise<Approval | undefined>;
-  /** Records outcomes by `repository@digest`; a later record of the same image replaces it. */
+  /**
+   * Records outcomes by `repository@digest`; a later record of the same image replaces it, unless
+   * that image was recorded `deleted` (final: an overlapping run must not write `skipped` over it).
+   */
   recordOutcomes(planId: string, outcomes: ReadonlyMap<string, ImageOutcome>): Promise<void>;
   outcomes(planId: string): Promise<Map<string, ImageOutcome>>;
   /** Moves APPROVED to APPLIED (the deleter calls it once every approved image has an outcome); false when it was not APPROVED. */

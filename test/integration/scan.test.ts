@@ -12,6 +12,7 @@ import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-stor
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
 import type { RenderedDigest } from '../../lambdas/core/digest';
 import type { PlanItem } from '../../lambdas/core/plan';
+import type { ImageOutcome } from '../../lambdas/core/review-view';
 import { parseScanConfig } from '../../lambdas/core/scan-config';
 import { checkLink } from '../../lambdas/core/signed-link';
 import { planIdFor, type ScanDeps, scanRepository, startScan } from '../../lambdas/handlers/scan';
@@ -429,6 +430,30 @@ describe('DynamoPlanStore', () => {
 
     // Assess
     expect(read).toEqual(first);
+  });
+
+  it('never writes another outcome over deleted: two overlapping deleter runs of one plan', async () => {
+    const tableName = await dynamo.newTable();
+    const plans = new DynamoPlanStore({ client: dynamo.documents, tableName });
+    await plans.createPlan({ id: 'o', createdAt: NOW, totalRepositories: 1, linkExp: 0, policyHash: 'x' });
+    const skipped: ImageOutcome = { status: 'skipped', reason: 'its family changed since the scan' };
+
+    await plans.recordOutcomes('o', new Map([['web@a', { status: 'deleted' }]]));
+    await plans.recordOutcomes('o', new Map([['web@b', { status: 'failed', error: 'throttled' }]]));
+    await plans.recordOutcomes(
+      'o',
+      new Map([
+        ['web@a', skipped],
+        ['web@b', skipped],
+      ]),
+    );
+
+    expect(await plans.outcomes('o')).toEqual(
+      new Map<string, ImageOutcome>([
+        ['web@a', { status: 'deleted' }],
+        ['web@b', skipped],
+      ]),
+    );
   });
 
   it('fails a read of a page the summary names but the table lacks, instead of ending the list there', async () => {
