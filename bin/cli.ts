@@ -83,6 +83,21 @@ export function buildProgram(): Command {
       const { clusterKeyCommand } = await import('../lambdas/handlers/cluster-key-command');
       process.exitCode = await clusterKeyCommand(cluster, flags);
     });
+  program
+    .command('retire-cluster')
+    .description(
+      'Forgets a cluster that is gone for good, so that its silence no longer blocks deletions where it ran',
+    )
+    .argument('<cluster>', 'the cluster name its reporter sent (JANITOR_CLUSTER)')
+    .option('--data-dir <dir>', 'a serve data dir (stop serve first): its embedded database')
+    .option(
+      '--table <name>',
+      "the deployed stack's DynamoDB table (its TableName output), with AWS credentials",
+    )
+    .action(async (cluster: string, flags: { dataDir?: string; table?: string }) => {
+      const { retireClusterCommand } = await import('../lambdas/handlers/retire-cluster-command');
+      process.exitCode = await retireClusterCommand(cluster, flags);
+    });
   addReportCommand(program);
   return program;
 }

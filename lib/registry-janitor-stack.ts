@@ -38,6 +38,11 @@ export class RegistryJanitorStack extends Stack {
       description: "Prints a cluster's signing key (JANITOR_CLUSTER_KEY); replace CLUSTER with its name",
       value: `npx registry-janitor cluster-key CLUSTER --secret-arn ${this.janitor.ingestSecret.secretArn}`,
     });
+    new CfnOutput(this, 'RetireClusterCommand', {
+      description:
+        'Forgets a cluster that is gone for good, so that its silence no longer blocks deletions; replace CLUSTER with its name',
+      value: `npx registry-janitor retire-cluster CLUSTER --table ${this.janitor.table.tableName}`,
+    });
     new CfnOutput(this, 'TopicArn', {
       description: 'Digests and alarms are published here',
       value: this.janitor.topic.topicArn,

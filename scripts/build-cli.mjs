@@ -25,6 +25,7 @@ const CHUNKS = {
   'lambdas/handlers/gc-command.ts': { bundle: 'gc.js', cached: true },
   'lambdas/local/serve-command.ts': { bundle: 'serve.js', cached: true },
   'lambdas/handlers/cluster-key-command.ts': { bundle: 'cluster-key.js', cached: true },
+  'lambdas/handlers/retire-cluster-command.ts': { bundle: 'retire-cluster.js', cached: true },
   'lambdas/handlers/aws-usage-clients.ts': { bundle: 'aws-usage.js', cached: true },
   'reporter/src/report-command.ts': { bundle: 'report.js', cached: false },
 };

@@ -47,8 +47,15 @@ export async function queryAll(
 
 /** Puts items 25 a call, retrying what DynamoDB leaves unprocessed; throws when it never goes through. */
 export async function putAll(table: Table, items: readonly Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < items.length; i += 25) {
-    let pending: Record<string, unknown>[] = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+  await writeAll(
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+async function writeAll(table: Table, requests: readonly Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending: Record<string, unknown>[] = requests.slice(i, i + 25);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_ATTEMPTS)
         throw new Error(`DynamoDB left ${pending.length} items unprocessed after retries`);
@@ -59,6 +66,14 @@ export async function putAll(table: Table, items: readonly Record<string, unknow
       pending = (answer.UnprocessedItems?.[table.tableName] ?? []) as Record<string, unknown>[];
     }
   }
+}
+
+/** Deletes items by key, 25 a request, retrying what DynamoDB leaves unprocessed. */
+export async function deleteAll(table: Table, keys: readonly Record<string, unknown>[]): Promise<void> {
+  await writeAll(
+    table,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
 }
 
 /** True when a conditional write found the item in another state (someone else got there first). */

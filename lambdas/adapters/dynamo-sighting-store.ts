@@ -1,9 +1,15 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import type { ClusterReport, ImageRef, Sighting } from '../core/model';
 import { SIGHTING_RETENTION_DAYS } from '../core/scan-config';
 import type { RecordResult, SightingStore } from '../core/stores';
-import { backoff, isConditionFailure, queryAll } from './dynamo-helpers';
+import { backoff, deleteAll, isConditionFailure, queryAll } from './dynamo-helpers';
 
 const HOUR_MS = 3_600_000;
 const DAY_SECONDS = 86_400;
@@ -95,6 +101,38 @@ export class DynamoSightingStore implements SightingStore {
         ? { repositories: [...item.repositories].map(String).sort() }
         : {}),
     }));
+  }
+
+  /**
+   * Forgets a cluster that is gone for good: its sightings in every repository its heartbeat
+   * names (and bare digests), then the heartbeat itself, last, so that a run cut short can be run
+   * again. Its repositories are no longer blocked by its silence. Undefined when no such cluster
+   * has a heartbeat. A cluster that reports again is simply known again.
+   */
+  async retireCluster(cluster: string): Promise<{ sightings: number; repositories: number } | undefined> {
+    const heartbeat = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { pk: 'CLUSTER', sk: cluster },
+        ConsistentRead: true,
+      }),
+    );
+    if (!heartbeat.Item) return undefined;
+    const repositories =
+      heartbeat.Item.repositories instanceof Set ? [...heartbeat.Item.repositories].map(String) : [];
+    let sightings = 0;
+    for (const repository of [...repositories, '']) {
+      const items = await queryAll(this.options, `REPO#${repository}`, `SIGHT#${cluster}#`);
+      await deleteAll(
+        this.options,
+        items.map((item) => ({ pk: item.pk, sk: item.sk })),
+      );
+      sightings += items.length;
+    }
+    await this.options.client.send(
+      new DeleteCommand({ TableName: this.options.tableName, Key: { pk: 'CLUSTER', sk: cluster } }),
+    );
+    return { sightings, repositories: repositories.length };
   }
 
   private toItem(cluster: string, observedAt: Date, sighting: Sighting): SightingItem {

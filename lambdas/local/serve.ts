@@ -41,7 +41,8 @@ export interface RunningJanitor {
   close(): Promise<void>;
 }
 
-const TABLE = 'registry-janitor';
+/** The table of serve's embedded database. */
+export const SERVE_TABLE = 'registry-janitor';
 
 /**
  * The base URL of the links serve writes (review links in digests and answers). Bound to every
@@ -69,8 +70,8 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     const secrets = loadSecrets(options.dataDir, options.env);
     const database = await startDatabase(join(options.dataDir, 'dynamodb'));
     cleanups.unshift(database.close);
-    const plans = new DynamoPlanStore({ client: database.documents, tableName: TABLE });
-    const sightings = new DynamoSightingStore({ client: database.documents, tableName: TABLE });
+    const plans = new DynamoPlanStore({ client: database.documents, tableName: SERVE_TABLE });
+    const sightings = new DynamoSightingStore({ client: database.documents, tableName: SERVE_TABLE });
     const { registry, usage } = await localRegistry(config.registry, config.awsUsage, options.env);
     const now = () => new Date();
     const { log } = options;
@@ -187,7 +188,7 @@ export async function startDatabase(
     region: 'local',
     credentials: { accessKeyId: key, secretAccessKey: 'local' },
   });
-  await ensureTable(client, TABLE);
+  await ensureTable(client, SERVE_TABLE);
   return {
     documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     endpoint: `http://127.0.0.1:${port}`,

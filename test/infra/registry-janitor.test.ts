@@ -394,7 +394,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     expect(text).not.toMatch(/\b(us|eu|ap|sa|ca|me|af)-[a-z]+-\d\b/);
   });
 
-  it('outputs the API URL, the cluster-key command with the secret ARN, and the topic ARN', () => {
+  it('outputs the API URL, the cluster-key and retire-cluster commands, and the topic ARN', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [ids.api, 'ApiEndpoint'] } });
     template.hasOutput('ClusterKeyCommand', {
       Value: {
@@ -405,6 +405,11 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       },
     });
     template.hasOutput('TopicArn', { Value: { Ref: ids.topic } });
+    template.hasOutput('RetireClusterCommand', {
+      Value: {
+        'Fn::Join': ['', ['npx registry-janitor retire-cluster CLUSTER --table ', { Ref: ids.table }]],
+      },
+    });
   });
 
   it('outputs the command that starts a scan now and the two dead-letter queues', () => {
