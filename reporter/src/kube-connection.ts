@@ -115,8 +115,16 @@ async function kubeconfigConnection(files: readonly string[]): Promise<KubeConne
       `the kubeconfig's server ${cluster.server} is plain HTTP: set insecure-skip-tls-verify: true for it, or use https`,
     );
   }
+  let server: URL;
+  try {
+    server = new URL(cluster.server);
+  } catch {
+    throw new ReporterConfigError(
+      `the kubeconfig (${files.join(', ')}) names server '${cluster.server}' for its current cluster, which is not a URL`,
+    );
+  }
   return {
-    server: new URL(cluster.server),
+    server,
     source: `kubeconfig context '${config.getCurrentContext()}'`,
     requestOptions: async () => {
       const options: RequestOptions = {};

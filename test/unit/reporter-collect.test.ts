@@ -233,6 +233,19 @@ describe('reaching the Kubernetes API', () => {
       /plain HTTP: set insecure-skip-tls-verify/,
     );
   });
+
+  it('is a configuration error when the kubeconfig server is not a URL', async () => {
+    const file = writeKubeconfig(kube.url, kube.token);
+    const broken = join(mkdtempSync(join(tmpdir(), 'janitor-kube-')), 'kubeconfig');
+    writeFileSync(broken, readFileSync(file, 'utf8').replace(/server: .*/, 'server: not-a-url'));
+
+    const connecting = connectToKubernetes({ env: { KUBECONFIG: broken }, ...NOWHERE });
+
+    await expect(connecting).rejects.toThrow(ReporterConfigError);
+    await expect(connectToKubernetes({ env: { KUBECONFIG: broken }, ...NOWHERE })).rejects.toThrow(
+      "names server 'not-a-url' for its current cluster, which is not a URL",
+    );
+  });
 });
 
 function serviceAccountDir(token: string): string {
