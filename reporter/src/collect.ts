@@ -17,6 +17,7 @@ const WORKLOAD_ORDER: readonly WorkloadKind[] = [
   'StatefulSet',
   'DaemonSet',
   'CronJob',
+  'ControllerRevision',
 ];
 
 export interface Collected {

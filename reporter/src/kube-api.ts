@@ -26,6 +26,11 @@ export const WORKLOAD_RESOURCES: Readonly<Record<WorkloadKind, KubeResource>> = 
   ReplicaSet: { path: '/apis/apps/v1/replicasets', resource: 'replicasets', group: 'apps' },
   Job: { path: '/apis/batch/v1/jobs', resource: 'jobs', group: 'batch' },
   CronJob: { path: '/apis/batch/v1/cronjobs', resource: 'cronjobs', group: 'batch' },
+  ControllerRevision: {
+    path: '/apis/apps/v1/controllerrevisions',
+    resource: 'controllerrevisions',
+    group: 'apps',
+  },
 };
 
 /** Lists every object of a resource, handing each page's items to `onPage`; returns how many. */

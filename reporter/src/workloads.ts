@@ -5,10 +5,20 @@
 import type { ImageEntry } from './image-entries';
 
 /** The kinds whose pod templates the reporter reads, with their list endpoints. */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'CronJob';
+export type WorkloadKind =
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'Job'
+  | 'CronJob'
+  | 'ControllerRevision';
 
-/** Controllers that are themselves owned by the workload a person knows: Deployment, CronJob. */
-const INTERMEDIATE_KINDS: ReadonlySet<string> = new Set(['ReplicaSet', 'Job']);
+/**
+ * Objects that are themselves owned by the workload a person knows: a Deployment's ReplicaSets, a
+ * CronJob's Jobs, a StatefulSet's or DaemonSet's ControllerRevisions.
+ */
+const INTERMEDIATE_KINDS: ReadonlySet<string> = new Set(['ReplicaSet', 'Job', 'ControllerRevision']);
 const MAX_OWNER_DEPTH = 5;
 
 interface OwnerRef {
@@ -109,16 +119,21 @@ export function podImages(pod: unknown, owners: OwnerIndex): ImageEntry[] {
   return entries;
 }
 
-/** The pod template of a workload: `spec.template`, or `spec.jobTemplate.spec.template` for a CronJob. */
+/**
+ * The pod template of a workload: `spec.template`; `spec.jobTemplate.spec.template` for a CronJob;
+ * `data.spec.template` for a ControllerRevision (a StatefulSet's or DaemonSet's earlier template,
+ * kept whole for `kubectl rollout undo`).
+ */
 function templateOf(kind: WorkloadKind, object: unknown): Record<string, unknown> {
-  const spec = record(record(object).spec);
+  const spec = record(kind === 'ControllerRevision' ? record(record(object).data).spec : record(object).spec);
   const template = kind === 'CronJob' ? record(record(spec.jobTemplate).spec).template : spec.template;
   return record(record(template).spec);
 }
 
 /**
  * The images of a workload's pod template (containers and init containers), so that a workload
- * scaled to zero, a suspended CronJob or an old ReplicaSet kept for rollback protects its images.
+ * scaled to zero, a suspended CronJob, or an old ReplicaSet or ControllerRevision kept for
+ * rollback protects its images.
  */
 export function templateImages(kind: WorkloadKind, object: unknown, owners: OwnerIndex): ImageEntry[] {
   const { name, namespace = '' } = nameOf(object);

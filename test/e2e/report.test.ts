@@ -59,8 +59,8 @@ describe('registry-janitor report', () => {
     expect(ingest.accepted).toHaveLength(1);
     expect(ingest.accepted[0]).toMatchObject({ cluster: CLUSTER, images: RECORDED_CLUSTER_ENTRIES });
     expect(ingest.requests[0]?.contentType).toBe('application/json');
-    expect(result.stderr).toContain('listed 6 pods, 10 workloads');
-    expect(result.stderr).toMatch(/sent body 1\/1 \(\d+ bytes\): accepted 13, ignored 0/);
+    expect(result.stderr).toContain('listed 6 pods, 13 workloads');
+    expect(result.stderr).toMatch(/sent body 1\/1 \(\d+ bytes\): accepted 15, ignored 0/);
     expect(result.stderr).not.toContain(KEY);
   });
 
@@ -78,8 +78,9 @@ describe('registry-janitor report', () => {
     expect(new Set(ingest.accepted.map((body) => body.observedAt)).size).toBe(1);
     const images = ingest.accepted.flatMap((body) => body.images);
     expect(images.filter((entry) => entry.image.includes('/generated/'))).toHaveLength(10_000);
-    // 9 images of workload templates (no recorded pods run them now), the scaled-to-zero worker among them
-    expect(images).toHaveLength(10_009);
+    // 11 images of workload templates and earlier revisions (no recorded pods run them now), the
+    // scaled-to-zero worker among them
+    expect(images).toHaveLength(10_011);
     expect(images).toContainEqual(
       RECORDED_CLUSTER_ENTRIES.find((entry) => entry.workload === 'Deployment/worker'),
     );

@@ -43,6 +43,7 @@ describe('collecting what a cluster runs', () => {
       StatefulSet: 1,
       DaemonSet: 1,
       CronJob: 1,
+      ControllerRevision: 3,
     });
   });
 
