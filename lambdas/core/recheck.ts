@@ -6,8 +6,8 @@ import { shortDigest } from './time-text';
 /**
  * Decides, just before deleting, whether an approved candidate may still go: it must still be a
  * delete candidate in a plan made now (fresh listing, sightings, pulls), with the same tags and
- * the same family, and its root must be approved too. Returns the skip outcome, or undefined when
- * it may be deleted. An image no longer in the registry is already deleted (`fresh` must come from
+ * the same family, and its root must be approved too. Returns the skip outcome, or `'delete'` when
+ * it may be deleted. `isListed`: whether a digest is in the fresh listing. An image no longer in the registry is already deleted (`fresh` must come from
  * a listing that would show it: on a registry that lists only what tags reach, one that read the
  * approved digests by digest).
  *
@@ -18,8 +18,17 @@ export function recheckApproved(
   scanned: PlanItem,
   fresh: PlanItem | undefined,
   isApproved: (repository: string, digest: string) => boolean,
+  isListed: (digest: string) => boolean = () => true,
 ): ImageOutcome | 'delete' {
   if (!fresh) return { status: 'deleted' };
+  if (scanned.root !== scanned.digest && fresh.root !== scanned.root && !isListed(scanned.root)) {
+    // An earlier run of this approval, cut short after the index and before its children, or a
+    // deletion elsewhere: the member is an image of its own now, and it was approved as a part.
+    return {
+      status: 'skipped',
+      reason: `${shortDigest(scanned.root)}, which it belonged to, is gone since the scan: it is an image of its own now, left for the next scan to decide`,
+    };
+  }
   if (fresh.decision !== 'delete')
     return { status: 'skipped', reason: `became protected since the scan (${fresh.reason})` };
   if (!sameTags(scanned.tags, fresh.tags)) {

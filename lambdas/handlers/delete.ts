@@ -84,8 +84,11 @@ async function applyRepository(
   }
   const checked: PlanItem[] = [];
   for (const item of todo) {
-    const verdict = recheckApproved(item, fresh.items.get(item.digest), (repo, digest) =>
-      approved.has(`${repo}@${digest}`),
+    const verdict = recheckApproved(
+      item,
+      fresh.items.get(item.digest),
+      (repo, digest) => approved.has(`${repo}@${digest}`),
+      (digest) => fresh.items.has(digest),
     );
     if (verdict === 'delete') checked.push(item);
     else outcomes.set(imageKey(item), verdict);

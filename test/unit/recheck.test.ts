@@ -92,6 +92,23 @@ describe('recheckApproved', () => {
   it('deletes an image that is still a candidate with the same tags and family', () => {
     expect(recheckApproved(scanned, scanned, approved)).toBe('delete');
   });
+
+  it('says so when the index a platform image belonged to is gone since the scan', () => {
+    // An earlier run deleted the index, then stopped before its children: each is a root now.
+    const child = anImage('c').build();
+    const parent = anImage('p').tagged('v1').indexOf([child]).build();
+    const asScanned = planOf([child, parent]).get(child.digest)!;
+    const alone = planOf([child]).get(child.digest)!;
+
+    const outcome = recheckApproved(asScanned, alone, approved, (digest) => digest === child.digest);
+
+    expect(outcome).toEqual({
+      status: 'skipped',
+      reason: expect.stringContaining(
+        'which it belonged to, is gone since the scan: it is an image of its own now',
+      ),
+    });
+  });
 });
 
 describe('keepRetagged', () => {
