@@ -27,9 +27,16 @@ export const TABLE_ACTIONS = {
   review: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   /**
    * `applyApproval`: GetItem and Query (plan, approval, candidates, sightings), BatchWriteItem
-   * (outcomes), UpdateItem (APPROVED → APPLIED).
+   * (`deleted` outcomes), PutItem (other outcomes, conditional: never over `deleted`),
+   * UpdateItem (APPROVED → APPLIED).
    */
-  deleter: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  deleter: [
+    'dynamodb:BatchWriteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 /**

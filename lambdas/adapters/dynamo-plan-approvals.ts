@@ -109,31 +109,28 @@ export async function putOutcomes(
   expiresAt: number,
 ): Promise<void> {
   const pk = `PLAN#${planId}`;
-  const items = [...outcomes].map(([key, outcome]) => ({
-    pk,
-    sk: `OUT#${key}`,
-    outcome: JSON.stringify(outcome),
-    outcomeStatus: outcome.status,
-    expiresAt,
+  const entries = [...outcomes].map(([key, outcome]) => ({
+    deleted: outcome.status === 'deleted',
+    item: { pk, sk: `OUT#${key}`, outcome: JSON.stringify(outcome), expiresAt },
   }));
   await putAll(
     table,
-    items.filter((item) => item.outcomeStatus === 'deleted'),
+    entries.filter((entry) => entry.deleted).map((entry) => entry.item),
   );
   const limit = pLimit(8);
   await Promise.all(
-    items
-      .filter((item) => item.outcomeStatus !== 'deleted')
-      .map((item) =>
+    entries
+      .filter((entry) => !entry.deleted)
+      .map(({ item }) =>
         limit(async () => {
           try {
             await table.client.send(
               new PutCommand({
                 TableName: table.tableName,
                 Item: item,
-                ConditionExpression: 'attribute_not_exists(#status) OR #status <> :deleted',
-                ExpressionAttributeNames: { '#status': 'outcomeStatus' },
-                ExpressionAttributeValues: { ':deleted': 'deleted' },
+                ConditionExpression: 'attribute_not_exists(#outcome) OR NOT begins_with(#outcome, :deleted)',
+                ExpressionAttributeNames: { '#outcome': 'outcome' },
+                ExpressionAttributeValues: { ':deleted': DELETED_JSON },
               }),
             );
           } catch (error) {
@@ -143,6 +140,9 @@ export async function putOutcomes(
       ),
   );
 }
+
+/** How a `deleted` outcome's JSON begins (`{"status":"deleted"}`). */
+const DELETED_JSON = JSON.stringify({ status: 'deleted' }).slice(0, -1);
 
 export async function readOutcomes(table: Table, planId: string): Promise<Map<string, ImageOutcome>> {
   const items = await queryAll(table, `PLAN#${planId}`, 'OUT#');

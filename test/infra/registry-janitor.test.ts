@@ -738,6 +738,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       expect(actionsOfRole(template, stack, janitor.deleterFunction.role!)).toEqual([
         'dynamodb:BatchWriteItem',
         'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'ecr:BatchDeleteImage',

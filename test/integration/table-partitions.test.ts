@@ -14,10 +14,11 @@ import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import { silentLog } from '../../lambdas/adapters/log';
 import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
+import { applyApproval } from '../../lambdas/handlers/delete';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
 import { handleIngest } from '../../lambdas/handlers/ingest';
 import { handleApprove, handleReview } from '../../lambdas/handlers/review';
-import { TABLE_PARTITIONS } from '../../lib/table-access';
+import { TABLE_ACTIONS, TABLE_PARTITIONS } from '../../lib/table-access';
 import { digestOf } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { HOST, janitorWorld } from '../fixtures/janitor-world';
@@ -92,6 +93,12 @@ function outside(requests: readonly string[][], patterns: readonly string[]): st
   );
 }
 
+/** The commands of `requests` whose IAM action (`dynamodb:<Name>`) is not in `actions`. */
+function ungranted(requests: readonly string[][], actions: readonly string[]): string[] {
+  const names = new Set(requests.map(([command]) => `dynamodb:${command!.replace(/Command$/, '')}`));
+  return [...names].filter((action) => !actions.includes(action));
+}
+
 describe('table partitions of the public functions', () => {
   it('ingest reads and writes sightings and heartbeats only', async () => {
     // Prepare: a report with a tag, a digest and a bare digest sighting, sent twice (known keys).
@@ -143,6 +150,7 @@ describe('table partitions of the public functions', () => {
         expect.arrayContaining(['REPO#web', 'REPO#', 'CLUSTER']),
       );
       expect(outside(recording.requests, TABLE_PARTITIONS.ingest)).toEqual([]);
+      expect(ungranted(recording.requests, TABLE_ACTIONS.ingest)).toEqual([]);
     } finally {
       recording.close();
     }
@@ -211,6 +219,60 @@ describe('table partitions of the public functions', () => {
         ]),
       );
       expect(outside(recording.requests, TABLE_PARTITIONS.review)).toEqual([]);
+      expect(ungranted(recording.requests, TABLE_ACTIONS.review)).toEqual([]);
+    } finally {
+      recording.close();
+    }
+  });
+
+  it('the deleter calls only what its role grants, a skipped outcome included', async () => {
+    // Prepare: a and b approved; b is sighted before the deleter runs, so it is skipped.
+    const world = await janitorWorld(dynamo, ecr, now);
+    world.seed('web', ['a', 'b']);
+    const { link } = await world.scan();
+    if (!link) throw new Error('no review link in the digest');
+    const id = decodeURIComponent(link.pathname.split('/').at(-1)!);
+    const form = new URLSearchParams([
+      ['image', `web@${digestOf('web/a')}`],
+      ['image', `web@${digestOf('web/b')}`],
+      ['exp', link.searchParams.get('exp')!],
+      ['sig', link.searchParams.get('sig')!],
+    ]);
+    const approving = { ...world.reviewDeps, startDeletion: async () => undefined };
+    await handleApprove(
+      {
+        rawPath: `/v1/plans/${id}/approve`,
+        pathParameters: { id },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        requestContext: { http: { method: 'POST' } },
+      },
+      approving,
+    );
+    await world.sightings.recordReport({
+      cluster: 'prod-eu',
+      observedAt: now.value,
+      sightings: [
+        {
+          cluster: 'prod-eu',
+          observedAt: now.value,
+          ref: { registry: HOST, repository: 'web', digest: digestOf('web/b') },
+        },
+      ],
+    });
+    const recording = recordingClient();
+    const deps = {
+      ...world.deleteDeps,
+      plans: new DynamoPlanStore({ client: recording.documents, tableName: world.tableName }),
+      sightings: new DynamoSightingStore({ client: recording.documents, tableName: world.tableName }),
+    };
+    try {
+      // Act
+      await applyApproval(id, deps);
+      // Assess
+      const outcomes = await world.plans.outcomes(id);
+      expect([...outcomes.values()].map((outcome) => outcome.status).sort()).toEqual(['deleted', 'skipped']);
+      expect(ungranted(recording.requests, TABLE_ACTIONS.deleter)).toEqual([]);
     } finally {
       recording.close();
     }
@@ -227,5 +289,6 @@ describe('table partitions of the public functions', () => {
       ),
     ).toEqual(['QueryCommand PLANS']);
     expect(outside([['ScanCommand', '(none)']], TABLE_PARTITIONS.ingest)).toEqual(['ScanCommand (none)']);
+    expect(ungranted([['PutItemCommand', 'PLAN#1']], TABLE_ACTIONS.review)).toEqual(['dynamodb:PutItem']);
   });
 });
