@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'a serve data dir (stop serve first): its embedded database')
     .option(
       '--table <name>',
-      "the deployed stack's DynamoDB table (its TableName output), with AWS credentials",
+      "the deployed stack's DynamoDB table (in its RetireClusterCommand output), with AWS credentials",
     )
     .action(async (cluster: string, flags: { dataDir?: string; table?: string }) => {
       const { retireClusterCommand } = await import('../lambdas/handlers/retire-cluster-command');

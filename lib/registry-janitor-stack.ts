@@ -41,7 +41,7 @@ export class RegistryJanitorStack extends Stack {
     new CfnOutput(this, 'RetireClusterCommand', {
       description:
         'Forgets a cluster that is gone for good, so that its silence no longer blocks deletions; replace CLUSTER with its name',
-      value: `npx registry-janitor retire-cluster CLUSTER --table ${this.janitor.table.tableName}`,
+      value: `AWS_REGION=${this.region} npx registry-janitor retire-cluster CLUSTER --table ${this.janitor.table.tableName}`,
     });
     new CfnOutput(this, 'TopicArn', {
       description: 'Digests and alarms are published here',

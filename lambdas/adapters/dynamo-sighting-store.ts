@@ -2,7 +2,7 @@ import {
   BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
@@ -104,35 +104,40 @@ export class DynamoSightingStore implements SightingStore {
   }
 
   /**
-   * Forgets a cluster that is gone for good: its sightings in every repository its heartbeat
-   * names (and bare digests), then the heartbeat itself, last, so that a run cut short can be run
-   * again. Its repositories are no longer blocked by its silence. Undefined when no such cluster
-   * has a heartbeat. A cluster that reports again is simply known again.
+   * Forgets a cluster that is gone for good: every sighting it sent (found by a scan of the
+   * table, so that none is missed, whichever repository holds it), then its heartbeat, last, so
+   * that a run cut short can be run again. Its repositories are then no longer blocked by its
+   * silence. A cluster that reports again is simply known again. Whether the cluster is silent
+   * is the caller's to check: retiring one that reports would drop sightings that protect.
    */
-  async retireCluster(cluster: string): Promise<{ sightings: number; repositories: number } | undefined> {
-    const heartbeat = await this.options.client.send(
-      new GetCommand({
-        TableName: this.options.tableName,
-        Key: { pk: 'CLUSTER', sk: cluster },
-        ConsistentRead: true,
-      }),
-    );
-    if (!heartbeat.Item) return undefined;
-    const repositories =
-      heartbeat.Item.repositories instanceof Set ? [...heartbeat.Item.repositories].map(String) : [];
+  async retireCluster(cluster: string): Promise<{ sightings: number; repositories: number }> {
+    const prefix = `SIGHT#${cluster}#`;
+    const repositories = new Set<string>();
     let sightings = 0;
-    for (const repository of [...repositories, '']) {
-      const items = await queryAll(this.options, `REPO#${repository}`, `SIGHT#${cluster}#`);
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new ScanCommand({
+          TableName: this.options.tableName,
+          FilterExpression: 'begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':prefix': prefix },
+          ProjectionExpression: 'pk, sk, repository',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const items = page.Items ?? [];
       await deleteAll(
         this.options,
         items.map((item) => ({ pk: item.pk, sk: item.sk })),
       );
+      for (const item of items) if (item.repository) repositories.add(String(item.repository));
       sightings += items.length;
-    }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
     await this.options.client.send(
       new DeleteCommand({ TableName: this.options.tableName, Key: { pk: 'CLUSTER', sk: cluster } }),
     );
-    return { sightings, repositories: repositories.length };
+    return { sightings, repositories: repositories.size };
   }
 
   private toItem(cluster: string, observedAt: Date, sighting: Sighting): SightingItem {
@@ -239,12 +244,14 @@ export class DynamoSightingStore implements SightingStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       if (repositories.size === 0) return;
-      await this.options.client.send(
+      // Only onto a heartbeat that is there: not one retired since (see `retireCluster`).
+      await this.conditional(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { pk: 'CLUSTER', sk: cluster },
           UpdateExpression: 'ADD #repositories :repositories',
-          ExpressionAttributeNames: { '#repositories': 'repositories' },
+          ConditionExpression: 'attribute_exists(#lastReportAt)',
+          ExpressionAttributeNames: { '#repositories': 'repositories', '#lastReportAt': 'lastReportAt' },
           ExpressionAttributeValues: { ':repositories': repositories },
         }),
       );

@@ -165,7 +165,7 @@ export async function handleApprove(event: HttpApiEvent, deps: ReviewDeps): Prom
       503,
       'Deletion could not start',
       withdrawn
-        ? 'Nothing was approved or deleted: the deletion could not be started. Go back and send the form again in a minute.'
+        ? 'The deletion could not be started, so the approval was taken back. Go back and send the form again in a minute; any image deleted meanwhile will show as deleted.'
         : 'The deletion could not be started, and the plan has changed since. Open its link again to see where it stands.',
     );
   }

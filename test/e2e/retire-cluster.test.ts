@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import type { Sighting } from '../../lambdas/core/model';
 import { retireClusterCommand } from '../../lambdas/handlers/retire-cluster-command';
@@ -12,6 +13,26 @@ import { runCli } from '../fixtures/run-cli';
 
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const AT = new Date('2026-11-22T18:00:00Z');
+
+/** Runs `act` with the SDK's DynamoDB endpoint and credentials set to dynalite's, as a user's shell would. */
+async function withDynamoEndpoint<T>(endpoint: string, act: () => Promise<T>): Promise<T> {
+  const settings = {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+  };
+  const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, settings);
+  try {
+    return await act();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
 
 /** A report of one image in each of `repositories` from `cluster`. */
 function report(cluster: string, ...repositories: string[]) {
@@ -80,15 +101,58 @@ describe('registry-janitor retire-cluster', () => {
 
     // Assess
     expect(refused).toBe(2);
-    expect(errors[0]).toContain('stop serve first');
+    expect(errors[0]).toContain(`another registry-janitor serve (pid ${process.pid}) is using ${dataDir}`);
     expect(retired).toBe(0);
     expect(out).toEqual([
       'retired edge-1: its heartbeat and 1 sightings deleted; its silence no longer blocks 1 repositories',
     ]);
   });
 
+  it('refuses a cluster that reported within the hour, and finds sightings its heartbeat does not name', async () => {
+    // Prepare: prod-eu reports now; edge-1's heartbeat was written before it kept its repositories.
+    const tableName = await dynamo.newTable();
+    const store = new DynamoSightingStore({ client: dynamo.documents, tableName });
+    const now = new Date();
+    await store.recordReport({ ...report('prod-eu', 'web'), observedAt: now });
+    await store.recordReport(report('edge-1', 'web', 'api'));
+    await dynamo.documents.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: 'CLUSTER', sk: 'edge-1' },
+        UpdateExpression: 'REMOVE repositories',
+      }),
+    );
+    const out: string[] = [];
+    const errors: string[] = [];
+    const run = (cluster: string) =>
+      retireClusterCommand(
+        cluster,
+        { table: tableName },
+        (line) => out.push(line),
+        (line) => errors.push(line),
+        () => now,
+      );
+
+    // Act
+    const [fresh, silent] = await withDynamoEndpoint(dynamo.endpoint, async () => [
+      await run('prod-eu'),
+      await run('edge-1'),
+    ]);
+
+    // Assess
+    expect(fresh).toBe(2);
+    expect(errors[0]).toContain('prod-eu reported just now: remove its reporter first');
+    expect(silent).toBe(0);
+    expect(out).toEqual([
+      'retired edge-1: its heartbeat and 2 sightings deleted; its silence no longer blocks 2 repositories',
+    ]);
+    expect(await store.sightingsOf('api')).toEqual([]);
+    expect((await store.clusterReports()).map((known) => known.cluster)).toEqual(['prod-eu']);
+  });
+
   it.each([
     [['retire-cluster', 'edge-1'], 'pass --data-dir of a stopped serve, or --table'],
+    [['retire-cluster', 'edge-1', '--data-dir', '/nonexistent/janitor'], 'holds no serve database'],
     [['retire-cluster', 'edge-1', '--data-dir', '/tmp/x', '--table', 't'], 'one of them'],
     [['retire-cluster', 'aws:ecs', '--table', 't'], "invalid cluster name 'aws:ecs'"],
   ])('exits 2 on %j', async (args, text) => {

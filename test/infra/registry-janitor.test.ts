@@ -407,7 +407,15 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
     template.hasOutput('TopicArn', { Value: { Ref: ids.topic } });
     template.hasOutput('RetireClusterCommand', {
       Value: {
-        'Fn::Join': ['', ['npx registry-janitor retire-cluster CLUSTER --table ', { Ref: ids.table }]],
+        'Fn::Join': [
+          '',
+          [
+            'AWS_REGION=',
+            { Ref: 'AWS::Region' },
+            ' npx registry-janitor retire-cluster CLUSTER --table ',
+            { Ref: ids.table },
+          ],
+        ],
       },
     });
   });

@@ -265,7 +265,7 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
 
     // Assess: the first answer says nothing happened; the form sent again deletes.
     expect(refused.statusCode).toBe(503);
-    expect(refused.body).toContain('Nothing was approved or deleted');
+    expect(refused.body).toContain('so the approval was taken back');
     expect(pending?.status).toBe('PENDING');
     expect(again.statusCode).toBe(200);
     expect(world.tagsOf('web')).toEqual(['b', 'c']);
