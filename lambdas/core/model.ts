@@ -60,6 +60,10 @@ export function registryImage(image: RegistryImageFields): RegistryImageFields {
 
 export type PushedAtSource = 'registry' | 'config-created' | 'annotation' | 'newest-child' | 'unknown';
 
+/** Whether a push time is really when the image was built (OCI registries record no push): "created". */
+export const isCreatedTime = (source: PushedAtSource | undefined): boolean =>
+  source === 'config-created' || source === 'annotation' || source === 'newest-child';
+
 export interface IndexChild {
   readonly digest: string;
   /** True for attestation manifests (BuildKit `unknown/unknown`): not a platform a runtime pulls. */

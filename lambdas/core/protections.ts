@@ -1,5 +1,5 @@
 import { type Families, type FamilyMember, type MemberRole, pullMeansUse } from './image-family';
-import { hasUnknownPushTime, type RegistryImage, type Sighting } from './model';
+import { hasUnknownPushTime, isCreatedTime, type RegistryImage, type Sighting } from './model';
 import { pushTimes } from './newest-first';
 import type { Policy } from './policy';
 import type { RootFacts } from './root-facts';
@@ -217,6 +217,7 @@ function ageProtection(
 ): string | undefined {
   const { policy, now } = context;
   let youngestMs = laterMs(Number.NEGATIVE_INFINITY, rootPushedMs);
+  let youngest = root;
   let unknownTime = hasUnknownPushTime(root, rootPushedMs);
   for (const { image, role, attestation } of below) {
     if (attestation === true) continue;
@@ -224,13 +225,19 @@ function ageProtection(
       if (role !== 'referrer') unknownTime = true;
       continue;
     }
-    youngestMs = laterMs(youngestMs, image.pushedAt.getTime());
+    const ms = image.pushedAt.getTime();
+    if (ms > youngestMs) {
+      youngestMs = ms;
+      youngest = image;
+    }
   }
   if (unknownTime && policy.minAgeDays > 0) {
     return `kept: push time unknown, so the minimum age (${plural(policy.minAgeDays, 'day')}) cannot be checked`;
   }
   if (!(youngestMs > context.youngAfterMs)) return undefined;
-  return `kept: pushed ${ago(new Date(youngestMs), now)} (minimum age ${plural(policy.minAgeDays, 'day')})`;
+  // On an OCI registry the time is when the image was built: say so.
+  const verb = isCreatedTime(youngest.pushedAtSource) ? 'created' : 'pushed';
+  return `kept: ${verb} ${ago(new Date(youngestMs), now)} (minimum age ${plural(policy.minAgeDays, 'day')})`;
 }
 
 function tagProtection(

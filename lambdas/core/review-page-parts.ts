@@ -1,4 +1,5 @@
 import { escapeHtml } from './digest';
+import { isCreatedTime } from './model';
 import type { PlanItem } from './plan';
 import { imageKey } from './review-view';
 import { ago, formatUtc, plural, shortDigest } from './time-text';
@@ -205,8 +206,6 @@ const ROLE_TEXT: Readonly<Record<PlanItem['role'], string>> = {
   referrer: 'signature or attestation',
 };
 
-const CREATED_SOURCES: ReadonlySet<string> = new Set(['config-created', 'annotation', 'newest-child']);
-
 /**
  * What a person needs to recognise an image, escaped: its tags (or short digest when it has none),
  * its role under a root, push date and age, size, and the plan's reason.
@@ -216,8 +215,7 @@ export function imageDetails(item: PlanItem, now: Date): string {
   const name = tagged ? item.tags.join(', ') : shortDigest(item.digest);
   const role = item.role === 'root' ? '' : ` <span class="role">${ROLE_TEXT[item.role]}</span>`;
   const digest = tagged ? ` <code>${escapeHtml(shortDigest(item.digest))}</code>` : '';
-  const verb =
-    item.pushedAtSource !== undefined && CREATED_SOURCES.has(item.pushedAtSource) ? 'created' : 'pushed';
+  const verb = isCreatedTime(item.pushedAtSource) ? 'created' : 'pushed';
   const meta = `${verb} ${whenText(item.pushedAt, now)}, ${formatBytes(byteCount(item.sizeBytes))}`;
   return [
     `<span class="name">${escapeHtml(name)}</span>${role}${digest}`,

@@ -188,6 +188,16 @@ describe('planCleanup protections', () => {
     });
   });
 
+  it('says created, not pushed, for the build time an OCI registry gives instead of a push time', () => {
+    const built = {
+      ...anImage('a').tagged('v1').pushedDaysAgo(1).build(),
+      pushedAtSource: 'config-created' as const,
+    };
+    expect(plan([built], { ...deleteAll, minAgeDays: 3 }).get(built.digest)?.reason).toBe(
+      'kept: created 1 day ago (minimum age 3 days)',
+    );
+  });
+
   it('keeps an image with a tag matching a protected glob', () => {
     const [release, build] = [
       anImage('r').tagged('release-1.2').build(),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../lambdas/core/errors';
@@ -88,5 +88,36 @@ describe('loadServeConfig: the schedule', () => {
   ])('refuses %j', (schedule, message) => {
     expect(load({ schedule })).toThrow(UsageError);
     expect(load({ schedule })).toThrow(message);
+  });
+});
+
+describe("the README's configuration example", () => {
+  it('is a configuration serve accepts, with the settings it shows', () => {
+    // Prepare: the example as the README prints it.
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const example =
+      /A configuration file \(YAML or JSON\), every field optional:\n\n```yaml\n([\s\S]*?)```/.exec(
+        readme,
+      )?.[1];
+    if (example === undefined) throw new Error('the README no longer has its configuration example');
+    const file = join(mkdtempSync(join(tmpdir(), 'janitor-readme-')), 'janitor.yaml');
+    writeFileSync(file, example);
+
+    // Act
+    const config = loadServeConfig(file);
+
+    // Assess
+    expect(config.registry).toEqual({ ecr: { region: 'eu-west-1' } });
+    expect(config.schedule).toBe('0 6,18 * * *');
+    expect(config.scan.repositoryTag).toEqual({ key: 'janitor', value: 'on' });
+    const policy = config.scan.policyFor('web');
+    expect(policy).toMatchObject({
+      unusedDays: 7,
+      minAgeDays: 3,
+      usePullTime: true,
+      protectTags: ['release-*'],
+    });
+    expect(policy.rules.lifecyclePolicy?.rules).toHaveLength(1);
+    expect(config.scan.policyFor('legacy/app').rules.unusedTagged).toBe(false);
   });
 });
