@@ -13,11 +13,13 @@ import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import { DynamoPlanStore } from '../../lambdas/adapters/dynamo-plan-store';
 import { DynamoSightingStore } from '../../lambdas/adapters/dynamo-sighting-store';
 import { silentLog } from '../../lambdas/adapters/log';
+import type { ScanTask } from '../../lambdas/core/ports-scan';
 import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
 import { applyApproval } from '../../lambdas/handlers/delete';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
 import { handleIngest } from '../../lambdas/handlers/ingest';
 import { handleApprove, handleReview } from '../../lambdas/handlers/review';
+import { scanRepository, startScan } from '../../lambdas/handlers/scan';
 import { TABLE_ACTIONS, TABLE_PARTITIONS } from '../../lib/table-access';
 import { digestOf } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
@@ -275,6 +277,44 @@ describe('table partitions of the public functions', () => {
       expect(ungranted(recording.requests, TABLE_ACTIONS.deleter)).toEqual([]);
     } finally {
       recording.close();
+    }
+  });
+
+  it('the scan functions call only what their roles grant, a resumed fan-out included', async () => {
+    // Prepare: the schedule function and the worker each on a recording client of their own.
+    const world = await janitorWorld(dynamo, ecr, now);
+    world.seed('web', ['a', 'b']);
+    world.seed('api', ['c']);
+    const schedule = recordingClient();
+    const worker = recordingClient();
+    const storesOn = (documents: DynamoDBDocumentClient) => ({
+      plans: new DynamoPlanStore({ client: documents, tableName: world.tableName }),
+      sightings: new DynamoSightingStore({ client: documents, tableName: world.tableName }),
+    });
+    const tasks: ScanTask[] = [];
+    const scheduleDeps = {
+      ...world.scanDeps,
+      ...storesOn(schedule.documents),
+      queue: { enqueue: async (sent: readonly ScanTask[]) => void tasks.push(...sent) },
+    };
+    const failingQueue = { enqueue: async () => Promise.reject(new Error('SendMessageBatch failed')) };
+    const workerDeps = { ...world.scanDeps, ...storesOn(worker.documents) };
+    try {
+      // Act: a first run whose fan-out fails, its retry, a duplicate event, then the tasks.
+      await expect(
+        startScan({ scheduledAt: now.value }, { ...scheduleDeps, queue: failingQueue }),
+      ).rejects.toThrow('SendMessageBatch failed');
+      await startScan({ scheduledAt: now.value }, scheduleDeps);
+      await startScan({ scheduledAt: now.value }, scheduleDeps);
+      for (const task of tasks) await scanRepository(task, workerDeps);
+      // Assess
+      expect(tasks.map((task) => task.repository).sort()).toEqual(['api', 'web']);
+      expect(world.digests).toHaveLength(1);
+      expect(ungranted(schedule.requests, TABLE_ACTIONS.scanSchedule)).toEqual([]);
+      expect(ungranted(worker.requests, TABLE_ACTIONS.scanWorker)).toEqual([]);
+    } finally {
+      schedule.close();
+      worker.close();
     }
   });
 
