@@ -42,6 +42,12 @@ export type ListAll = (
 export interface ListOptions {
   /** @default 500 */
   readonly pageSize?: number;
+  /**
+   * A page whose answer outgrows this many bytes is dropped and asked for again with half as many
+   * items (and the pages after it too): anyone who may create a pod can make it ~1.5 MB, and 500 of
+   * them in one page would exhaust the reporter's memory. @default 16 MiB
+   */
+  readonly pageBytes?: number;
   /** @default DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
   /** @default 60000 */
@@ -50,6 +56,11 @@ export interface ListOptions {
   /** When aborted, requests in flight are dropped and none is retried (the round's `--deadline`). */
   readonly deadline?: AbortSignal;
 }
+
+const DEFAULT_PAGE_BYTES = 16 * 1024 * 1024;
+
+/** What `getJson` answers for a page that outgrew its byte budget (the request is dropped). */
+const TOO_LARGE = Symbol('too large');
 
 /** A continue token the server no longer knows (410) restarts the listing, at most this often. */
 const MAX_RESTARTS = 2;
@@ -75,25 +86,38 @@ function listItems(page: Record<string, unknown>, resource: KubeResource): unkno
 /** A `ListAll` over `connection`: pages of `pageSize`, retries on 429, 5xx and network errors. */
 export function kubeLister(connection: KubeConnection, options: ListOptions = {}): ListAll {
   const log = options.log ?? (() => {});
+  const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
   const listPages: ListAll = async (resource, onPage) => {
     let continueToken: string | undefined;
     let count = 0;
-    do {
-      const url = pageUrl(connection.server, resource, options.pageSize ?? 500, continueToken);
+    let limit = options.pageSize ?? 500;
+    for (;;) {
+      const url = pageUrl(connection.server, resource, limit, continueToken);
       const page = await retrying(
         options.retry ?? DEFAULT_RETRY,
-        () => getJson(connection, url, resource, options.timeoutMs ?? 60_000, options.deadline),
+        () => getJson(connection, url, resource, options.timeoutMs ?? 60_000, pageBytes, options.deadline),
         (error, delayMs) => log(`${error.message}; retrying in ${delayMs} ms`),
         options.deadline,
       );
+      if (page === TOO_LARGE) {
+        if (limit === 1) {
+          throw new KubeApiError(
+            `listing ${display(resource)}: one object's answer outgrows ${pageBytes} bytes`,
+            200,
+          );
+        }
+        limit = Math.ceil(limit / 2);
+        log(`listing ${display(resource)}: a page outgrew ${pageBytes} bytes; asking for ${limit} at a time`);
+        continue;
+      }
       const items = listItems(page, resource);
       onPage(items);
       count += items.length;
       const metadata = page.metadata as { continue?: unknown } | undefined;
       continueToken =
         typeof metadata?.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
-    } while (continueToken !== undefined);
-    return count;
+      if (continueToken === undefined) return count;
+    }
   };
   return async (resource, onPage) => {
     for (let restart = 0; ; restart++) {
@@ -124,8 +148,9 @@ async function getJson(
   url: URL,
   resource: KubeResource,
   timeoutMs: number,
+  maxBytes: number,
   deadline?: AbortSignal,
-): Promise<Attempt<Page>> {
+): Promise<Attempt<Page | typeof TOO_LARGE>> {
   let options: KubeRequestOptions;
   try {
     options = await connection.requestOptions();
@@ -141,7 +166,16 @@ async function getJson(
       { ...options, method: 'GET', headers, timeout: timeoutMs, ...(deadline ? { signal: deadline } : {}) },
       (response) => {
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > maxBytes && response.statusCode === 200) {
+            resolve({ ok: true, value: TOO_LARGE });
+            request.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on('error', (error) => resolve(networkFailure(resource, error)));
         response.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');

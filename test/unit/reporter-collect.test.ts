@@ -8,7 +8,7 @@ import { ReporterConfigError } from '../../reporter/src/errors';
 import { kubeLister } from '../../reporter/src/kube-api';
 import { connectToKubernetes, inClusterConnection } from '../../reporter/src/kube-connection';
 import type { RetryPolicy } from '../../reporter/src/retry';
-import { RECORDED_CLUSTER_ENTRIES } from '../fixtures/kube-cluster';
+import { generatedPods, RECORDED_CLUSTER_ENTRIES } from '../fixtures/kube-cluster';
 import { type KubeFake, startKubeFake, TEST_CA_FILE, writeKubeconfig } from '../fixtures/kube-fake';
 
 const NO_WAIT: RetryPolicy = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => {} };
@@ -84,6 +84,43 @@ describe('collecting what a cluster runs', () => {
 
     expect(count).toBe(6);
     expect(pages).toEqual([2, 2, 2, 2]);
+  });
+
+  it('asks for fewer items a page when a page outgrows its byte budget, and still lists every pod', async () => {
+    // Prepare: 40 pods of ~100 KB each (anyone who may create a pod can pad it), a 1 MB budget.
+    const big = await startKubeFake();
+    const padded = generatedPods(40).map((pod) => {
+      const object = pod as { metadata: Record<string, unknown> };
+      return { ...object, metadata: { ...object.metadata, annotations: { padding: 'x'.repeat(100_000) } } };
+    });
+    big.setItems('pods', padded);
+    const log: string[] = [];
+    const pages: number[] = [];
+    try {
+      const connection = await connectToKubernetes({
+        env: { KUBECONFIG: writeKubeconfig(big.url, big.token) },
+        ...NOWHERE,
+      });
+      const list = kubeLister(connection, {
+        retry: NO_WAIT,
+        pageBytes: 1_000_000,
+        log: (line) => log.push(line),
+      });
+
+      // Act
+      const count = await list({ path: '/api/v1/pods', resource: 'pods', group: '' }, (items) =>
+        pages.push(items.length),
+      );
+
+      // Assess: every pod, in pages of at most 8 (~800 KB), the limit halved from 500 on the way.
+      expect(count).toBe(40);
+      expect(pages).toEqual([8, 8, 8, 8, 8]);
+      const limits = big.requests.map((request) => new URL(request, 'http://x').searchParams.get('limit'));
+      expect(limits).toEqual(['500', '250', '125', '63', '32', '16', '8', '8', '8', '8', '8']);
+      expect(log).toContain('listing pods: a page outgrew 1000000 bytes; asking for 250 at a time');
+    } finally {
+      await big.close();
+    }
   });
 
   it('retries a list page the API server could not answer (503)', async () => {
