@@ -129,7 +129,10 @@ function protectionOf(image: RegistryImage, model: RepositoryModel, scenario: Sc
   return tag === undefined ? undefined : `tag '${tag}' is protected`;
 }
 
-/** Clusters silent for longer than `staleAfterHours` that reported the repository or one of its digests. */
+/**
+ * Clusters silent for longer than `staleAfterHours` that reported the repository or one of its
+ * digests, by a sighting or by their heartbeat's repositories.
+ */
 function staleClustersOf(model: RepositoryModel, scenario: Scenario): string[] {
   const lastReport = new Map<string, number>();
   const note = (cluster: string, at: Date) =>
@@ -142,6 +145,9 @@ function staleClustersOf(model: RepositoryModel, scenario: Scenario): string[] {
     const reported =
       ref.repository === model.repository || (ref.digest !== undefined && model.byDigest.has(ref.digest));
     if (reported && lastReport.get(cluster)! < limit) stale.add(cluster);
+  }
+  for (const { cluster, repositories } of scenario.clusterReports) {
+    if (repositories?.includes(model.repository) && lastReport.get(cluster)! < limit) stale.add(cluster);
   }
   return [...stale].sort();
 }
