@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { grantAwsUsageRead } from './aws-usage-access';
@@ -26,7 +27,7 @@ export interface JanitorScanner {
  * repositories, creates the plan and sends one task per repository to an SQS queue; workers plan
  * each repository, and the one that stores the last assembles the plan and mails the digest.
  */
-export function addScanner(parts: JanitorParts): JanitorScanner {
+export function addScanner(parts: JanitorParts, deleter: lambda.IFunction): JanitorScanner {
   const { queue, deadLetterQueue } = createScanQueues(parts.scope, {
     visibilityTimeout: Duration.minutes(WORKER_TIMEOUT.toMinutes() * 6),
     maxReceiveCount: SCAN_TASK_ATTEMPTS,
@@ -40,7 +41,7 @@ export function addScanner(parts: JanitorParts): JanitorScanner {
     SCAN_CONFIG: parts.scanConfig,
     AWS_USAGE: String(parts.settings.awsUsage),
   };
-  const schedule = addScanSchedule(parts, queue, environment);
+  const schedule = addScanSchedule(parts, queue, environment, deleter);
   const worker = addScanWorker(parts, queue, environment);
   parts.alarms.forScan({
     schedule,
@@ -56,13 +57,21 @@ function addScanSchedule(
   parts: JanitorParts,
   queue: sqs.IQueue,
   environment: Record<string, string>,
+  deleter: lambda.IFunction,
 ): lambda.IFunction {
   const schedule = parts.addFunction('ScanSchedule', 'scan-lambda.ts', {
     handler: 'scheduleHandler',
     description: 'registry-janitor scan schedule: creates the plan and sends one task per repository',
     memorySize: 512,
     timeout: Duration.minutes(2),
-    environment,
+    environment: { ...environment, DELETER_FUNCTION_NAME: deleter.functionName },
+  });
+  // Starts again the deletion of a plan still APPROVED two hours after its approval (its start
+  // was lost, or every attempt failed): the unqualified function only, as the review function.
+  iam.Grant.addToPrincipal({
+    grantee: schedule.role,
+    actions: ['lambda:InvokeFunction'],
+    resourceArns: [deleter.functionArn],
   });
   parts.settings.repositories.grantList(schedule.role);
   parts.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);

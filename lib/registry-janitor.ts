@@ -156,7 +156,7 @@ export class RegistryJanitor extends Construct {
     this.deleterFunction = deleter.function;
     this.deletionFailureQueue = deleter.failures;
     this.reviewFunction = addReview(parts, deleter.function);
-    const scanner = addScanner(parts);
+    const scanner = addScanner(parts, deleter.function);
     this.scanScheduleFunction = scanner.schedule;
     this.scanWorkerFunction = scanner.worker;
     this.scanQueue = scanner.queue;

@@ -1,3 +1,4 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
@@ -109,8 +110,23 @@ function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScanDeps {
     hmac: hmacSha256Hex,
     reviewBaseUrl: env.API_URL!,
     ...(usage ? { usage: reuseRecent(usage, USAGE_REUSE_MS) } : {}),
+    ...(env.DELETER_FUNCTION_NAME ? { resumeDeletion: invokeDeleter(env.DELETER_FUNCTION_NAME) } : {}),
     now: () => new Date(),
     log: powertoolsLog('registry-janitor-scan'),
+  };
+}
+
+/** Starts the deleter with `{ planId }`, asynchronously, as the review function does. */
+function invokeDeleter(functionName: string): (planId: string) => Promise<void> {
+  const lambda = new LambdaClient({});
+  return async (planId) => {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: JSON.stringify({ planId }),
+      }),
+    );
   };
 }
 

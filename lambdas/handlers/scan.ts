@@ -26,6 +26,11 @@ export interface ScanDeps {
   readonly reviewBaseUrl: string;
   /** Sightings read at scan time (ECS and Lambda usage) as of `now`; when they fail, the repository is not planned. */
   readonly usage?: (now: Date) => Promise<readonly Sighting[]>;
+  /**
+   * Starts the deleter of an approved plan again (see `resumeStaleApprovals`); without it, a scan
+   * does not look for approvals left without their deletion.
+   */
+  readonly resumeDeletion?: (planId: string) => Promise<void>;
   readonly now: () => Date;
   readonly log: Log;
 }
@@ -45,13 +50,58 @@ export function planIdFor(scheduledAt: Date): string {
 }
 
 /**
+ * How long after its approval a plan still APPROVED is taken to have lost its deletion: past a
+ * deleter's every attempt (15 minutes each, two retries, their delays), with room to spare.
+ */
+export const STALE_APPROVAL_MS = 2 * 60 * 60_000;
+
+/** How many of the newest plans a scan looks at for approvals left without their deletion. */
+const RECENT_PLANS = 20;
+
+/**
+ * Starts the deletion of recent plans that are still APPROVED two hours after their approval: a
+ * review function that stopped between the approval and the deleter's start, or a deleter whose
+ * every attempt failed, would otherwise leave them so for good, the page saying pending. The
+ * deleter re-plans every approved image from a fresh listing and sightings, skips what became
+ * protected, and a deleted outcome is final: running it again is harmless. Never fails the scan.
+ */
+export async function resumeStaleApprovals(
+  deps: Pick<ScanDeps, 'plans' | 'now' | 'log' | 'resumeDeletion'>,
+): Promise<string[]> {
+  const resume = deps.resumeDeletion;
+  if (!resume) return [];
+  const resumed: string[] = [];
+  try {
+    const limit = deps.now().getTime() - STALE_APPROVAL_MS;
+    for (const plan of await deps.plans.recentPlans(RECENT_PLANS)) {
+      if (plan.status !== 'APPROVED') continue;
+      const approval = await deps.plans.approval(plan.id);
+      if (!approval || approval.approvedAt.getTime() > limit) continue;
+      deps.log.error('an approved plan has no deletion running; starting it again', {
+        planId: plan.id,
+        approvedAt: approval.approvedAt.toISOString(),
+      });
+      await resume(plan.id);
+      resumed.push(plan.id);
+    }
+  } catch (error) {
+    deps.log.error('could not look for approvals left without their deletion', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+  return resumed;
+}
+
+/**
  * Starts a scan: creates the plan (once per id), lists the managed repositories and fans out one
- * task per repository. A registry that cannot be listed gives a FAILED plan that says why.
+ * task per repository. A registry that cannot be listed gives a FAILED plan that says why. First,
+ * approvals left without their deletion are started again (`resumeStaleApprovals`).
  */
 export async function startScan(
   request: { scheduledAt: Date; planId?: string },
   deps: ScanDeps,
 ): Promise<StartedScan> {
+  await resumeStaleApprovals(deps);
   const planId = request.planId ?? planIdFor(request.scheduledAt);
   const createdAt = deps.now();
   const linkExp = Math.floor(createdAt.getTime() / 1000 + (deps.config.linkExpiryDays * DAY_MS) / 1000);

@@ -89,6 +89,12 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!));
     const server = await startHttpServer([], { host: options.host, port: options.port });
     const baseUrl = linkBaseUrl(server.url);
+    const startDeletion = async (planId: string) => {
+      const running = applyApproval(planId, deleteDeps)
+        .catch((error: unknown) => log.error('deletion failed', { planId, error: String(error) }))
+        .finally(() => deletions.delete(running));
+      deletions.add(running);
+    };
     scanDeps = {
       registry,
       sightings,
@@ -101,6 +107,8 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       hmac: hmacSha256Hex,
       reviewBaseUrl: baseUrl,
       ...(usage ? { usage: reuseRecent(usage, USAGE_REUSE_MS) } : {}),
+      // A deletion cut short (serve stopped or crashed) is started again by the next scan.
+      resumeDeletion: startDeletion,
       now,
       log,
     };
@@ -108,12 +116,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       plans,
       linkSecret: async () => secrets.linkSecret,
       hmac: hmacSha256Hex,
-      startDeletion: async (planId) => {
-        const running = applyApproval(planId, deleteDeps)
-          .catch((error: unknown) => log.error('deletion failed', { planId, error: String(error) }))
-          .finally(() => deletions.delete(running));
-        deletions.add(running);
-      },
+      startDeletion,
       now,
       log,
     };

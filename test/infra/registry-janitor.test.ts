@@ -500,6 +500,9 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         });
         expect(JSON.parse(environment.SCAN_CONFIG)).toEqual(DEFAULT_SCAN_CONFIG);
       }
+      // Only the schedule starts a lost deletion again.
+      expect(environmentOf(ids.schedule).DELETER_FUNCTION_NAME).toEqual({ Ref: ids.deleter });
+      expect(environmentOf(ids.worker).DELETER_FUNCTION_NAME).toBeUndefined();
     });
 
     it('fans out over an encrypted, TLS-only queue that dead-letters a task after 3 deliveries', () => {
@@ -664,7 +667,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       }
     });
 
-    it('lets the schedule function list repositories, create the plan, send tasks and publish, nothing more', () => {
+    it('lets the schedule function list repositories, create the plan, send tasks, publish and restart a lost deletion, nothing more', () => {
       expect(actionsOfRole(template, stack, janitor.scanScheduleFunction.role!)).toEqual([
         'dynamodb:GetItem',
         'dynamodb:PutItem',
@@ -673,6 +676,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'ecr:DescribeRepositories',
         'kms:Decrypt',
         'kms:GenerateDataKey',
+        'lambda:InvokeFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'secretsmanager:GetSecretValue',
@@ -723,11 +727,13 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'logs:PutLogEvents',
         'secretsmanager:GetSecretValue',
       ]);
-      expect(rolesAllowed('lambda:InvokeFunction')).toEqual([roles.review]);
-      const invoke = statements.find(({ statement }) =>
+      // The review function starts the deleter; the schedule starts it again for a lost deletion.
+      expect(rolesAllowed('lambda:InvokeFunction').sort()).toEqual([roles.review, roles.schedule].sort());
+      const invokes = statements.filter(({ statement }) =>
         actionsOf(statement).includes('lambda:InvokeFunction'),
       );
-      expect(invoke?.statement.Resource).toEqual({ 'Fn::GetAtt': [ids.deleter, 'Arn'] });
+      for (const { statement } of invokes)
+        expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.deleter, 'Arn'] });
       // A plan's items only: never a cluster's sightings or heartbeat.
       const table = statements.filter(
         ({ roles: granted, statement }) =>

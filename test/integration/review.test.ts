@@ -7,6 +7,7 @@ import { linkSignature, reviewUrl } from '../../lambdas/core/signed-link';
 import { applyApproval } from '../../lambdas/handlers/delete';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
 import { handleApprove, handleReview, MAX_REVIEW_CANDIDATES } from '../../lambdas/handlers/review';
+import { startScan } from '../../lambdas/handlers/scan';
 import { digestOf, manyCandidates } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { HOST, janitorWorld, LINK_SECRET } from '../fixtures/janitor-world';
@@ -268,6 +269,35 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(refused.body).toContain('so the approval was taken back');
     expect(pending?.status).toBe('PENDING');
     expect(again.statusCode).toBe(200);
+    expect(world.tagsOf('web')).toEqual(['b', 'c']);
+    expect((await world.plans.getPlan(planId))?.status).toBe('APPLIED');
+  });
+
+  it('has the next scan start a deletion whose start was lost, two hours after the approval', async () => {
+    // Prepare: the approval is recorded, then the review function stops before starting the deleter.
+    const { world, planId, link } = await pendingPlan();
+    const lost = { ...world.reviewDeps, startDeletion: async () => undefined };
+    await handleApprove(post(link, [key('web', 'a')]), lost);
+    const resumed: string[] = [];
+    const scanDeps = {
+      ...world.scanDeps,
+      resumeDeletion: async (id: string) => {
+        resumed.push(id);
+        await world.reviewDeps.startDeletion(id);
+      },
+    };
+
+    // Act: a scan within the two hours, then one after them.
+    now.value = new Date(now.value.getTime() + 60 * 60_000);
+    await startScan({ scheduledAt: now.value }, scanDeps);
+    const early = [...resumed];
+    now.value = new Date(now.value.getTime() + 90 * 60_000);
+    await startScan({ scheduledAt: now.value }, scanDeps);
+    await world.deletionsDone();
+
+    // Assess
+    expect(early).toEqual([]);
+    expect(resumed).toEqual([planId]);
     expect(world.tagsOf('web')).toEqual(['b', 'c']);
     expect((await world.plans.getPlan(planId))?.status).toBe('APPLIED');
   });

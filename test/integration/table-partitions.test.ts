@@ -296,6 +296,8 @@ describe('table partitions of the public functions', () => {
       ...world.scanDeps,
       ...storesOn(schedule.documents),
       queue: { enqueue: async (sent: readonly ScanTask[]) => void tasks.push(...sent) },
+      // So that it also looks for approvals left without their deletion.
+      resumeDeletion: async () => undefined,
     };
     const failingQueue = { enqueue: async () => Promise.reject(new Error('SendMessageBatch failed')) };
     const workerDeps = { ...world.scanDeps, ...storesOn(worker.documents) };
