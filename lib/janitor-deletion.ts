@@ -16,8 +16,9 @@ const SIGNED_LINK =
   'an expired link approves nothing.';
 
 /**
- * The deleter, invoked asynchronously by the review function with `{ planId }`: re-checks and
- * deletes the approved images. Its role is the only one with `ecr:BatchDeleteImage`.
+ * The deleter, invoked asynchronously with `{ planId }` by the review function (and by the scan
+ * schedule for an approval left without its deletion): re-checks and deletes the approved images.
+ * Its role is the only one with `ecr:BatchDeleteImage`.
  */
 export function addDeleter(parts: JanitorParts): { function: lambda.IFunction; failures: sqs.IQueue } {
   const deleter = parts.addFunction('Deleter', 'delete.ts', {

@@ -9,7 +9,8 @@ export const TABLE_ACTIONS = {
   /**
    * `startScan`: GetItem (plan exists?), PutItem (header, listing entry), UpdateItem (tasks
    * queued); a retry that resumes the fan-out, Query (summaries); with no repository,
-   * `assemblePlan`: Query (summaries) and UpdateItem (SCANNING → PENDING).
+   * `assemblePlan`: Query (summaries) and UpdateItem (SCANNING → PENDING); `resumeStaleApprovals`:
+   * Query (plans since) and GetItem and Query (each plan, its approval).
    */
   scanSchedule: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   /**

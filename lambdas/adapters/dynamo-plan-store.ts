@@ -257,6 +257,29 @@ export class DynamoPlanStore implements PlanStore {
     return plans.filter((plan): plan is PlanRecord => plan !== undefined);
   }
 
+  async plansSince(since: Date): Promise<PlanRecord[]> {
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk >= :since',
+          ExpressionAttributeValues: { ':pk': 'PLANS', ':since': since.toISOString() },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(String(item.planId));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const plans: PlanRecord[] = [];
+    for (const id of ids) {
+      const plan = await this.getPlan(id);
+      if (plan) plans.push(plan);
+    }
+    return plans;
+  }
+
   async approve(planId: string, approval: Approval): Promise<boolean> {
     return approvePlan(this.options, planId, approval, await this.expiresAtOf(planId));
   }

@@ -107,6 +107,8 @@ export interface PlanStore {
   candidates(planId: string, repository: string, cursor?: string): Promise<CandidatePage>;
   /** The newest plans first. */
   recentPlans(limit: number): Promise<PlanRecord[]>;
+  /** Every plan created at `since` or later, oldest first. */
+  plansSince(since: Date): Promise<PlanRecord[]>;
   /** Records the approval and moves PENDING to APPROVED, once: false when the plan was not PENDING. */
   approve(planId: string, approval: Approval): Promise<boolean>;
   /**

@@ -191,7 +191,10 @@ function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): DeleteDeps {
   };
 }
 
-/** The Lambda entry point, invoked asynchronously by the review function with `{ planId }`. */
+/**
+ * The Lambda entry point, invoked asynchronously with `{ planId }` by the review function, and by
+ * the scan schedule for an approval left without its deletion (`resumeStaleApprovals`).
+ */
 export async function handler(event: { readonly planId?: unknown }): Promise<void> {
   if (typeof event.planId !== 'string' || event.planId === '')
     throw new Error('the deleter needs { planId }');

@@ -116,9 +116,12 @@ function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScanDeps {
   };
 }
 
-/** Starts the deleter with `{ planId }`, asynchronously, as the review function does. */
+/**
+ * Starts the deleter with `{ planId }`, asynchronously, as the review function does. An answer
+ * takes milliseconds: one that has not come in 10 s fails, rather than the schedule's time.
+ */
 function invokeDeleter(functionName: string): (planId: string) => Promise<void> {
-  const lambda = new LambdaClient({});
+  const lambda = new LambdaClient({ requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 } });
   return async (planId) => {
     await lambda.send(
       new InvokeCommand({

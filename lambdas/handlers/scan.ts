@@ -50,58 +50,79 @@ export function planIdFor(scheduledAt: Date): string {
 }
 
 /**
- * How long after its approval a plan still APPROVED is taken to have lost its deletion: past a
- * deleter's every attempt (15 minutes each, two retries, their delays), with room to spare.
+ * How long after its approval a plan still APPROVED is taken to have lost its deletion: past the
+ * life of the deleter's asynchronous event (kept up to 6 hours, then 15 minutes a run), so that
+ * the deletion is not started twice.
  */
-export const STALE_APPROVAL_MS = 2 * 60 * 60_000;
-
-/** How many of the newest plans a scan looks at for approvals left without their deletion. */
-const RECENT_PLANS = 20;
+export const STALE_APPROVAL_MS = 7 * 60 * 60_000;
 
 /**
- * Starts the deletion of recent plans that are still APPROVED two hours after their approval: a
- * review function that stopped between the approval and the deleter's start, or a deleter whose
- * every attempt failed, would otherwise leave them so for good, the page saying pending. The
- * deleter re-plans every approved image from a fresh listing and sightings, skips what became
- * protected, and a deleted outcome is final: running it again is harmless. Never fails the scan.
+ * Starts the deletion of plans that are still APPROVED seven hours after their approval: a review
+ * function that stopped between the approval and the deleter's start, a deleter whose every
+ * attempt failed, or `serve` stopped mid-deletion would otherwise leave them so for good, the page
+ * saying pending. Every plan whose link can still be used is looked at (created within the link's
+ * expiry). The deleter re-plans every approved image from a fresh listing and sightings, skips what
+ * became protected, and a deleted outcome is final: running it again is harmless. Never fails the
+ * scan: a plan that cannot be read or started is logged, and the next is looked at.
  */
 export async function resumeStaleApprovals(
-  deps: Pick<ScanDeps, 'plans' | 'now' | 'log' | 'resumeDeletion'>,
+  deps: Pick<ScanDeps, 'plans' | 'config' | 'now' | 'log' | 'resumeDeletion'>,
 ): Promise<string[]> {
   const resume = deps.resumeDeletion;
   if (!resume) return [];
+  const now = deps.now().getTime();
   const resumed: string[] = [];
+  let plans: PlanRecord[];
   try {
-    const limit = deps.now().getTime() - STALE_APPROVAL_MS;
-    for (const plan of await deps.plans.recentPlans(RECENT_PLANS)) {
-      if (plan.status !== 'APPROVED') continue;
+    plans = await deps.plans.plansSince(new Date(now - (deps.config.linkExpiryDays + 1) * DAY_MS));
+  } catch (error) {
+    deps.log.error('could not look for approvals left without their deletion', { error: messageOf(error) });
+    return resumed;
+  }
+  for (const plan of plans) {
+    if (plan.status !== 'APPROVED') continue;
+    try {
       const approval = await deps.plans.approval(plan.id);
-      if (!approval || approval.approvedAt.getTime() > limit) continue;
+      if (!approval || !(approval.approvedAt.getTime() <= now - STALE_APPROVAL_MS)) continue;
       deps.log.error('an approved plan has no deletion running; starting it again', {
         planId: plan.id,
         approvedAt: approval.approvedAt.toISOString(),
       });
       await resume(plan.id);
       resumed.push(plan.id);
+    } catch (error) {
+      deps.log.error('could not start an approved deletion again', {
+        planId: plan.id,
+        error: messageOf(error),
+      });
     }
-  } catch (error) {
-    deps.log.error('could not look for approvals left without their deletion', {
-      error: error instanceof Error ? error.message : String(error),
-    });
   }
   return resumed;
 }
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /**
  * Starts a scan: creates the plan (once per id), lists the managed repositories and fans out one
- * task per repository. A registry that cannot be listed gives a FAILED plan that says why. First,
+ * task per repository. A registry that cannot be listed gives a FAILED plan that says why. Then
  * approvals left without their deletion are started again (`resumeStaleApprovals`).
  */
 export async function startScan(
   request: { scheduledAt: Date; planId?: string },
   deps: ScanDeps,
 ): Promise<StartedScan> {
-  await resumeStaleApprovals(deps);
+  // After this scan's own work: a slow look at old approvals must not cost the scan its time.
+  try {
+    return await startPlan(request, deps);
+  } finally {
+    await resumeStaleApprovals(deps);
+  }
+}
+
+async function startPlan(
+  request: { scheduledAt: Date; planId?: string },
+  deps: ScanDeps,
+): Promise<StartedScan> {
   const planId = request.planId ?? planIdFor(request.scheduledAt);
   const createdAt = deps.now();
   const linkExp = Math.floor(createdAt.getTime() / 1000 + (deps.config.linkExpiryDays * DAY_MS) / 1000);

@@ -84,16 +84,22 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       now,
       log,
     };
-    const deletions = new Set<Promise<void>>();
+    /** Deletions running, by plan: a plan is never deleted by two runs at once. */
+    const deletions = new Map<string, Promise<void>>();
+    /** Scheduled scans running (a scan may start a deletion again): awaited when serve stops. */
+    const scans = new Set<Promise<void>>();
+    let closing = false;
     let scanDeps: ScanDeps | undefined;
     const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!));
     const server = await startHttpServer([], { host: options.host, port: options.port });
     const baseUrl = linkBaseUrl(server.url);
     const startDeletion = async (planId: string) => {
+      if (closing) throw new Error('serve is stopping');
+      if (deletions.has(planId)) return;
       const running = applyApproval(planId, deleteDeps)
         .catch((error: unknown) => log.error('deletion failed', { planId, error: String(error) }))
-        .finally(() => deletions.delete(running));
-      deletions.add(running);
+        .finally(() => deletions.delete(planId));
+      deletions.set(planId, running);
     };
     scanDeps = {
       registry,
@@ -128,7 +134,13 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       log,
     };
     const cron = new Cron(config.schedule, { timezone: 'UTC', protect: true }, async () => {
-      await routes.scan(new Date());
+      const scanning = routes
+        .scan(new Date())
+        .then(() => undefined)
+        .catch((error: unknown) => log.error('scheduled scan failed', { error: String(error) }))
+        .finally(() => scans.delete(scanning));
+      scans.add(scanning);
+      await scanning;
     });
     const loopback = ['127.0.0.1', '::1', 'localhost'].includes(options.host);
     const routes = localRoutes({
@@ -147,10 +159,13 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     });
     server.setRoutes(routes.list);
     cleanups.unshift(async () => {
+      // No deletion starts from here on; the ones running, and the scans, are let finish.
+      closing = true;
       cron.stop();
       await server.close();
+      await Promise.all([...scans]);
       await queue.drained();
-      await Promise.all([...deletions]);
+      while (deletions.size > 0) await Promise.all([...deletions.values()]);
     });
     return { url: server.url, close: () => runCleanups(cleanups) };
   } catch (error) {

@@ -44,8 +44,9 @@ export interface ListOptions {
   readonly pageSize?: number;
   /**
    * A page whose answer outgrows this many bytes is dropped and asked for again with half as many
-   * items (and the pages after it too): anyone who may create a pod can make it ~1.5 MB, and 500 of
-   * them in one page would exhaust the reporter's memory. @default 16 MiB
+   * items (and the pages after it, and later lists of the resource, too): anyone who may create a
+   * pod can make it ~1.5 MB, and 500 of them in one page would exhaust the reporter's memory.
+   * @default 8 MiB
    */
   readonly pageBytes?: number;
   /** @default DEFAULT_RETRY */
@@ -57,7 +58,10 @@ export interface ListOptions {
   readonly deadline?: AbortSignal;
 }
 
-const DEFAULT_PAGE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
+
+/** Of an answer other than 200 only its start is kept: enough for a `Status` message. */
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /** What `getJson` answers for a page that outgrew its byte budget (the request is dropped). */
 const TOO_LARGE = Symbol('too large');
@@ -87,11 +91,14 @@ function listItems(page: Record<string, unknown>, resource: KubeResource): unkno
 export function kubeLister(connection: KubeConnection, options: ListOptions = {}): ListAll {
   const log = options.log ?? (() => {});
   const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
+  const pageSize = Math.max(1, Math.floor(options.pageSize ?? 500));
+  /** The page size each resource last worked with: a restart (410) or a later round keeps it. */
+  const limits = new Map<string, number>();
   const listPages: ListAll = async (resource, onPage) => {
     let continueToken: string | undefined;
     let count = 0;
-    let limit = options.pageSize ?? 500;
     for (;;) {
+      const limit = limits.get(resource.path) ?? pageSize;
       const url = pageUrl(connection.server, resource, limit, continueToken);
       const page = await retrying(
         options.retry ?? DEFAULT_RETRY,
@@ -100,14 +107,17 @@ export function kubeLister(connection: KubeConnection, options: ListOptions = {}
         options.deadline,
       );
       if (page === TOO_LARGE) {
-        if (limit === 1) {
+        if (limit <= 1) {
           throw new KubeApiError(
             `listing ${display(resource)}: one object's answer outgrows ${pageBytes} bytes`,
             200,
           );
         }
-        limit = Math.ceil(limit / 2);
-        log(`listing ${display(resource)}: a page outgrew ${pageBytes} bytes; asking for ${limit} at a time`);
+        const smaller = Math.ceil(limit / 2);
+        limits.set(resource.path, smaller);
+        log(
+          `listing ${display(resource)}: a page outgrew ${pageBytes} bytes; asking for ${smaller} at a time`,
+        );
         continue;
       }
       const items = listItems(page, resource);
@@ -169,7 +179,13 @@ async function getJson(
         let bytes = 0;
         response.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
-          if (bytes > maxBytes && response.statusCode === 200) {
+          if (response.statusCode !== 200) {
+            // An error's answer: its start says what went wrong, and a proxy's huge page must not
+            // cost memory.
+            if (bytes - chunk.length < MAX_ERROR_BYTES) chunks.push(chunk);
+            return;
+          }
+          if (bytes > maxBytes) {
             resolve({ ok: true, value: TOO_LARGE });
             request.destroy();
             return;

@@ -273,7 +273,7 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect((await world.plans.getPlan(planId))?.status).toBe('APPLIED');
   });
 
-  it('has the next scan start a deletion whose start was lost, two hours after the approval', async () => {
+  it('has the next scan start a deletion whose start was lost, seven hours after the approval', async () => {
     // Prepare: the approval is recorded, then the review function stops before starting the deleter.
     const { world, planId, link } = await pendingPlan();
     const lost = { ...world.reviewDeps, startDeletion: async () => undefined };
@@ -287,11 +287,11 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
       },
     };
 
-    // Act: a scan within the two hours, then one after them.
-    now.value = new Date(now.value.getTime() + 60 * 60_000);
+    // Act: a scan within the seven hours, then one after them.
+    now.value = new Date(now.value.getTime() + 6 * 60 * 60_000);
     await startScan({ scheduledAt: now.value }, scanDeps);
     const early = [...resumed];
-    now.value = new Date(now.value.getTime() + 90 * 60_000);
+    now.value = new Date(now.value.getTime() + 2 * 60 * 60_000);
     await startScan({ scheduledAt: now.value }, scanDeps);
     await world.deletionsDone();
 

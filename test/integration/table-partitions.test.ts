@@ -280,11 +280,32 @@ describe('table partitions of the public functions', () => {
     }
   });
 
-  it('the scan functions call only what their roles grant, a resumed fan-out included', async () => {
-    // Prepare: the schedule function and the worker each on a recording client of their own.
+  it('the scan functions call only what their roles grant, a resumed fan-out and deletion included', async () => {
+    // Prepare: an earlier plan approved eight hours ago whose deletion never started, then the
+    // schedule function and the worker each on a recording client of their own.
+    const started = now.value;
     const world = await janitorWorld(dynamo, ecr, now);
     world.seed('web', ['a', 'b']);
     world.seed('api', ['c']);
+    const { link } = await world.scan();
+    if (!link) throw new Error('no review link in the digest');
+    const earlier = decodeURIComponent(link.pathname.split('/').at(-1)!);
+    await handleApprove(
+      {
+        rawPath: `/v1/plans/${earlier}/approve`,
+        pathParameters: { id: earlier },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams([
+          ['image', `web@${digestOf('web/a')}`],
+          ['exp', link.searchParams.get('exp')!],
+          ['sig', link.searchParams.get('sig')!],
+        ]).toString(),
+        requestContext: { http: { method: 'POST' } },
+      },
+      { ...world.reviewDeps, startDeletion: async () => undefined },
+    );
+    now.value = new Date(started.getTime() + 8 * 60 * 60_000);
+    const resumed: string[] = [];
     const schedule = recordingClient();
     const worker = recordingClient();
     const storesOn = (documents: DynamoDBDocumentClient) => ({
@@ -297,7 +318,7 @@ describe('table partitions of the public functions', () => {
       ...storesOn(schedule.documents),
       queue: { enqueue: async (sent: readonly ScanTask[]) => void tasks.push(...sent) },
       // So that it also looks for approvals left without their deletion.
-      resumeDeletion: async () => undefined,
+      resumeDeletion: async (id: string) => void resumed.push(id),
     };
     const failingQueue = { enqueue: async () => Promise.reject(new Error('SendMessageBatch failed')) };
     const workerDeps = { ...world.scanDeps, ...storesOn(worker.documents) };
@@ -311,12 +332,15 @@ describe('table partitions of the public functions', () => {
       for (const task of tasks) await scanRepository(task, workerDeps);
       // Assess
       expect(tasks.map((task) => task.repository).sort()).toEqual(['api', 'web']);
-      expect(world.digests).toHaveLength(1);
+      expect(world.digests).toHaveLength(2);
+      // Each of the three events looks (the first one even though its fan-out failed).
+      expect(resumed).toEqual([earlier, earlier, earlier]);
       expect(ungranted(schedule.requests, TABLE_ACTIONS.scanSchedule)).toEqual([]);
       expect(ungranted(worker.requests, TABLE_ACTIONS.scanWorker)).toEqual([]);
     } finally {
       schedule.close();
       worker.close();
+      now.value = started;
     }
   });
 

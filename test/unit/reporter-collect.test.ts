@@ -118,6 +118,17 @@ describe('collecting what a cluster runs', () => {
       const limits = big.requests.map((request) => new URL(request, 'http://x').searchParams.get('limit'));
       expect(limits).toEqual(['500', '250', '125', '63', '32', '16', '8', '8', '8', '8', '8']);
       expect(log).toContain('listing pods: a page outgrew 1000000 bytes; asking for 250 at a time');
+
+      // A second listing with the same lister starts at the size that worked.
+      big.requests.length = 0;
+      await list({ path: '/api/v1/pods', resource: 'pods', group: '' }, () => undefined);
+      expect(big.requests.map((request) => new URL(request, 'http://x').searchParams.get('limit'))).toEqual([
+        '8',
+        '8',
+        '8',
+        '8',
+        '8',
+      ]);
     } finally {
       await big.close();
     }
