@@ -95,6 +95,23 @@ function outside(requests: readonly string[][], patterns: readonly string[]): st
   );
 }
 
+/** The POST of the review page's form approving the images tagged `tags` in `web`, from `link`. */
+function approvalPost(link: URL, tags: readonly string[], http: Record<string, string> = {}): HttpApiEvent {
+  const id = decodeURIComponent(link.pathname.split('/').at(-1)!);
+  const form = new URLSearchParams([
+    ...tags.map((tag): [string, string] => ['image', `web@${digestOf(`web/${tag}`)}`]),
+    ['exp', link.searchParams.get('exp')!],
+    ['sig', link.searchParams.get('sig')!],
+  ]);
+  return {
+    rawPath: `/v1/plans/${id}/approve`,
+    pathParameters: { id },
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    requestContext: { http: { method: 'POST', ...http } },
+  };
+}
+
 /** The commands of `requests` whose IAM action (`dynamodb:<Name>`) is not in `actions`. */
 function ungranted(requests: readonly string[][], actions: readonly string[]): string[] {
   const names = new Set(requests.map(([command]) => `dynamodb:${command!.replace(/Command$/, '')}`));
@@ -173,11 +190,6 @@ describe('table partitions of the public functions', () => {
     const exp = link.searchParams.get('exp')!;
     const sig = link.searchParams.get('sig')!;
     const http = { sourceIp: '198.51.100.7', userAgent: 'test-browser' };
-    const form = new URLSearchParams([
-      ['image', `web@${digestOf('web/a')}`],
-      ['exp', exp],
-      ['sig', sig],
-    ]);
     try {
       // Act: the page, the approval, then the page again with the outcomes.
       const page = await handleReview(
@@ -189,16 +201,7 @@ describe('table partitions of the public functions', () => {
         },
         deps,
       );
-      const approved = await handleApprove(
-        {
-          rawPath: `/v1/plans/${id}/approve`,
-          pathParameters: { id },
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: form.toString(),
-          requestContext: { http: { method: 'POST', ...http } },
-        },
-        deps,
-      );
+      const approved = await handleApprove(approvalPost(link, ['a'], http), deps);
       await world.deletionsDone();
       const after = await handleReview(
         {
@@ -234,23 +237,8 @@ describe('table partitions of the public functions', () => {
     const { link } = await world.scan();
     if (!link) throw new Error('no review link in the digest');
     const id = decodeURIComponent(link.pathname.split('/').at(-1)!);
-    const form = new URLSearchParams([
-      ['image', `web@${digestOf('web/a')}`],
-      ['image', `web@${digestOf('web/b')}`],
-      ['exp', link.searchParams.get('exp')!],
-      ['sig', link.searchParams.get('sig')!],
-    ]);
     const approving = { ...world.reviewDeps, startDeletion: async () => undefined };
-    await handleApprove(
-      {
-        rawPath: `/v1/plans/${id}/approve`,
-        pathParameters: { id },
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
-        requestContext: { http: { method: 'POST' } },
-      },
-      approving,
-    );
+    await handleApprove(approvalPost(link, ['a', 'b']), approving);
     await world.sightings.recordReport({
       cluster: 'prod-eu',
       observedAt: now.value,
@@ -290,20 +278,10 @@ describe('table partitions of the public functions', () => {
     const { link } = await world.scan();
     if (!link) throw new Error('no review link in the digest');
     const earlier = decodeURIComponent(link.pathname.split('/').at(-1)!);
-    await handleApprove(
-      {
-        rawPath: `/v1/plans/${earlier}/approve`,
-        pathParameters: { id: earlier },
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams([
-          ['image', `web@${digestOf('web/a')}`],
-          ['exp', link.searchParams.get('exp')!],
-          ['sig', link.searchParams.get('sig')!],
-        ]).toString(),
-        requestContext: { http: { method: 'POST' } },
-      },
-      { ...world.reviewDeps, startDeletion: async () => undefined },
-    );
+    await handleApprove(approvalPost(link, ['a']), {
+      ...world.reviewDeps,
+      startDeletion: async () => undefined,
+    });
     now.value = new Date(started.getTime() + 8 * 60 * 60_000);
     const resumed: string[] = [];
     const schedule = recordingClient();
