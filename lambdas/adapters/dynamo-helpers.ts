@@ -19,21 +19,29 @@ export function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
 }
 
-/** Every item of a partition (optionally of a sort-key prefix), all pages. */
+/**
+ * Every item of a partition, all pages; only those whose sort key starts with `sk` when it is a
+ * string, or is at least `sk.from`.
+ */
 export async function queryAll(
   table: Table,
   pk: string,
-  skPrefix?: string,
+  sk?: string | { readonly from: string },
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
+  const [condition, values] =
+    sk === undefined
+      ? ['pk = :pk', { ':pk': pk }]
+      : typeof sk === 'string'
+        ? ['pk = :pk AND begins_with(sk, :sk)', { ':pk': pk, ':sk': sk }]
+        : ['pk = :pk AND sk >= :sk', { ':pk': pk, ':sk': sk.from }];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await table.client.send(
       new QueryCommand({
         TableName: table.tableName,
-        KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues:
-          skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': skPrefix },
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
         ExclusiveStartKey: startKey,
         // Readers decide deletions from what they read: never from a stale replica.
         ConsistentRead: true,

@@ -258,23 +258,9 @@ export class DynamoPlanStore implements PlanStore {
   }
 
   async plansSince(since: Date): Promise<PlanRecord[]> {
-    const ids: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :since',
-          ExpressionAttributeValues: { ':pk': 'PLANS', ':since': since.toISOString() },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push(String(item.planId));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     const plans: PlanRecord[] = [];
-    for (const id of ids) {
-      const plan = await this.getPlan(id);
+    for (const item of await queryAll(this.options, 'PLANS', { from: since.toISOString() })) {
+      const plan = await this.getPlan(String(item.planId));
       if (plan) plans.push(plan);
     }
     return plans;
