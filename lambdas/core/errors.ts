@@ -26,3 +26,6 @@ export class SightingsError extends JanitorError {}
 
 /** Bad usage or configuration, found before anything was touched (exit code 2). */
 export class UsageError extends JanitorError {}
+
+/** What a thrown value says, for a log line or a message: an Error's message, else the value. */
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -11,7 +11,7 @@ import { SERVE_TABLE, startDatabase } from '../local/serve';
 export interface RetireClusterFlags {
   /** A `serve` data dir, its embedded database (serve must be stopped). */
   readonly dataDir?: string;
-  /** The deployed stack's DynamoDB table (its `TableName` output), through the AWS SDK's chain. */
+  /** The deployed stack's DynamoDB table (named in its `RetireClusterCommand` output), through the AWS SDK's chain. */
   readonly table?: string;
 }
 

@@ -1,4 +1,5 @@
 import { renderDigest } from '../core/digest';
+import { messageOf } from '../core/errors';
 import type { Sighting } from '../core/model';
 import { listingCompleteness, planCleanup, type RepositoryListing, sightedDigestsOf } from '../core/plan';
 import { type RepositorySummary, summarizeRepository } from '../core/plan-summary';
@@ -99,8 +100,6 @@ export async function resumeStaleApprovals(
   }
   return resumed;
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * Starts a scan: creates the plan (once per id), lists the managed repositories and fans out one

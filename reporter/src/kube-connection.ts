@@ -5,12 +5,14 @@
  * written here, without the client, so that the reporter bundle stays small enough for a
  * ConfigMap; the client is imported only when a kubeconfig is used.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { messageOf } from '../../lambdas/core/errors';
 import { ReporterConfigError } from './errors';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -42,8 +44,6 @@ export interface KubeLocation {
  */
 const KUBE_CLIENT_MODULE = '@kubernetes/client-node';
 type KubeClient = typeof import('@kubernetes/client-node');
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** The connection `KubeConfig.loadFromDefault()` would choose; `ReporterConfigError` when there is none. */
 export async function connectToKubernetes(location: KubeLocation): Promise<KubeConnection> {

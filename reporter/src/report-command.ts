@@ -4,7 +4,7 @@
  * printed, with `--dry-run`); 1 a list or a body failed; 2 bad flags or environment.
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { UsageError } from '../../lambdas/core/errors';
+import { messageOf, UsageError } from '../../lambdas/core/errors';
 import { readableEntries, splitIntoBodies } from './bodies';
 import { collectImages, describeCollected } from './collect';
 import { type IngestTarget, type ReporterConfig, type ReportFlags, readReporterConfig } from './config';
@@ -28,7 +28,6 @@ export interface ReportDeps {
 }
 
 const PREFIX = 'registry-janitor report: ';
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function processDeps(): ReportDeps {
   return {
