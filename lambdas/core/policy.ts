@@ -87,32 +87,61 @@ export function validatePolicy(policy: Policy): Policy {
 }
 
 const CLOSING: Readonly<Record<string, string>> = { '[': ']', '{': '}', '(': ')' };
-/** Tag characters, and the glob syntax around them: `* ?`, classes, braces, extglobs. */
-const GLOB_CHARACTER = /[A-Za-z0-9._\-*?,|!@+^]/;
+/** The characters a tag can hold. */
+const TAG_CHARACTER = /[A-Za-z0-9._-]/;
+const TAG_CHARACTERS = "a tag holds letters, digits, '.', '_' and '-' only";
 
 /**
- * Why a protected-tag glob can never protect anything, if it cannot: the glob library reads an
- * unclosed `[` or `{` as a literal character, and a glob with a character no tag holds (a space,
- * `/`, `:`) matches no tag; either would protect nothing, without a word.
+ * Why a protected-tag glob can never protect what it says, if it cannot. The glob library reads
+ * whatever is not its syntax as a literal character, without a word: an unclosed `[` or `{`, a
+ * `,` outside braces (`release-1,release-2`), a `|` outside an extglob, `[!a]` (a class of `!`
+ * and `a`, not a negation), an escaped `\*`. Each is a character no tag holds, so the glob
+ * would match nothing and protect nothing. Accepted: tag characters, `*`, `?`, classes of tag
+ * characters (`[^...]` negates), braces `{a,b}`, groups and extglobs `@(a|b)`, `!(a)`, `+(a)`,
+ * a leading `!` (every tag but these), and a tag character escaped.
  */
 function globProblem(glob: string): string | undefined {
   if (glob.trim() === '') return 'a protected tag glob must not be empty';
-  const open: string[] = [];
+  const never = (why: string) => `protected tag glob '${glob}' can never match: ${why}`;
+  /** What is open: the character, where, and (for braces) whether a ',' was met in it. */
+  const open: { character: string; at: number; choices: boolean }[] = [];
   for (let i = 0; i < glob.length; i++) {
     const character = glob[i]!;
-    if (character === '\\') {
-      i++;
+    const inside = open[open.length - 1];
+    if (inside?.character === '[') {
+      const first = i === inside.at + 1 || (i === inside.at + 2 && glob[inside.at + 1] === '^');
+      if (character === ']' && first) return never(`'${glob.slice(inside.at, i + 1)}' is an empty class`);
+      if (character === ']') open.pop();
+      else if (character === '^' && i === inside.at + 1) continue;
+      else if (character === '!' && i === inside.at + 1)
+        return `protected tag glob '${glob}': '[!' is a class of '!' here, not a negation; write '[^'`;
+      else if (!TAG_CHARACTER.test(character)) return never(`${TAG_CHARACTERS}, not '${character}'`);
       continue;
     }
-    if (CLOSING[character] !== undefined) open.push(character);
+    if (TAG_CHARACTER.test(character) || character === '*' || character === '?') continue;
+    if (character === '\\') {
+      const next = glob[i + 1];
+      if (next === undefined || !TAG_CHARACTER.test(next))
+        return never(`'\\${next ?? ''}' stands for a character no tag holds`);
+      i++;
+    } else if (CLOSING[character] !== undefined) open.push({ character, at: i, choices: false });
     else if (character === ']' || character === '}' || character === ')') {
       const opener = open.pop();
-      if (opener === undefined || CLOSING[opener] !== character)
+      if (opener === undefined || CLOSING[opener.character] !== character)
         return `protected tag glob '${glob}': '${character}' closes nothing`;
-    } else if (!GLOB_CHARACTER.test(character)) {
-      return `protected tag glob '${glob}' can never match: a tag holds letters, digits, '.', '_' and '-' only, not '${character}'`;
-    }
+      if (character === '}' && !opener.choices)
+        return never(`'${glob.slice(opener.at, i + 1)}' holds no ',', so its braces are read as characters`);
+    } else if (character === ',' && inside?.character === '{') inside.choices = true;
+    else if (character === '|' && inside?.character === '(') continue;
+    else if ((character === '@' || character === '+' || character === '!') && glob[i + 1] === '(') continue;
+    else if (character === '!' && i === 0) continue;
+    else if (character === ',')
+      return never("',' separates choices only inside braces: write '{a,b}', or give one glob each");
+    else if (character === '|') return never("'|' separates choices only inside an extglob: write '@(a|b)'");
+    else return never(`${TAG_CHARACTERS}, not '${character}'`);
   }
   const unclosed = open.pop();
-  return unclosed === undefined ? undefined : `protected tag glob '${glob}' has an unclosed '${unclosed}'`;
+  return unclosed === undefined
+    ? undefined
+    : `protected tag glob '${glob}' has an unclosed '${unclosed.character}'`;
 }

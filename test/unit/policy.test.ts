@@ -14,6 +14,11 @@ describe('validatePolicy: protected tag globs', () => {
     ['{prod,stable}-*', 'stable-3'],
     ['!(build-*)', 'main'],
     ['?.?', '1.2'],
+    ['!prod', 'main'],
+    ['+(a)', 'aaa'],
+    ['(a|b)-*', 'b-1'],
+    ['{a,{b,c}}', 'c'],
+    ['v\\.1', 'v.1'],
   ])('accepts %s, which matches a tag such as %s', (glob, tag) => {
     expect(validatePolicy(withGlobs([glob])).protectTags).toEqual([glob]);
     expect(picomatch.makeRe(glob, { dot: true }).test(tag)).toBe(true);
@@ -29,9 +34,72 @@ describe('validatePolicy: protected tag globs', () => {
     ['release 1', "not ' '"],
     ['team/app', "not '/'"],
     ['web:latest', "not ':'"],
+    // The glob library reads each of these characters as itself outside its syntax: no tag holds them.
+    ['release-1,release-2', "',' separates choices only inside braces"],
+    ['release-1|release-2', "'|' separates choices only inside an extglob"],
+    ['@(a,b)', "',' separates choices only inside braces"],
+    ['[!a]*', "'[!' is a class of '!' here, not a negation"],
+    ['v\\*', "'\\*' stands for a character no tag holds"],
+    ['v\\', "'\\' stands for a character no tag holds"],
+    ['a^b', "not '^'"],
+    ['a+b', "not '+'"],
+    ['a@b', "not '@'"],
+    ['a!b', "not '!'"],
+    ['[a!]', "not '!'"],
+    ['[]', 'is an empty class'],
+    ['[^]', 'is an empty class'],
+    ['{prod}', "holds no ',', so its braces are read as characters"],
   ])('refuses %j, which can never protect a tag', (glob, message) => {
     expect(() => validatePolicy(withGlobs([glob]))).toThrow(PolicyError);
     expect(() => validatePolicy(withGlobs([glob]))).toThrow(message);
+  });
+
+  it('refuses no glob the library reads as written (a generated sample)', () => {
+    // Every accepted glob either holds only tag characters and glob syntax the library compiles
+    // (no escaped non-tag character in its regular expression), or is refused.
+    const alphabet = [
+      'a',
+      '1',
+      '-',
+      '*',
+      '?',
+      '[',
+      ']',
+      '^',
+      '!',
+      '{',
+      '}',
+      ',',
+      '(',
+      ')',
+      '|',
+      '@',
+      '+',
+      '\\',
+    ];
+    let accepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      let glob = '';
+      for (let k = n; glob.length < 6; k = Math.floor(k / alphabet.length) + 7 * glob.length + 1) {
+        glob += alphabet[k % alphabet.length]!;
+      }
+      glob = glob.slice(0, 1 + (n % 6));
+      let valid = true;
+      try {
+        validatePolicy(withGlobs([glob]));
+      } catch {
+        valid = false;
+      }
+      if (!valid) continue;
+      accepted++;
+      // A one-character class `[a]` compiles to `(?:\\[a\\]|[a])`: the class is the live choice.
+      const source = picomatch
+        .makeRe(glob, { dot: true })
+        .source.replace(/\\\[(?:[^\\]|\\.)*?\\\]\|/g, '')
+        .replace(/\\\//g, '');
+      expect([glob, /\\[^A-Za-z0-9._-]/.test(source)]).toEqual([glob, false]);
+    }
+    expect(accepted).toBeGreaterThan(100);
   });
 
   it('names every bad glob at once', () => {
