@@ -5,6 +5,7 @@
  */
 import { PolicyError } from './errors';
 import { type LifecyclePolicyReading, validateLifecyclePolicyDocument } from './lifecycle-policy-validate';
+import { isUnknownPushTime, type PushedAtSource } from './model';
 import { compareNewestFirst } from './newest-first';
 
 /** Which images a rule looks at, and when it expires them. */
@@ -41,6 +42,8 @@ export interface LifecycleImage {
   readonly digest: string;
   readonly tags: readonly string[];
   readonly pushedAt: Date;
+  /** `'unknown'`: no rule expires the image (see `lifecycleOutcome`). */
+  readonly pushedAtSource?: PushedAtSource | undefined;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -103,7 +106,10 @@ function isJsonObject(value: unknown): value is Readonly<Record<string, unknown>
  * ascending `rulePriority`; each rule selects by its tag filter and counts or ages every image it
  * selects, but never expires an image that the tag filter of a higher-priority rule selected;
  * newest means latest `pushedAt`, ties broken by digest (the smaller digest counts as newer).
- * An image is expired by at most one rule. Entries come in rule order, then newest first.
+ * An image is expired by at most one rule. Entries come in rule order, then newest first. An
+ * image whose push time is unknown (`pushedAtSource: 'unknown'`: an OCI registry's image with no
+ * usable date) is never expired: it is ranked oldest, so it takes no known image's place among
+ * the newest, and a rule that selects it keeps it, and shields it from later rules.
  *
  * @example
  * evaluateLifecyclePolicy(policy, images, new Date('2026-11-22T00:00:00Z'));
@@ -145,6 +151,7 @@ export function lifecycleOutcome(
     const matches = tagMatcher(rule.selection);
     const selected = newestFirst.filter((image) => matches(image.tags));
     for (const [image, why] of ruleExpires(rule.selection, selected, now)) {
+      if (isUnknownPushTime(image.pushedAtSource, image.pushedAt.getTime())) continue;
       if (!selectedBy.has(image.digest) && !expired.has(image.digest)) {
         expired.set(image.digest, `${ruleName(rule)}: ${why}`);
       }
@@ -156,6 +163,17 @@ export function lifecycleOutcome(
   for (const [digest, rule] of selectedBy) {
     priority.set(digest, rule.rulePriority);
     if (!expired.has(digest)) kept.set(digest, `selected by ${ruleName(rule)}, which does not expire it`);
+  }
+  for (const image of images) {
+    if (
+      selectedBy.has(image.digest) &&
+      !expired.has(image.digest) &&
+      isUnknownPushTime(image.pushedAtSource, image.pushedAt.getTime())
+    )
+      kept.set(
+        image.digest,
+        `selected by ${ruleName(selectedBy.get(image.digest)!)}, which cannot age or rank it: its push time is unknown`,
+      );
   }
   return { expired, kept, priority };
 }

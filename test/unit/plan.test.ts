@@ -722,6 +722,54 @@ describe('lifecycle rules and families', () => {
     for (const signature of signatures) expect(items.get(signature.digest)?.decision).toBe('delete');
   });
 
+  it('lets a member with no known push time hold its family when a higher-priority rule selects it', () => {
+    // On an OCI registry a cosign signature has no date: no rule can age or rank it, so the rule
+    // that selects it keeps it, as ECR (which knows its push time) would keep it here.
+    const root = {
+      ...anImage('oci-root').tagged('1.0').pushedDaysAgo(60).build(),
+      pushedAtSource: 'config-created' as const,
+    };
+    const undated = { ...aCosignSignature(root), pushedAt: new Date(0), pushedAtSource: 'unknown' as const };
+    const signatures = {
+      rulePriority: 1,
+      description: 'signatures',
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: ['sha256-*'],
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 3650,
+      },
+      action: { type: 'expire' },
+    };
+    const items = plan([root, undated], withRules(signatures, older30));
+    for (const image of [root, undated]) expect(items.get(image.digest)?.decision).toBe('keep');
+    expect(items.get(root.digest)?.reason).toContain(
+      'of its family is selected by lifecycle rule 1 ("signatures"), which cannot age or rank it: its push time is unknown',
+    );
+    const counted = {
+      ...signatures,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: ['sha256-*'],
+        countType: 'imageCountMoreThan',
+        countNumber: 1,
+      },
+    };
+    const other = {
+      ...anImage('oci-other').tagged('2.0').pushedDaysAgo(50).build(),
+      pushedAtSource: 'config-created' as const,
+    };
+    const otherUndated = {
+      ...aCosignSignature(other),
+      pushedAt: new Date(0),
+      pushedAtSource: 'unknown' as const,
+    };
+    const both = plan([root, undated, other, otherUndated], withRules(counted, older30));
+    for (const image of [root, undated, other, otherUndated])
+      expect(both.get(image.digest)?.decision).toBe('keep');
+  });
+
   it('still deletes it by another rule: a lifecycle keep only takes back what the lifecycle policy proposed', () => {
     const untaggedIndex = anImage('index2').pushedDaysAgo(60).indexOf([amd64, arm64]).build();
     const policy = withRules(keepPlatforms, older30);
