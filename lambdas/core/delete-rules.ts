@@ -1,3 +1,4 @@
+import type { FamilyMember } from './image-family';
 import { type LifecyclePolicy, lifecycleOutcome } from './lifecycle-policy';
 import { hasUnknownPushTime, type RegistryImage } from './model';
 import type { Decision } from './plan';
@@ -34,9 +35,11 @@ const UNKNOWN_TIME: RuleVerdict = {
  * that spoke about it (or "no delete rule matches"). Rules that rank by push time (keep N,
  * lifecycle rules) never select an image whose push time is unknown (`pushedAtSource:
  * 'unknown'`, e.g. a reproducible build dated 1970 on an OCI registry). `facts`: the roots'
- * facts (`rootFacts`), when the caller has them already. `taggedMembers(i)`: the tagged images
- * below `roots[i]` (platform images, referrers); a lifecycle rule that selects one of them and
- * does not expire it keeps the family, as ECR would keep that image (see `lifecycleHolds`).
+ * facts (`rootFacts`), when the caller has them already. `taggedMembers(i)`: the tagged members
+ * below `roots[i]` (platform images, referrers). A tagged platform image that the rule selecting
+ * its root would not select on its own keeps the family (`tagHold`): a tag under `deleteUntagged`,
+ * a tag under no `--keep` prefix under the keep rules. A lifecycle rule that selects a tagged
+ * member and does not expire it keeps the family, as ECR would keep that image (`lifecycleHolds`).
  */
 export function applyDeleteRules(
   roots: readonly RegistryImage[],
@@ -44,7 +47,7 @@ export function applyDeleteRules(
   options: { readonly unusedDays: number; readonly now: Date },
   newestFirst: ArrayLike<number> = inListingOrder(roots.length),
   facts: RuleFacts = ruleFacts(roots, rules.keep),
-  taggedMembers?: (index: number) => readonly RegistryImage[],
+  taggedMembers?: (index: number) => readonly FamilyMember[],
 ): RuleVerdict[] {
   const keep = rules.keep.length > 0 ? keepVerdicts(facts, rules.keep, newestFirst) : undefined;
   const outcome = rules.lifecyclePolicy
@@ -72,6 +75,14 @@ export function applyDeleteRules(
     let heldVerdict: RuleVerdict | undefined;
     if (keepSelects && !unknown) verdict = keepVerdict;
     else if (tagged[i] === 0 && rules.deleteUntagged) verdict = UNTAGGED;
+    const tagHolding =
+      verdict !== undefined && taggedMembers
+        ? tagHold(taggedMembers(i), verdict === UNTAGGED ? undefined : rules.keep)
+        : undefined;
+    if (tagHolding !== undefined) {
+      verdict = undefined;
+      heldVerdict = tagHolding;
+    }
     const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
     const holding =
       lifecycleReason !== undefined && !unknown
@@ -97,6 +108,30 @@ export function applyDeleteRules(
 }
 
 /**
+ * Why a family stays although its root is selected by `deleteUntagged` (`keep` undefined) or by
+ * the keep rules (`keep`): one of its platform images (a child, not a referrer: signatures follow
+ * their subject) carries a tag that rule would not select on its own. aws-ecr-gc, which looks at
+ * each manifest alone, would keep that image; a family is kept whole when a member must be kept.
+ * `docker buildx imagetools create -t web:1.0 web:1.0-amd64 web:1.0-arm64` makes such families.
+ */
+function tagHold(members: readonly FamilyMember[], keep?: readonly KeepRule[]): RuleVerdict | undefined {
+  for (const member of members) {
+    if (member.role !== 'child') continue;
+    const { digest, tags } = member.image;
+    const tag = keep ? unmanagedTag(tags, keep) : tags[0];
+    if (tag === undefined) continue;
+    const which = `${shortDigest(digest)} [${tags.join(', ')}]`;
+    return {
+      decision: 'keep',
+      reason: keep
+        ? `kept: its platform image ${which} has tag '${tag}', which matches no --keep prefix`
+        : `kept: untagged, but its platform image ${which} is tagged`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * ECR evaluates a lifecycle policy over every image, so a tagged platform image or signature that
  * a rule of higher priority than the one expiring its index or subject selects, and does not
  * expire, stays. Families are decided whole here, so such a member keeps its family: returns, for
@@ -108,7 +143,7 @@ export function applyDeleteRules(
 function lifecycleHolds(
   policy: LifecyclePolicy,
   roots: readonly RegistryImage[],
-  taggedMembers: (index: number) => readonly RegistryImage[],
+  taggedMembers: (index: number) => readonly FamilyMember[],
   now: Date,
 ): (index: number, expiredBy: number) => string | undefined {
   // Evaluated once, on the first expired root that has a tagged member: most never need it.
@@ -117,14 +152,14 @@ function lifecycleHolds(
     const view = new Map<string, RegistryImage>();
     for (const root of roots) view.set(root.digest, root);
     for (let i = 0; i < roots.length; i++)
-      for (const member of taggedMembers(i)) view.set(member.digest, member);
+      for (const { image } of taggedMembers(i)) view.set(image.digest, image);
     return lifecycleOutcome(policy, [...view.values()], now);
   };
   return (index, expiredBy) => {
     const members = taggedMembers(index);
     if (members.length === 0) return undefined;
     outcome ??= evaluate();
-    for (const member of members) {
+    for (const { image: member } of members) {
       const why = outcome.kept.get(member.digest);
       if (why !== undefined && (outcome.priority.get(member.digest) ?? expiredBy) < expiredBy)
         return `${shortDigest(member.digest)} [${member.tags.join(', ')}] of its family is ${why}`;

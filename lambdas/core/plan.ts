@@ -152,12 +152,10 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const usages = quiet ? unusedFamilies(families.roots.length) : usedFamilies(families, protection, facts);
   const order = newestFirstOrder(families.roots, facts.times);
   const rules = { unusedDays: policy.unusedDays, now };
-  const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, facts, (index) =>
-    families
-      .belowAt(index)
-      .filter((member) => member.image.tags.length > 0)
-      .map((member) => member.image),
-  );
+  const verdicts = applyDeleteRules(families.roots, policy.rules, rules, order, facts, (index) => {
+    const below = families.belowAt(index);
+    return below.length === 0 ? below : below.filter((member) => member.image.tags.length > 0);
+  });
   const blocked = blockedBy.length > 0 ? blockedDecision(blockedBy, now) : undefined;
   const decisions: Decided[] = new Array(order.length);
   for (let k = 0; k < order.length; k++) {

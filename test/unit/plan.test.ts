@@ -246,6 +246,65 @@ describe('planCleanup families', () => {
     expect([...items.values()].every((item) => item.decision === 'keep')).toBe(true);
   });
 
+  describe('a tagged platform image the rule would not select on its own keeps its family', () => {
+    // `docker buildx imagetools create -t web:1.0 web:1.0-amd64 web:1.0-arm64`: aws-ecr-gc looks
+    // at each manifest alone and would keep web:1.0-amd64; so is its family kept whole.
+    const taggedAmd64 = anImage('t-amd64').tagged('1.0-amd64').pushedDaysAgo(30).build();
+    const plainArm64 = anImage('t-arm64').pushedDaysAgo(30).build();
+
+    it('under deleteUntagged: an untagged index with a tagged child is kept', () => {
+      const untaggedIndex = anImage('t-index').indexOf([taggedAmd64, plainArm64]).pushedDaysAgo(30).build();
+      const items = plan(
+        [taggedAmd64, plainArm64, untaggedIndex],
+        aPolicy({ rules: { deleteUntagged: true } }),
+      );
+      for (const image of [untaggedIndex, taggedAmd64, plainArm64])
+        expect(items.get(image.digest)?.decision).toBe('keep');
+      expect(items.get(untaggedIndex.digest)?.reason).toBe(
+        `kept: untagged, but its platform image ${taggedAmd64.digest.slice(0, 16)}... [1.0-amd64] is tagged`,
+      );
+    });
+
+    it('under the keep rules: a child tag under no --keep prefix keeps the family', () => {
+      const old = anImage('k-index')
+        .tagged('build-1')
+        .indexOf([taggedAmd64, plainArm64])
+        .pushedDaysAgo(30)
+        .build();
+      const newer = anImage('k-new').tagged('build-2').pushedDaysAgo(1).build();
+      const policy = aPolicy({ rules: { keep: [{ prefix: 'build', count: 1 }] } });
+      const items = plan([taggedAmd64, plainArm64, old, newer], policy);
+      expect(items.get(old.digest)).toMatchObject({
+        decision: 'keep',
+        reason: `kept: its platform image ${taggedAmd64.digest.slice(0, 16)}... [1.0-amd64] has tag '1.0-amd64', which matches no --keep prefix`,
+      });
+      expect(items.get(taggedAmd64.digest)?.decision).toBe('keep');
+    });
+
+    it('but a child whose tags the keep rules manage follows its root', () => {
+      const managedAmd64 = anImage('m-amd64').tagged('build-1-amd64').pushedDaysAgo(30).build();
+      const old = anImage('m-index')
+        .tagged('build-1')
+        .indexOf([managedAmd64, plainArm64])
+        .pushedDaysAgo(30)
+        .build();
+      const newer = anImage('m-new').tagged('build-2').pushedDaysAgo(1).build();
+      const items = plan(
+        [managedAmd64, plainArm64, old, newer],
+        aPolicy({ rules: { keep: [{ prefix: 'build', count: 1 }] } }),
+      );
+      for (const image of [old, managedAmd64, plainArm64])
+        expect(items.get(image.digest)?.decision).toBe('delete');
+    });
+
+    it("and a signature follows its subject: its tag is the signing tool's, not a name", () => {
+      const subject = anImage('s-subject').pushedDaysAgo(30).build();
+      const signature = aCosignSignature(subject);
+      const items = plan([subject, signature], aPolicy({ rules: { deleteUntagged: true } }));
+      for (const image of [subject, signature]) expect(items.get(image.digest)?.decision).toBe('delete');
+    });
+  });
+
   it('keeps every member of a family when a child digest was sighted', () => {
     const items = plan([amd64, arm64, index], deleteAll, [aSighting(arm64, 'prod-eu', 1)]);
     expect([...items.values()].map((item) => item.decision)).toEqual(['keep', 'keep', 'keep']);
@@ -771,9 +830,14 @@ describe('lifecycle rules and families', () => {
   });
 
   it('still deletes it by another rule: a lifecycle keep only takes back what the lifecycle policy proposed', () => {
-    const untaggedIndex = anImage('index2').pushedDaysAgo(60).indexOf([amd64, arm64]).build();
-    const policy = withRules(keepPlatforms, older30);
-    const items = plan([amd64, arm64, untaggedIndex], {
+    const untaggedIndex = anImage('index2').pushedDaysAgo(60).indexOf([arm64]).build();
+    const signature = { ...aCosignSignature(untaggedIndex), pushedAt: untaggedIndex.pushedAt };
+    const keepSignatures = {
+      ...keepPlatforms,
+      selection: { ...keepPlatforms.selection, tagPatternList: ['sha256-*'] },
+    };
+    const policy = withRules(keepSignatures, older30);
+    const items = plan([arm64, untaggedIndex, signature], {
       ...policy,
       rules: { ...policy.rules, deleteUntagged: true },
     });
