@@ -49,10 +49,83 @@ export function recheckApproved(
   return 'delete';
 }
 
+/**
+ * The deleter's re-check of one repository's approved candidates `todo` against `fresh`, a plan
+ * of it made now: each must pass `recheckApproved`; a member whose tags changed keeps every family
+ * it belongs to (as `keepRetagged` does in `gc`: a platform image tagged since the scan keeps its
+ * index, and the other indexes sharing it); and nothing is cut from its family
+ * (`keepFamiliesWhole`). Returns what may be deleted, and the outcome of every other image of `todo`.
+ */
+export function recheckRepository(
+  todo: readonly PlanItem[],
+  fresh: ReadonlyMap<string, PlanItem>,
+  isApproved: (repository: string, digest: string) => boolean,
+): { ready: PlanItem[]; outcomes: Map<PlanItem, ImageOutcome> } {
+  const outcomes = new Map<PlanItem, ImageOutcome>();
+  const checked: PlanItem[] = [];
+  const retagged: PlanItem[] = [];
+  for (const item of todo) {
+    const now = fresh.get(item.digest);
+    const verdict = recheckApproved(item, now, isApproved, (digest) => fresh.has(digest));
+    if (verdict === 'delete') checked.push(item);
+    else outcomes.set(item, verdict);
+    if (now !== undefined && !sameTags(item.tags, now.tags)) retagged.push(now);
+  }
+  const families = retagged.length > 0 ? familiesOf(retagged, [...fresh.values()]) : undefined;
+  const whole: PlanItem[] = [];
+  for (const item of checked) {
+    const changed = families?.get(item.root) ?? families?.get(fresh.get(item.digest)?.root ?? item.root);
+    if (changed === undefined) whole.push(item);
+    else
+      outcomes.set(item, {
+        status: 'skipped',
+        reason: `kept with its family: the tags of ${shortDigest(changed)} changed since the scan`,
+      });
+  }
+  const { ready, blocked } = keepFamiliesWhole(whole, fresh);
+  for (const item of whole) {
+    const reason = blocked.get(item.digest);
+    if (reason !== undefined) outcomes.set(item, { status: 'skipped', reason });
+  }
+  return { ready, outcomes };
+}
+
 function sameTags(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const sorted = [...b].sort();
   return [...a].sort().every((tag, index) => tag === sorted[index]);
+}
+
+/**
+ * Family root → the first of `members` in its family, for every family each of `members` belongs
+ * to: its own root, and the root of every manifest that points to it, however far up. A platform
+ * image shared by two indexes belongs to both families, though its item names only one root.
+ */
+function familiesOf(members: readonly PlanItem[], items: readonly PlanItem[]): Map<string, string> {
+  const byDigest = new Map(items.map((item) => [item.digest, item]));
+  const pointedBy = new Map<string, string[]>();
+  for (const item of items) {
+    for (const target of item.references) {
+      const list = pointedBy.get(target);
+      if (list) list.push(item.digest);
+      else pointedBy.set(target, [item.digest]);
+    }
+  }
+  const families = new Map<string, string>();
+  for (const member of members) {
+    const seen = new Set<string>([member.digest]);
+    const pending = [member.digest];
+    for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
+      const root = byDigest.get(digest)?.root;
+      if (root !== undefined && !families.has(root)) families.set(root, member.digest);
+      for (const pointer of pointedBy.get(digest) ?? []) {
+        if (seen.has(pointer)) continue;
+        seen.add(pointer);
+        pending.push(pointer);
+      }
+    }
+  }
+  return families;
 }
 
 /**
@@ -128,8 +201,7 @@ export function keepRetagged(
 ): { ready: PlanItem[]; skipped: Outcome[] } {
   const skipped: Outcome[] = [];
   const unchanged: PlanItem[] = [];
-  /** Family root → the first member whose tags changed. */
-  const changedFamilies = new Map<string, string>();
+  const retagged: PlanItem[] = [];
   for (const item of items) {
     if (item.decision !== 'delete') continue;
     const now = current.get(item.digest);
@@ -137,10 +209,11 @@ export function keepRetagged(
     else {
       const reason = `tags changed since the listing: [${item.tags.join(', ')}] → [${[...now].sort().join(', ')}]`;
       skipped.push({ item, status: 'skipped', reason });
-      if (!changedFamilies.has(item.root)) changedFamilies.set(item.root, item.digest);
+      retagged.push(item);
     }
   }
   if (skipped.length === 0) return { ready: unchanged, skipped };
+  const changedFamilies = familiesOf(retagged, items);
   const others: PlanItem[] = [];
   for (const item of unchanged) {
     const changed = changedFamilies.get(item.root);

@@ -9,7 +9,7 @@ import {
   sightedDigestsOf,
 } from '../core/plan';
 import type { Registry } from '../core/ports';
-import { keepFamiliesWhole, recheckApproved } from '../core/recheck';
+import { recheckRepository } from '../core/recheck';
 import { type ImageOutcome, imageKey } from '../core/review-view';
 import type { ScanConfig } from '../core/scan-config';
 import type { PlanStore, SightingStore } from '../core/stores';
@@ -82,22 +82,9 @@ async function applyRepository(
       outcomes.set(imageKey(item), { status: 'skipped', reason: `could not re-check: ${fresh.error}` });
     return outcomes;
   }
-  const checked: PlanItem[] = [];
-  for (const item of todo) {
-    const verdict = recheckApproved(
-      item,
-      fresh.items.get(item.digest),
-      (repo, digest) => approved.has(`${repo}@${digest}`),
-      (digest) => fresh.items.has(digest),
-    );
-    if (verdict === 'delete') checked.push(item);
-    else outcomes.set(imageKey(item), verdict);
-  }
-  const { ready, blocked } = keepFamiliesWhole(checked, fresh.items);
-  for (const item of checked) {
-    const reason = blocked.get(item.digest);
-    if (reason !== undefined) outcomes.set(imageKey(item), { status: 'skipped', reason });
-  }
+  const checked = recheckRepository(todo, fresh.items, (repo, digest) => approved.has(`${repo}@${digest}`));
+  for (const [item, outcome] of checked.outcomes) outcomes.set(imageKey(item), outcome);
+  const { ready } = checked;
   const executed = await executePlan(
     {
       createdAt: deps.now(),

@@ -1,6 +1,11 @@
 import type { RegistryImage } from '../../lambdas/core/model';
 import { type PlanItem, planCleanup } from '../../lambdas/core/plan';
-import { keepFamiliesWhole, keepRetagged, recheckApproved } from '../../lambdas/core/recheck';
+import {
+  keepFamiliesWhole,
+  keepRetagged,
+  recheckApproved,
+  recheckRepository,
+} from '../../lambdas/core/recheck';
 import { aCosignSignature, anImage, aPolicy, NOW } from '../fixtures/builders';
 
 const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
@@ -182,6 +187,26 @@ describe('keepRetagged', () => {
     expect(digestsOf(skipped.map((outcome) => outcome.item))).toEqual(digestsOf([a, b, index]));
   });
 
+  it('keeps every family a retagged platform image belongs to, not only the one its item names', () => {
+    // A platform image shared by two indexes (reproducible builds): its item names one root.
+    const shared = anImage('shared').build();
+    const onlyA = anImage('only-a').build();
+    const onlyB = anImage('only-b').build();
+    const indexA = anImage('index-a').indexOf([shared, onlyA]).build();
+    const indexB = anImage('index-b').indexOf([shared, onlyB]).build();
+    const planned = [...planOf([shared, onlyA, onlyB, indexA, indexB]).values()];
+    expect(planned.every((item) => item.decision === 'delete')).toBe(true);
+    const current = new Map(planned.map((item) => [item.digest, item.tags]));
+    current.set(shared.digest, ['hotfix-amd64']);
+
+    const { ready, skipped } = keepRetagged(planned, current);
+
+    expect(ready).toEqual([]);
+    expect(digestsOf(skipped.map((outcome) => outcome.item))).toEqual(
+      digestsOf([shared, onlyA, onlyB, indexA, indexB]),
+    );
+  });
+
   it('leaves kept images out', () => {
     // Prepare: the newest build is kept by a keep rule; its tags changing changes nothing here.
     const keepOne = aPolicy({
@@ -201,5 +226,45 @@ describe('keepRetagged', () => {
     expect(planned.find((item) => item.digest === kept.digest)?.decision).toBe('keep');
     expect(skipped).toEqual([]);
     expect(digestsOf(ready)).toEqual([old.digest]);
+  });
+});
+
+describe('recheckRepository', () => {
+  const shared = anImage('shared').build();
+  const onlyA = anImage('only-a').build();
+  const onlyB = anImage('only-b').build();
+  const indexA = anImage('index-a').tagged('a').indexOf([shared, onlyA]).build();
+  const indexB = anImage('index-b').tagged('b').indexOf([shared, onlyB]).build();
+  const scanned = [...planOf([shared, onlyA, onlyB, indexA, indexB]).values()];
+  const approveAll = () => true;
+
+  it('deletes every approved candidate that a plan made now still deletes, as it was', () => {
+    const fresh = planOf([shared, onlyA, onlyB, indexA, indexB]);
+    const { ready, outcomes } = recheckRepository(scanned, fresh, approveAll);
+    expect(ready).toHaveLength(5);
+    expect(outcomes.size).toBe(0);
+  });
+
+  it('keeps every family of a platform image tagged since the scan, each index sharing it included', () => {
+    // Prepare: the shared platform image was tagged since; a plan made now still deletes it all.
+    const fresh = planOf([{ ...shared, tags: ['hotfix-amd64'] }, onlyA, onlyB, indexA, indexB]);
+    expect([...fresh.values()].every((item) => item.decision === 'delete')).toBe(true);
+
+    // Act
+    const { ready, outcomes } = recheckRepository(scanned, fresh, approveAll);
+
+    // Assess
+    expect(ready).toEqual([]);
+    const reasons = new Map([...outcomes].map(([item, outcome]) => [item.digest, outcome]));
+    expect(reasons.get(shared.digest)).toEqual({
+      status: 'skipped',
+      reason: 'tags changed since the scan: [] → [hotfix-amd64]',
+    });
+    for (const image of [indexA, indexB, onlyA, onlyB]) {
+      expect(reasons.get(image.digest)).toEqual({
+        status: 'skipped',
+        reason: `kept with its family: the tags of ${shared.digest.slice(0, 16)}... changed since the scan`,
+      });
+    }
   });
 });
