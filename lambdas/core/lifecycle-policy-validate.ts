@@ -40,6 +40,10 @@ const ARCHIVE_COUNT_TYPES: readonly string[] = ['sinceImagePulled', 'sinceImageT
  * const reading = validateLifecyclePolicyDocument(JSON.parse(text));
  * if (!reading.ok) console.error(reading.problems.join('\n'));
  */
+/** ECR's quotas, not adjustable: rules per lifecycle policy, and the policy text's length. */
+const MAX_RULES = 50;
+const MAX_POLICY_CHARACTERS = 30_720;
+
 export function validateLifecyclePolicyDocument(document: unknown): LifecyclePolicyReading {
   if (!isObject(document)) {
     return { ok: false, problems: ['a lifecycle policy must be a JSON object with a "rules" list'] };
@@ -50,6 +54,18 @@ export function validateLifecyclePolicyDocument(document: unknown): LifecyclePol
   if (!Array.isArray(rawRules) || rawRules.length === 0) {
     problems.push('"rules" must be a list of at least one rule');
     return { ok: false, problems };
+  }
+  if (rawRules.length > MAX_RULES) {
+    problems.push(
+      `a lifecycle policy holds at most ${MAX_RULES} rules (ECR's limit), this one ${rawRules.length}`,
+    );
+    return { ok: false, problems };
+  }
+  const length = JSON.stringify(document).length;
+  if (length > MAX_POLICY_CHARACTERS) {
+    problems.push(
+      `a lifecycle policy is at most ${MAX_POLICY_CHARACTERS} characters (ECR's limit), this one ${length} even without spaces`,
+    );
   }
   const labels = rawRules.map(ruleLabel);
   const rules = rawRules.map((raw, i) => validateRule(raw, (p) => problems.push(`${labels[i]}: ${p}`)));
@@ -191,7 +207,7 @@ function checkAcrossRules(rawRules: readonly unknown[], labels: readonly string[
   const views = rawRules.map((raw, i) => ({ label: labels[i]!, ...(isObject(raw) ? ruleView(raw) : {}) }));
   for (const check of REPEAT_CHECKS) sayRepeats(views, check, say);
   const priorities = views.flatMap((v) => (v.priority === undefined ? [] : [v.priority]));
-  const highest = Math.max(...priorities);
+  const highest = priorities.reduce((most, priority) => Math.max(most, priority), Number.NEGATIVE_INFINITY);
   for (const view of views.filter((v) => v.tagStatus === 'any' && v.priority !== undefined)) {
     if (view.priority !== highest) {
       say(`${view.label}: a tagStatus 'any' rule must have the highest rulePriority (${highest} is higher)`);

@@ -70,6 +70,14 @@ export function parseLifecyclePolicy(text: string): LifecyclePolicy {
   );
 }
 
+/** The keys of `aws ecr get-lifecycle-policy` output. */
+const CLI_OUTPUT_KEYS: ReadonlySet<string> = new Set([
+  'lifecyclePolicyText',
+  'registryId',
+  'repositoryName',
+  'lastEvaluatedAt',
+]);
+
 /** The policy JSON itself, or AWS CLI `get-lifecycle-policy` output carrying it as the string `lifecyclePolicyText`. */
 function readPolicyText(text: string): LifecyclePolicyReading {
   const outer = parseJson(text, 'the lifecycle policy');
@@ -78,6 +86,15 @@ function readPolicyText(text: string): LifecyclePolicyReading {
     return validateLifecyclePolicyDocument(outer.value);
   }
   const inner = outer.value.lifecyclePolicyText;
+  const beside = Object.keys(outer.value).filter((key) => !CLI_OUTPUT_KEYS.has(key));
+  if (beside.length > 0) {
+    return {
+      ok: false,
+      problems: [
+        `beside lifecyclePolicyText (aws ecr get-lifecycle-policy output) only ${[...CLI_OUTPUT_KEYS].join(', ')} may appear, not ${beside.map((key) => JSON.stringify(key)).join(', ')}`,
+      ],
+    };
+  }
   if (typeof inner !== 'string') {
     return { ok: false, problems: ['lifecyclePolicyText must be a string holding the policy JSON'] };
   }

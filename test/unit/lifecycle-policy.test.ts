@@ -438,6 +438,40 @@ describe('parseLifecyclePolicy', () => {
     // Assess
     expect(error.message).toContain('lifecyclePolicyText must be a string');
   });
+
+  it('rejects keys beside lifecyclePolicyText: a second policy there would be read silently otherwise', () => {
+    const inner = policyText(rule(1, untaggedCount));
+    const error = rejectionOf(JSON.stringify({ rules: [rule(1, prodAge)], lifecyclePolicyText: inner }));
+    expect(error.problems).toEqual([
+      'beside lifecyclePolicyText (aws ecr get-lifecycle-policy output) only lifecyclePolicyText, registryId, repositoryName, lastEvaluatedAt may appear, not "rules"',
+    ]);
+  });
+
+  const taggedCount = (i: number) => ({
+    tagStatus: 'tagged',
+    tagPrefixList: [`p${i}-`],
+    countType: 'imageCountMoreThan',
+    countNumber: 1,
+  });
+
+  it.each([
+    ['51 rules', 51, "at most 50 rules (ECR's limit), this one 51"],
+    ['200,000 rules', 200_000, "at most 50 rules (ECR's limit), this one 200000"],
+  ])('rejects a policy of %s, as ECR does', (_, count, message) => {
+    const rules = Array.from({ length: count }, (_, i) => rule(i + 1, taggedCount(i)));
+    const error = rejectionOf(JSON.stringify({ rules }));
+    expect(error).toBeInstanceOf(PolicyError);
+    expect(error.message).toContain(message);
+  });
+
+  it('accepts 50 rules, and rejects a policy longer than 30,720 characters written compactly', () => {
+    const rules = Array.from({ length: 50 }, (_, i) => rule(i + 1, taggedCount(i)));
+    expect(parseLifecyclePolicy(policyText(...rules)).rules).toHaveLength(50);
+    const long = rules.map((each) => ({ ...each, description: 'x'.repeat(600) }));
+    expect(rejectionOf(policyText(...long)).message).toMatch(
+      /at most 30720 characters \(ECR's limit\), this one \d+ even without spaces/,
+    );
+  });
 });
 
 describe('evaluateLifecyclePolicy on the AWS user guide examples', () => {
