@@ -169,8 +169,10 @@ function lifecycleHolds(
 }
 
 /**
- * aws-ecr-gc's `--keep PREFIX=N`: walking images newest first, each prefix keeps its first N
- * images (an image counts once per prefix it has a tag under). An image is a candidate when it
+ * aws-ecr-gc's `--keep PREFIX=N`: walking images newest first, a prefix keeps an image while it
+ * has counted fewer than N tags under it, and then counts each of the image's tags under it (so
+ * an image tagged `build-3` and `build-3b` takes two of `build`'s N, as in aws-ecr-gc's
+ * `gc.go`). An image is a candidate when it
  * has a tag under some prefix, no prefix keeps it, and every tag it has is under some prefix (an
  * image with any other tag is not managed by the keep rules). Untagged images are not managed
  * (undefined in the result). The result is newest first, like `applyDeleteRules`'s.
@@ -189,7 +191,7 @@ function keepVerdicts(
   rules: readonly KeepRule[],
   newestFirst: ArrayLike<number>,
 ): (RuleVerdict | undefined)[] {
-  const { tagged, starts, matched, unmanaged } = facts;
+  const { tagged, starts, matched, matchedTags, unmanaged } = facts;
   const seen = rules.map(() => 0);
   const kept = rules.map((rule): RuleVerdict => ({ decision: 'keep', reason: `kept: ${newestText(rule)}` }));
   const beyond = rules.map(
@@ -205,7 +207,7 @@ function keepVerdicts(
       const r = matched[at]!;
       if (seen[r]! < rules[r]!.count) keptBy = withRule(keptBy, r);
       else beyondBy = withRule(beyondBy, r);
-      seen[r]!++;
+      seen[r]! += matchedTags[at]!;
     }
     const unmanagedTag = unmanaged[i];
     if (unmanagedTag !== undefined) {
@@ -234,6 +236,8 @@ export interface KeepRuleFacts {
   /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
   readonly starts: Int32Array;
   readonly matched: number[];
+  /** How many tags of the image are under the prefix of `matched[at]`: aws-ecr-gc counts tags. */
+  readonly matchedTags: number[];
   /** Each image's first tag under no rule's prefix. */
   readonly unmanaged: (string | undefined)[];
 }
@@ -265,6 +269,7 @@ export const emptyKeepRuleFacts = (length: number): KeepRuleFacts => ({
   tagged: new Uint8Array(length),
   starts: new Int32Array(length + 1),
   matched: [],
+  matchedTags: [],
   unmanaged: new Array(length),
 });
 
@@ -279,7 +284,12 @@ export function noteKeepRuleFacts(
   if (tags.length === 0) return;
   facts.tagged[i] = 1;
   facts.unmanaged[i] = unmanagedTag(tags, rules);
-  for (let r = 0; r < rules.length; r++) if (hasPrefix(tags, rules[r]!.prefix)) facts.matched.push(r);
+  for (let r = 0; r < rules.length; r++) {
+    const under = tagsUnder(tags, rules[r]!.prefix);
+    if (under === 0) continue;
+    facts.matched.push(r);
+    facts.matchedTags.push(under);
+  }
 }
 
 /** 0, 1, 2, ...: images already newest first. */
@@ -300,9 +310,10 @@ function underSomePrefix(tag: string, rules: readonly KeepRule[]): boolean {
   return false;
 }
 
-function hasPrefix(tags: readonly string[], prefix: string): boolean {
-  for (const tag of tags) if (tag.startsWith(prefix)) return true;
-  return false;
+function tagsUnder(tags: readonly string[], prefix: string): number {
+  let count = 0;
+  for (const tag of tags) if (tag.startsWith(prefix)) count++;
+  return count;
 }
 
 /** Rule indexes: one as a number (no allocation in the common case), several as an array. */

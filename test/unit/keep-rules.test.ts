@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { applyDeleteRules, applyKeepRules } from '../../lambdas/core/delete-rules';
 import { parseKeepRule } from '../../lambdas/core/policy';
 import { anImage, NOW } from '../fixtures/builders';
@@ -20,7 +21,57 @@ function candidates(tagSets: string[][], keep: string[]): string[] {
     .map((image) => image.tags.join('+'));
 }
 
+/**
+ * aws-ecr-gc's `ImagesToDelete` (gc/gc.go), restated over images newest first: for each image,
+ * each of its tags, each prefix it starts with, the image is recent when that prefix has counted
+ * fewer than its N, and the prefix counts the tag. Candidates: managed (every tag under some
+ * prefix), under some prefix, and recent under none.
+ */
+function ecrGcCandidates(tagSets: readonly string[][], keep: ReadonlyMap<string, number>): number[] {
+  const seen = new Map<string, number>();
+  const chosen: number[] = [];
+  tagSets.forEach((tags, index) => {
+    if (tags.length === 0) return;
+    const unmanaged = tags.some((tag) => ![...keep.keys()].some((prefix) => tag.startsWith(prefix)));
+    let candidate = false;
+    let recent = false;
+    for (const tag of tags) {
+      for (const [prefix, count] of keep) {
+        if (!tag.startsWith(prefix)) continue;
+        candidate = true;
+        if ((seen.get(prefix) ?? 0) < count) recent = true;
+        seen.set(prefix, (seen.get(prefix) ?? 0) + 1);
+      }
+    }
+    if (candidate && !recent && !unmanaged) chosen.push(index);
+  });
+  return chosen;
+}
+
 describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
+  it('selects what aws-ecr-gc deletes, over random tag sets and rules', () => {
+    const prefix = fc.constantFrom('build', 'build-x', 'release', 'rel');
+    const tag = fc
+      .tuple(fc.constantFrom('build', 'build-x', 'release', 'latest', 'v'), fc.nat(9))
+      .map(([head, n]) => `${head}-${n}`);
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(tag, { maxLength: 3 }), { maxLength: 12 }),
+        fc.uniqueArray(fc.tuple(prefix, fc.nat(4)), { selector: ([p]) => p, minLength: 1, maxLength: 3 }),
+        (tagSets, rules) => {
+          const images = newestFirst(...tagSets);
+          const verdicts = applyKeepRules(
+            images,
+            rules.map(([p, count]) => ({ prefix: p, count })),
+          );
+          const ours = images.flatMap((_, index) => (verdicts[index]?.decision === 'delete' ? [index] : []));
+          expect(ours).toEqual(ecrGcCandidates(tagSets, new Map(rules)));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it.each([
     {
       name: 'deletes all but the newest N images under a prefix',
@@ -47,10 +98,17 @@ describe('keep PREFIX=N (aws-ecr-gc semantics)', () => {
       expected: ['build-1'],
     },
     {
-      name: 'counts an image once per prefix even with two tags under it',
+      // aws-ecr-gc's gc.go counts tags: seenCounts[p]++ for each tag under p.
+      name: 'counts each tag under a prefix, as aws-ecr-gc does',
       tags: [['build-3', 'build-3b'], ['build-2'], ['build-1']],
       keep: ['build=2'],
-      expected: ['build-1'],
+      expected: ['build-2', 'build-1'],
+    },
+    {
+      name: 'keeps an image while fewer than N tags were counted, whatever its own tags add',
+      tags: [['build-4'], ['build-3', 'build-3b', 'build-3c'], ['build-2'], ['build-1']],
+      keep: ['build=2'],
+      expected: ['build-2', 'build-1'],
     },
     {
       name: 'leaves untagged images to --delete-untagged',
