@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { GcFlags } from '../lambdas/handlers/gc-command';
 import type { ServeFlags } from '../lambdas/local/serve-command';
 import { usageExitCode } from '../reporter/src/cli-exit';
@@ -8,6 +8,16 @@ import { addReportCommand } from '../reporter/src/report-cli';
 // `serve` or `cluster-key` (start-up time counts in CI).
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A flag that takes one value: given twice, it is a usage error, not the last one winning. A CI
+ * template's `--min-age-days 3` and a job's later `--min-age-days 0` would otherwise lower a
+ * protection without a word.
+ */
+const once = (value: string, previous: unknown) => {
+  if (previous !== undefined) throw new InvalidArgumentError('given more than once; give it once');
+  return value;
+};
 
 /** aws-ecr-gc is a Go program: its users may write `-repo x -keep build=8`. Accept that spelling. */
 const GO_STYLE_FLAGS = ['repo', 'region', 'keep', 'delete-untagged'];
@@ -31,21 +41,27 @@ export function buildProgram(): Command {
     .option(
       '--registry <url>',
       'an OCI Distribution registry instead of ECR, e.g. https://registry.example.com',
+      once,
     )
     .option(
       '--region <region>',
       'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS profile)',
+      once,
     )
     .option(
       '--keep <prefix=n>',
       'keep the newest N images with a tag starting with PREFIX (repeatable)',
       collect,
     )
-    .addOption(new Option('--delete-untagged [bool]', 'delete untagged images (true|false)').preset('true'))
-    .option('--unused-days <n>', 'a sighting or ECR pull within N days protects an image', '7')
-    .option('--min-age-days <n>', 'images pushed within N days are kept', '0')
+    .addOption(
+      new Option('--delete-untagged [bool]', 'delete untagged images (true|false)')
+        .preset('true')
+        .argParser(once),
+    )
+    .option('--unused-days <n>', 'a sighting or ECR pull within N days protects an image (default: 7)', once)
+    .option('--min-age-days <n>', 'images pushed within N days are kept (default: 0)', once)
     .option('--sightings <file>', 'an ingest body of what a cluster runs (repeatable)', collect)
-    .option('--lifecycle-policy <file>', 'ECR lifecycle-policy JSON rules to apply as well')
+    .option('--lifecycle-policy <file>', 'ECR lifecycle-policy JSON rules to apply as well', once)
     .option('--protect-tag <glob>', 'never delete images with a tag matching GLOB (repeatable)', collect)
     .option('--aws-usage', 'also protect images used by ECS and Lambda in this account and region')
     .option('--dry-run', 'show what would be deleted, delete nothing')

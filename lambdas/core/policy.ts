@@ -72,6 +72,14 @@ export function validatePolicy(policy: Policy): Policy {
   const prefixes = new Set<string>();
   for (const rule of policy.rules.keep) {
     if (rule.prefix === '') problems.push('a keep rule needs a non-empty tag prefix');
+    const foreign = [...rule.prefix].find((character) => !TAG_CHARACTER.test(character));
+    if (foreign !== undefined) {
+      const hint =
+        foreign === '*' ? ` (a plain prefix: '${rule.prefix.replaceAll('*', '')}' for '${rule.prefix}')` : '';
+      problems.push(
+        `keep prefix '${rule.prefix}' can never start a tag: ${TAG_CHARACTERS}, not '${foreign}'${hint}`,
+      );
+    }
     if (!Number.isSafeInteger(rule.count) || rule.count < 0) {
       problems.push(`keep ${rule.prefix}=${rule.count}: the count must be a whole number ≥ 0`);
     }

@@ -383,6 +383,13 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
     [['gc', '--repo', 'testrepo', '--sightings', EMPTY_REPORTS], 'holds no cluster report (an empty list)'],
     [['gc', '--repo', 'testrepo', '--sightings', FUTURE_REPORT], "1440 minutes after this machine's clock"],
     [['gc', '--repo', 'testrepo', '--protect-tag', 'build-[0-1'], "'build-[0-1' has an unclosed '['"],
+    [
+      ['gc', '--repo', 'testrepo', '--protect-tag', 'release-1,release-2'],
+      "',' separates choices only inside braces",
+    ],
+    [['gc', '--repo', 'testrepo', '--keep', 'build*=1'], "keep prefix 'build*' can never start a tag"],
+    [['gc', '--repo', 'testrepo', '--min-age-days', '3', '--min-age-days', '0'], 'given more than once'],
+    [['gc', '--repo', 'testrepo', '--delete-untagged', '--delete-untagged=false'], 'given more than once'],
     [['gc', '--repo', 'Bad Name'], "--repo 'Bad Name' is not a repository name"],
     [['gc', '--repo', ''], "--repo '' is not a repository name"],
     [

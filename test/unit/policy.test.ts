@@ -108,3 +108,17 @@ describe('validatePolicy: protected tag globs', () => {
     );
   });
 });
+
+describe('validatePolicy: keep prefixes', () => {
+  it.each([
+    [
+      'build*',
+      "keep prefix 'build*' can never start a tag: a tag holds letters, digits, '.', '_' and '-' only, not '*' (a plain prefix: 'build' for 'build*')",
+    ],
+    ['bui ld', "not ' '"],
+    ['build:x', "not ':'"],
+  ])('refuses %j, which no tag can start with', (prefix, message) => {
+    const policy = { ...DEFAULT_POLICY, rules: { ...DEFAULT_POLICY.rules, keep: [{ prefix, count: 1 }] } };
+    expect(() => validatePolicy(policy)).toThrow(message);
+  });
+});
