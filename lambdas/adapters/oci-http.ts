@@ -238,9 +238,18 @@ export function describeResponse(response: OciResponse): string {
 export function nextPage(response: OciResponse, baseUrl: URL): string | undefined {
   const header = response.headers.get('link');
   if (!header) return undefined;
-  for (const part of header.split(',')) {
-    const match = /<([^>]*)>\s*;\s*rel="?next"?/i.exec(part.trim());
-    if (!match) continue;
+  // RFC 8288: link-values `<target>; param; param`, parameters in any order, `rel` a list.
+  for (const match of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const parameters = match[2]!.replace(/,\s*$/, '').split(';');
+    const isNext = parameters.some((parameter) => {
+      const [name = '', value = ''] = parameter.split('=', 2).map((part) => part.trim());
+      const relations = value
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase()
+        .split(/\s+/);
+      return name.toLowerCase() === 'rel' && relations.includes('next');
+    });
+    if (!isNext) continue;
     const next = new URL(match[1]!, response.url);
     if (next.origin !== baseUrl.origin) {
       throw new RegistryReadError(`the registry's next page link leaves ${baseUrl.host}: ${next.origin}`);

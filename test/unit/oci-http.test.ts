@@ -122,6 +122,17 @@ describe('the pieces of the Distribution protocol', () => {
     });
 
     expect(nextPage(page('</v2/_catalog?last=b&n=2>; rel="next"'), BASE)).toBe('/v2/_catalog?last=b&n=2');
+    // RFC 8288: parameters in any order, rel unquoted or a list, several link-values.
+    for (const link of [
+      '</v2/_catalog?last=b&n=2>; type="application/json"; rel="next"',
+      '</v2/_catalog?last=b&n=2>;rel=next',
+      '</v2/_catalog?last=b&n=2>; rel="next last"',
+      '</v2/_catalog?n=2>; rel="prev", </v2/_catalog?last=b&n=2>; rel="next"',
+    ]) {
+      expect([link, nextPage(page(link), BASE)]).toEqual([link, '/v2/_catalog?last=b&n=2']);
+    }
+    expect(nextPage(page('</v2/_catalog?n=2>; rel="prev"'), BASE)).toBeUndefined();
+    expect(nextPage(page('</v2/_catalog?n=2>; title="next"'), BASE)).toBeUndefined();
     expect(() => nextPage(page('<https://evil.example.com/v2/_catalog>; rel="next"'), BASE)).toThrow(
       /leaves/,
     );
