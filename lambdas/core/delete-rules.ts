@@ -102,9 +102,21 @@ export function applyDeleteRules(
         ? unused
         : unknown && (keepSelects || lifecycleReason !== undefined)
           ? UNKNOWN_TIME
-          : (heldVerdict ?? keepVerdict ?? (tagged[i] === 0 ? UNTAGGED_KEPT : NO_RULE)));
+          : (heldVerdict ??
+            keepVerdict ??
+            lifecycleKept(outcome, roots[i]!) ??
+            (tagged[i] === 0 ? UNTAGGED_KEPT : NO_RULE)));
   }
   return verdicts;
+}
+
+/** A lifecycle rule's word on a root it selects and does not expire (`kept: selected by lifecycle rule 1, ...`). */
+function lifecycleKept(
+  outcome: ReturnType<typeof lifecycleOutcome> | undefined,
+  root: RegistryImage,
+): RuleVerdict | undefined {
+  const why = outcome?.kept.get(root.digest);
+  return why === undefined ? undefined : { decision: 'keep', reason: `kept: ${why}` };
 }
 
 /**

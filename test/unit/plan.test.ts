@@ -781,6 +781,31 @@ describe('lifecycle rules and families', () => {
     for (const signature of signatures) expect(items.get(signature.digest)?.decision).toBe('delete');
   });
 
+  it('says which rule kept an image it selected and did not expire', () => {
+    const versions = [1, 2, 3].map((n) =>
+      anImage(`kept-v${n}`)
+        .tagged(`v${n}`)
+        .pushedDaysAgo(10 - n)
+        .build(),
+    );
+    const newestTwo = {
+      rulePriority: 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: ['*'],
+        countType: 'imageCountMoreThan',
+        countNumber: 2,
+      },
+      action: { type: 'expire' },
+    };
+    const items = plan(versions, withRules(newestTwo));
+    expect(versions.map((image) => items.get(image.digest)?.reason)).toEqual([
+      expect.stringMatching(/^delete: lifecycle rule 1: beyond the newest 2 images tagged \*/),
+      'kept: selected by lifecycle rule 1, which does not expire it',
+      'kept: selected by lifecycle rule 1, which does not expire it',
+    ]);
+  });
+
   it('lets a member with no known push time hold its family when a higher-priority rule selects it', () => {
     // On an OCI registry a cosign signature has no date: no rule can age or rank it, so the rule
     // that selects it keeps it, as ECR (which knows its push time) would keep it here.
