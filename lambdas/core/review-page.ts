@@ -92,6 +92,9 @@ function renderPending(view: ReviewView): string {
   );
 }
 
+const countOf = (repositories: readonly RepositoryView[]) =>
+  repositories.reduce((count, repo) => count + repo.candidates.length, 0);
+
 function approvalForm(view: ReviewView, offered: readonly RepositoryView[], held: Held): string {
   let next = 0;
   const row = (item: PlanItem) => candidateControl(item, `i${next++}`, view.now);
@@ -103,7 +106,7 @@ function approvalForm(view: ReviewView, offered: readonly RepositoryView[], held
   return [
     `<p class="note">${escapeHtml(noteText(view))}</p>`,
     ...(held.candidates > 0
-      ? [`<p class="note held">${escapeHtml(heldText(held, view.maxCandidates!))}</p>`]
+      ? [`<p class="note held">${escapeHtml(heldText(held, countOf(offered)))}</p>`]
       : []),
     `<form id="approve" method="post" action="${escapeHtml(view.approvePath)}">`,
     `<input type="hidden" name="exp" value="${escapeHtml(view.exp)}">`,
@@ -193,7 +196,7 @@ function renderOutcomes(view: ReviewView): string {
   );
   if (held.candidates > 0) {
     sections.push(
-      `<p class="note">${escapeHtml(`${held.candidates.toLocaleString('en-US')} more candidates are not listed on this page, which lists at most ${view.maxCandidates!.toLocaleString('en-US')}; the totals above count them.`)}</p>`,
+      `<p class="note">${escapeHtml(`${held.candidates.toLocaleString('en-US')} more candidates are not listed on this page, which lists ${countOf(listed).toLocaleString('en-US')}; the totals above count them.`)}</p>`,
     );
   }
   const unlisted = [...approved].filter((key) => !seen.has(key));

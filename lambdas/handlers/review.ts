@@ -65,7 +65,8 @@ const page = (statusCode: number, body: string): HttpApiResult => ({
 /**
  * The most candidates one review page offers (see `ReviewView.maxCandidates`): about 430 bytes of
  * HTML each, so ~10,000 fit in Lambda's 6 MB answer as text and 40,000 gzipped (~2.3 MB, ~3 MB
- * in base64), and the form they post (~90 bytes each) stays under the 6 MB request limit.
+ * in base64). The form they post is bounded on its own (`MAX_APPROVAL_FORM_BYTES`: long
+ * repository names make each checkbox longer), so that it stays under the 6 MB request limit.
  */
 export const MAX_REVIEW_CANDIDATES = { gzip: 40_000, plain: 10_000 } as const;
 

@@ -10,8 +10,12 @@ export interface Route {
   readonly handle: (event: HttpApiEvent) => Promise<HttpApiResult>;
 }
 
-/** Request bodies larger than this are cut off (the ingest refuses anything over 1 MiB itself). */
-const MAX_READ_BYTES = 2 * 1024 * 1024;
+/**
+ * Request bodies larger than this are answered 413 and never reach a handler (the ingest refuses
+ * anything over 1 MiB itself); an approval form of the largest review page (`MAX_APPROVAL_FORM_BYTES`)
+ * fits, as it fits in Lambda's 6 MB request.
+ */
+export const MAX_READ_BYTES = 6 * 1024 * 1024;
 
 /**
  * Serves `routes` over HTTP by turning each request into an API Gateway HTTP API (payload 2.0)
@@ -110,6 +114,12 @@ async function answer(
         return;
       }
       const event = await toEvent(request, url, parameters);
+      if (event === undefined) {
+        request.resume();
+        response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        response.end(JSON.stringify({ message: `the request body is larger than ${MAX_READ_BYTES} bytes` }));
+        return;
+      }
       const result = await route.handle(event);
       // As API Gateway does: a base64 body is sent as its bytes.
       const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
@@ -138,14 +148,9 @@ async function toEvent(
   request: IncomingMessage,
   url: URL,
   pathParameters: Record<string, string>,
-): Promise<HttpApiEvent> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size <= MAX_READ_BYTES) chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks);
+): Promise<HttpApiEvent | undefined> {
+  const body = await readBody(request);
+  if (body === undefined) return undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -159,7 +164,6 @@ async function toEvent(
     headers,
     queryStringParameters: query,
     pathParameters,
-    // A body cut at MAX_READ_BYTES is still well over the ingest's 1 MiB: it is refused with 413.
     body: body.toString('base64'),
     isBase64Encoded: true,
     requestContext: {
@@ -170,6 +174,27 @@ async function toEvent(
       },
     },
   };
+}
+
+/**
+ * The request's body, or undefined once it passes `MAX_READ_BYTES`: a body cut short would reach
+ * the handler as if whole (an approval of part of what was checked). The rest is read and dropped,
+ * so that the client, still sending, gets the answer.
+ */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_READ_BYTES) return void chunks.push(chunk);
+      request.off('data', onData).off('end', onEnd).off('error', reject);
+      request.resume();
+      resolve(undefined);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    request.on('data', onData).on('end', onEnd).on('error', reject);
+  });
 }
 
 function compile(path: string): RegExp {

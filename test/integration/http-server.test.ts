@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { startHttpServer } from '../../lambdas/local/http-server';
+import { MAX_READ_BYTES, startHttpServer } from '../../lambdas/local/http-server';
 
 describe('the local HTTP server of serve', () => {
   const page = '<p>a review page</p>'.repeat(100);
@@ -22,9 +22,40 @@ describe('the local HTTP server of serve', () => {
           isBase64Encoded: true,
         }),
       },
+      {
+        method: 'POST',
+        path: '/v1/echo',
+        handle: async (event) => {
+          received.push(Buffer.from(event.body ?? '', 'base64').length);
+          return { statusCode: 200, headers: {}, body: String(received.at(-1)) };
+        },
+      },
     ]);
   });
   afterAll(() => server.close());
+  const received: number[] = [];
+
+  /** POSTs `size` bytes in 64 KiB writes; resolves with the status and body of the answer. */
+  const post = (size: number) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const call = request(new URL('/v1/echo', server.url), { method: 'POST' }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      call.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      let sent = 0;
+      const write = () => {
+        while (sent < size) {
+          const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+          sent += part.length;
+          if (!call.write(part)) return void call.once('drain', write);
+        }
+        call.end();
+      };
+      write();
+    });
 
   /** The raw answer: status, headers and body bytes, nothing decoded. */
   const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
@@ -84,6 +115,16 @@ describe('the local HTTP server of serve', () => {
       404,
     );
     expect((await raw('POST', '/v1/scans')).status).toBe(404);
+  });
+
+  it('hands a body up to its limit over whole, and answers 413 past it without calling the handler', async () => {
+    // A body cut short would reach the handler as if whole: an approval of part of what was checked.
+    received.length = 0;
+    expect(await post(MAX_READ_BYTES)).toEqual({ status: 200, body: String(MAX_READ_BYTES) });
+    const refused = await post(MAX_READ_BYTES + 1);
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body).message).toBe(`the request body is larger than ${MAX_READ_BYTES} bytes`);
+    expect(received).toEqual([MAX_READ_BYTES]);
   });
 
   it('answers HEAD like GET, without a body', async () => {

@@ -160,7 +160,7 @@ describe('GET /v1/plans/{id} of a plan of 12,000 candidates', () => {
     expect(result.body.length).toBeLessThan(LAMBDA_ANSWER_BYTES);
     const html = gunzipSync(Buffer.from(result.body, 'base64')).toString('utf8');
     expect(checkboxCount(html)).toBe(12_000);
-    expect(html).not.toContain('This page holds at most');
+    expect(html).not.toContain('as many as one page and one approval can carry');
   });
 
   it('offers the first 10,000 as text to a client without gzip, and says the rest wait for the next scan', async () => {
@@ -171,7 +171,7 @@ describe('GET /v1/plans/{id} of a plan of 12,000 candidates', () => {
     expect(Buffer.byteLength(result.body)).toBeLessThan(LAMBDA_ANSWER_BYTES);
     expect(checkboxCount(result.body)).toBe(MAX_REVIEW_CANDIDATES.plain);
     expect(result.body).toContain(
-      'This page holds at most 10,000 candidates: 2,000 more, in 1 repository, are not on it. They are not deleted now; the next scan proposes them again.',
+      'This page lists 10,000 candidates, as many as one page and one approval can carry: 2,000 more, in 1 repository, are not on it. They are not deleted now; the next scan proposes them again.',
     );
   });
 });
@@ -198,9 +198,7 @@ describe('POST /v1/plans/{id}/approve of a plan larger than its page', () => {
     expect(await world.plans.approval(id)).toMatchObject({ approved: [offered], ignored: [heldBack] });
     expect(result.statusCode).toBe(200);
     expect(Buffer.byteLength(result.body)).toBeLessThan(LAMBDA_ANSWER_BYTES);
-    expect(result.body).toContain(
-      '2,000 more candidates are not listed on this page, which lists at most 10,000',
-    );
+    expect(result.body).toContain('2,000 more candidates are not listed on this page, which lists 10,000');
   });
 
   it('does not let a form raise its limit above what a page for this client offers', async () => {

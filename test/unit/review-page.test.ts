@@ -1,5 +1,6 @@
 import type { PlanItem } from '../../lambdas/core/plan';
 import type { RepositorySummary } from '../../lambdas/core/plan-summary';
+import { formEntryBytes, MAX_APPROVAL_FORM_BYTES } from '../../lambdas/core/review-limit';
 import {
   REVIEW_SCRIPT,
   REVIEW_STYLE,
@@ -313,7 +314,7 @@ describe('renderReviewPage, pending plan', () => {
     );
     const text = textOf(html);
     expect(text).toContain(
-      'This page holds at most 6 candidates: 3 more, in 2 repositories, are not on it. They are not deleted now; the next scan proposes them again.',
+      'This page lists 6 candidates, as many as one page and one approval can carry: 3 more, in 2 repositories, are not on it. They are not deleted now; the next scan proposes them again.',
     );
     expect(text).toContain('Images to delete: plan');
     expect(text).toContain('6 images');
@@ -334,8 +335,32 @@ describe('renderReviewPage, pending plan', () => {
     // Assess
     expect(checkboxes(html).map((box) => box.attrs.value)).toEqual([imageKey(single)]);
     expect(textOf(html)).toContain(
-      'This page holds at most 3 candidates: 3 more, in 1 repository, are not on it.',
+      'This page lists 1 candidate, as many as one page and one approval can carry: 3 more, in 1 repository, are not on it.',
     );
+  });
+
+  it('stops where the approval form would outgrow what one request carries', () => {
+    // Prepare: 30,000 candidates with 200-character repository names: ~280 bytes each in the form.
+    const template = aCandidate('b');
+    const repository = `team/${'s'.repeat(195)}`;
+    const candidates: PlanItem[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const digest = `sha256:${i.toString(16).padStart(64, '0')}`;
+      candidates.push({ ...template, repository, digest, root: digest, tags: [`build-${i}`] });
+    }
+    const view = aView([aRepository(repository, candidates)], { maxCandidates: 40_000 });
+
+    // Act
+    const offered = checkboxes(renderReviewPage(view)).map((box) => box.attrs.value!);
+
+    // Assess: under the budget, and as many as fit in it.
+    const bytes = offered.reduce((sum, key) => sum + `image=${encodeURIComponent(key)}&`.length, 0);
+    expect(bytes).toBeLessThanOrEqual(MAX_APPROVAL_FORM_BYTES);
+    expect(bytes + formEntryBytes(candidates[offered.length]!)).toBeGreaterThan(MAX_APPROVAL_FORM_BYTES);
+    expect(offered.length).toBeLessThan(30_000);
+    expect(
+      new URLSearchParams(offered.map((key): [string, string] => ['image', key])).toString().length + 1,
+    ).toBe(bytes);
   });
 
   it('offers no form when nothing can be deleted', () => {
