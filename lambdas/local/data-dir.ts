@@ -87,7 +87,8 @@ function save(file: string, secrets: Partial<LocalSecrets>): void {
  * to start with a clear message; a lock left by a process that is gone is taken over.
  */
 export function lockDataDir(dataDir: string): { release(): void } {
-  mkdirSync(dataDir, { recursive: true });
+  // Its owner's only when made here: it holds the secrets, the database and the outbox.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'serve.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -18,10 +18,12 @@ export class OutboxNotifier implements Notifier {
 
   async publish(digest: RenderedDigest): Promise<void> {
     const outbox = join(this.dataDir, 'outbox');
-    mkdirSync(outbox, { recursive: true });
+    // A digest carries a signed review link, which is enough to approve deletions: the outbox and
+    // its files are its owner's only, as secrets.json is.
+    mkdirSync(outbox, { recursive: true, mode: 0o700 });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-    writeWhole(join(outbox, `${name}.txt`), `Subject: ${digest.subject}\n\n${digest.text}`);
-    writeWhole(join(outbox, `${name}.html`), digest.html);
+    writeWhole(join(outbox, `${name}.txt`), `Subject: ${digest.subject}\n\n${digest.text}`, 0o600);
+    writeWhole(join(outbox, `${name}.html`), digest.html, 0o600);
     this.print(
       `\n── digest: ${digest.subject}\n${digest.text}── written to ${join(outbox, `${name}.txt`)}\n`,
     );

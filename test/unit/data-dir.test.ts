@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../lambdas/core/errors';
-import { loadSecrets } from '../../lambdas/local/data-dir';
+import { loadSecrets, lockDataDir } from '../../lambdas/local/data-dir';
 
 /** A data dir whose secrets.json holds `text`. */
 function dataDir(text: string): string {
@@ -32,5 +32,25 @@ describe('loadSecrets', () => {
     expect(loading).toThrow(`${join(dir, 'secrets.json')}`);
     expect(loading).toThrow(message);
     expect(loading).not.toThrow(/12345678/);
+  });
+});
+
+describe('lockDataDir', () => {
+  it("makes a missing data dir its owner's only, and refuses a second holder", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'janitor-data-dir-')), 'new', '.janitor');
+    const umask = process.umask(0o022);
+    let lock: { release(): void } | undefined;
+    try {
+      lock = lockDataDir(dir);
+    } finally {
+      process.umask(umask);
+    }
+    try {
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(readFileSync(join(dir, 'serve.lock'), 'utf8')).toBe(String(process.pid));
+      expect(() => lockDataDir(dir)).toThrow(UsageError);
+    } finally {
+      lock.release();
+    }
   });
 });

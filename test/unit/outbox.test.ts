@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutboxNotifier } from '../../lambdas/local/outbox';
@@ -31,5 +31,18 @@ describe('OutboxNotifier', () => {
       .filter((file) => file.endsWith('.txt'))
       .map((file) => readFileSync(join(dataDir, 'outbox', file), 'utf8'));
     expect(texts.sort()).toEqual(['Subject: first\n\nfirst text\n', 'Subject: second\n\nsecond text\n']);
+  });
+
+  it('keeps the digests, which carry signed review links, readable by their owner only', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'janitor-outbox-'));
+    const umask = process.umask(0o022);
+    try {
+      await new OutboxNotifier(dataDir, () => undefined).publish(digest('private'));
+    } finally {
+      process.umask(umask);
+    }
+    const outbox = join(dataDir, 'outbox');
+    expect(statSync(outbox).mode & 0o777).toBe(0o700);
+    for (const file of readdirSync(outbox)) expect(statSync(join(outbox, file)).mode & 0o777).toBe(0o600);
   });
 });
