@@ -7,7 +7,7 @@ import { grantAwsUsageRead } from './aws-usage-access';
 import { APPROVE_PATH, type JanitorParts, REVIEW_PATH } from './janitor-parts';
 import { createFailureQueue, failureDestination } from './janitor-queue';
 import { grantSecretValue } from './secret-access';
-import { TABLE_ACTIONS, TABLE_PARTITIONS } from './table-access';
+import { TABLE_ACTIONS, TABLE_PARTITIONS, TABLE_WRITE_PARTITIONS } from './table-access';
 
 /** How the review function authenticates the page and the approval (see `JanitorApi.addRoute`). */
 const SIGNED_LINK =
@@ -30,7 +30,7 @@ export function addDeleter(parts: JanitorParts): { function: lambda.IFunction; f
   parts.settings.repositories.grantRead(deleter.role);
   parts.settings.repositories.grantDelete(deleter.role);
   parts.registerPullTimeExclusion(deleter.role);
-  parts.grantTableAccess(deleter.role, TABLE_ACTIONS.deleter);
+  parts.grantTableAccess(deleter.role, TABLE_ACTIONS.deleter, { writes: TABLE_WRITE_PARTITIONS.deleter });
   if (parts.settings.awsUsage) grantAwsUsageRead(deleter.role);
   const failures = createFailureQueue(parts.scope, 'DeletionFailures');
   // Safe to run again (outcomes are recorded per repository; gone images count as deleted).

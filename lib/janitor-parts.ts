@@ -42,9 +42,14 @@ export interface JanitorParts {
   addFunction(id: string, entry: string, options: JanitorFunctionOptions): JanitorFunction;
   /**
    * Exactly `actions` on the table, and the use of its key if it has one; with `partitions`, only
-   * on items whose `pk` matches one of them (`dynamodb:LeadingKeys`).
+   * on items whose `pk` matches one of them (`dynamodb:LeadingKeys`); with `{ writes }`, the write
+   * actions only on those items, the reads on any.
    */
-  grantTableAccess(role: iam.IRole, actions: readonly string[], partitions?: readonly string[]): void;
+  grantTableAccess(
+    role: iam.IRole,
+    actions: readonly string[],
+    partitions?: readonly string[] | { readonly writes: readonly string[] },
+  ): void;
   /** `sns:Publish` on the topic, and the use of its key to encrypt. */
   grantPublish(role: iam.IRole): void;
   registerPullTimeExclusion(role: iam.IRole): ecr.CfnPullTimeUpdateExclusion;

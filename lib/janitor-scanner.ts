@@ -8,7 +8,7 @@ import { grantAwsUsageRead } from './aws-usage-access';
 import type { JanitorParts } from './janitor-parts';
 import { consumeQueue, createScanQueues, grantSend } from './janitor-queue';
 import { grantSecretValue } from './secret-access';
-import { TABLE_ACTIONS } from './table-access';
+import { TABLE_ACTIONS, TABLE_WRITE_PARTITIONS } from './table-access';
 
 /** A scan worker's limit for one batch of repositories; SQS hides a message for 6 times as long. */
 const WORKER_TIMEOUT = Duration.minutes(5);
@@ -74,7 +74,9 @@ function addScanSchedule(
     resourceArns: [deleter.functionArn],
   });
   parts.settings.repositories.grantList(schedule.role);
-  parts.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule);
+  parts.grantTableAccess(schedule.role, TABLE_ACTIONS.scanSchedule, {
+    writes: TABLE_WRITE_PARTITIONS.scanSchedule,
+  });
   grantSecretValue(parts.linkSecret, schedule.role);
   grantSend(queue, schedule.role);
   // With no repository to scan, the schedule function assembles the (empty) plan itself.
@@ -103,7 +105,9 @@ function addScanWorker(
   });
   parts.settings.repositories.grantRead(worker.role);
   parts.registerPullTimeExclusion(worker.role);
-  parts.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker);
+  parts.grantTableAccess(worker.role, TABLE_ACTIONS.scanWorker, {
+    writes: TABLE_WRITE_PARTITIONS.scanWorker,
+  });
   grantSecretValue(parts.linkSecret, worker.role);
   parts.grantPublish(worker.role);
   if (parts.settings.awsUsage) grantAwsUsageRead(worker.role);

@@ -29,7 +29,7 @@ import {
 import type { RepositorySelection } from './repository-selection';
 import { scanConfigOf } from './scan-settings';
 import { grantSecretValue } from './secret-access';
-import { TABLE_ACTIONS, TABLE_PARTITIONS } from './table-access';
+import { TABLE_ACTIONS, TABLE_PARTITIONS, TABLE_WRITE_ACTIONS } from './table-access';
 
 export * from './registry-janitor-props';
 export { RepositorySelection } from './repository-selection';
@@ -236,18 +236,22 @@ export class RegistryJanitor extends Construct {
   private grantTableAccess(
     role: iam.IRole,
     actions: readonly string[],
-    partitions?: readonly string[],
+    partitions?: readonly string[] | { readonly writes: readonly string[] },
   ): void {
-    if (partitions) {
+    const within = (granted: readonly string[], keys: readonly string[]) =>
       iam.Grant.addToPrincipal({
         grantee: role,
-        actions: [...actions],
+        actions: [...granted],
         resourceArns: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
       });
-    } else {
-      this.table.grant(role, ...actions);
-    }
+    if (partitions === undefined) this.table.grant(role, ...actions);
+    else if ('writes' in partitions) {
+      const reads = actions.filter((action) => !TABLE_WRITE_ACTIONS.has(action));
+      const writes = actions.filter((action) => TABLE_WRITE_ACTIONS.has(action));
+      if (reads.length > 0) this.table.grant(role, ...reads);
+      if (writes.length > 0) within(writes, partitions.writes);
+    } else within(actions, partitions);
     this.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey');
   }
 

@@ -53,3 +53,28 @@ export const TABLE_PARTITIONS = {
   /** One plan's header, candidates, approval and outcomes (`PLAN#<id>`). */
   review: ['PLAN#*'],
 } as const satisfies Partial<Record<keyof typeof TABLE_ACTIONS, readonly string[]>>;
+
+/** The table actions that write. */
+export const TABLE_WRITE_ACTIONS: ReadonlySet<string> = new Set([
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+]);
+
+/**
+ * The partitions the functions that read everything may write, enforced with
+ * `dynamodb:LeadingKeys` on their write actions (their reads stay unconditioned: a scan reads
+ * sightings, heartbeats and plans). The scan worker parses what anyone with push rights can shape
+ * (manifests, annotations), and the deleter acts on it: a flaw there cannot rewrite a cluster's
+ * heartbeat (which would unblock a silent cluster's repositories) or a sighting. Checked in
+ * test/integration/table-partitions.test.ts.
+ */
+export const TABLE_WRITE_PARTITIONS = {
+  /** Plans (`PLAN#<id>`) and the dashboard's list of them (`PLANS`). */
+  scanSchedule: ['PLAN#*', 'PLANS'],
+  /** A plan's repository summaries, candidates and header. */
+  scanWorker: ['PLAN#*'],
+  /** A plan's outcomes and status. */
+  deleter: ['PLAN#*'],
+} as const satisfies Partial<Record<keyof typeof TABLE_ACTIONS, readonly string[]>>;

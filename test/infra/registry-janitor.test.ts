@@ -774,6 +774,34 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       ]);
     });
 
+    it('lets the schedule, the worker and the deleter write plan partitions only, and read any', () => {
+      // The worker parses what anyone with push rights can shape: a flaw there must not reach a
+      // cluster's heartbeat or sightings.
+      for (const [role, partitions] of [
+        [roles.schedule, ['PLAN#*', 'PLANS']],
+        [roles.worker, ['PLAN#*']],
+        [roles.deleter, ['PLAN#*']],
+      ] as const) {
+        const table = statements.filter(
+          ({ roles: granted, statement }) =>
+            granted.includes(role) && actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+        );
+        for (const { statement } of table) {
+          const writes = actionsOf(statement).filter((action) =>
+            /^dynamodb:(PutItem|UpdateItem|BatchWriteItem|DeleteItem)$/.test(action),
+          );
+          expect([role, writes.length === 0 ? null : statement.Condition]).toEqual([
+            role,
+            writes.length === 0
+              ? null
+              : { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions } },
+          ]);
+          if (writes.length > 0) expect(writes).toEqual(actionsOf(statement));
+        }
+        expect(table.some(({ statement }) => statement.Condition !== undefined)).toBe(true);
+      }
+    });
+
     it('scopes ECS and Lambda reads to this account and region wherever IAM can', () => {
       const scoped = statements.filter(({ statement }) =>
         actionsOf(statement).some((action) =>

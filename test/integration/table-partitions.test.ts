@@ -20,7 +20,12 @@ import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
 import { handleIngest } from '../../lambdas/handlers/ingest';
 import { handleApprove, handleReview } from '../../lambdas/handlers/review';
 import { scanRepository, startScan } from '../../lambdas/handlers/scan';
-import { TABLE_ACTIONS, TABLE_PARTITIONS } from '../../lib/table-access';
+import {
+  TABLE_ACTIONS,
+  TABLE_PARTITIONS,
+  TABLE_WRITE_ACTIONS,
+  TABLE_WRITE_PARTITIONS,
+} from '../../lib/table-access';
 import { digestOf } from '../fixtures/builders';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 import { HOST, janitorWorld } from '../fixtures/janitor-world';
@@ -113,6 +118,10 @@ function approvalPost(link: URL, tags: readonly string[], http: Record<string, s
 }
 
 /** The commands of `requests` whose IAM action (`dynamodb:<Name>`) is not in `actions`. */
+/** The requests that write (`TABLE_WRITE_ACTIONS`). */
+const writesOf = (requests: readonly string[][]) =>
+  requests.filter(([command]) => TABLE_WRITE_ACTIONS.has(`dynamodb:${command!.replace(/Command$/, '')}`));
+
 function ungranted(requests: readonly string[][], actions: readonly string[]): string[] {
   const names = new Set(requests.map(([command]) => `dynamodb:${command!.replace(/Command$/, '')}`));
   return [...names].filter((action) => !actions.includes(action));
@@ -263,6 +272,8 @@ describe('table partitions of the public functions', () => {
       const outcomes = await world.plans.outcomes(id);
       expect([...outcomes.values()].map((outcome) => outcome.status).sort()).toEqual(['deleted', 'skipped']);
       expect(ungranted(recording.requests, TABLE_ACTIONS.deleter)).toEqual([]);
+      expect(writesOf(recording.requests).length).toBeGreaterThan(0);
+      expect(outside(writesOf(recording.requests), TABLE_WRITE_PARTITIONS.deleter)).toEqual([]);
     } finally {
       recording.close();
     }
@@ -315,6 +326,13 @@ describe('table partitions of the public functions', () => {
       expect(resumed).toEqual([earlier, earlier, earlier]);
       expect(ungranted(schedule.requests, TABLE_ACTIONS.scanSchedule)).toEqual([]);
       expect(ungranted(worker.requests, TABLE_ACTIONS.scanWorker)).toEqual([]);
+      for (const [requests, partitions] of [
+        [schedule.requests, TABLE_WRITE_PARTITIONS.scanSchedule],
+        [worker.requests, TABLE_WRITE_PARTITIONS.scanWorker],
+      ] as const) {
+        expect(writesOf(requests).length).toBeGreaterThan(0);
+        expect(outside(writesOf(requests), partitions)).toEqual([]);
+      }
     } finally {
       schedule.close();
       worker.close();
