@@ -138,9 +138,9 @@ export class RegistryJanitor extends Construct {
       SIGHTINGS_PATH,
       'Ingest',
       ingest.function,
-      'The ingest function checks each body before reading or storing it: an HMAC-SHA256 signature ' +
-        "with the cluster's key over the timestamp and the raw body, compared in constant time, refused " +
-        'beyond 300 s of clock skew.',
+      'The ingest function authenticates each body before storing anything from it: it parses the body ' +
+        'to find its cluster, whose key must verify an HMAC-SHA256 signature over the timestamp and the raw ' +
+        'body, compared in constant time and refused beyond 300 s of clock skew.',
     );
     this.api = this.janitorApi.httpApi;
     this.apiUrl = this.janitorApi.url;
