@@ -58,6 +58,7 @@ export class DynamoSightingStore implements SightingStore {
     cluster: string;
     observedAt: Date;
     sightings: readonly Sighting[];
+    round?: ReportRound;
   }): Promise<RecordResult> {
     const items = new Map<string, SightingItem>();
     for (const sighting of report.sightings) {
@@ -74,8 +75,11 @@ export class DynamoSightingStore implements SightingStore {
     await Promise.all(stale.map((item) => limit(() => this.writeSighting(item))));
     const repositories = new Set<string>();
     for (const item of items.values()) if (item.repository !== '') repositories.add(item.repository);
-    await this.writeHeartbeat(report.cluster, report.observedAt, repositories);
-    return { distinct: items.size, written: stale.length };
+    const reported =
+      report.round === undefined || report.round.parts === 1
+        ? await this.writeHeartbeat(report.cluster, report.observedAt, repositories)
+        : await this.writeRoundPart(report.cluster, report.observedAt, report.round, repositories);
+    return { distinct: items.size, written: stale.length, reported };
   }
 
   async sightingsOf(repository: string): Promise<Sighting[]> {
@@ -96,7 +100,10 @@ export class DynamoSightingStore implements SightingStore {
     const items = await queryAll(this.options, 'CLUSTER');
     return items.map((item) => ({
       cluster: String(item.cluster),
-      lastReportAt: new Date(String(item.lastReportAt)),
+      // A cluster that sent only parts of reports so far has no heartbeat: the newest part dates it.
+      ...(item.lastReportAt === undefined
+        ? { lastReportAt: new Date(String(item.roundPartAt)), incomplete: true }
+        : { lastReportAt: new Date(String(item.lastReportAt)) }),
       ...(item.repositories instanceof Set
         ? { repositories: [...item.repositories].map(String).sort() }
         : {}),
@@ -221,7 +228,7 @@ export class DynamoSightingStore implements SightingStore {
     cluster: string,
     observedAt: Date,
     repositories: ReadonlySet<string>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const names: Record<string, string> = { '#cluster': 'cluster', '#lastReportAt': 'lastReportAt' };
     const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
     let update = 'SET #cluster = :cluster, #lastReportAt = :at';
@@ -241,21 +248,101 @@ export class DynamoSightingStore implements SightingStore {
           ExpressionAttributeValues: values,
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      if (repositories.size === 0) return;
-      // Only onto a heartbeat that is there: not one retired since (see `retireCluster`).
-      await this.conditional(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: 'CLUSTER', sk: cluster },
-          UpdateExpression: 'ADD #repositories :repositories',
-          ConditionExpression: 'attribute_exists(#lastReportAt)',
-          ExpressionAttributeNames: { '#repositories': 'repositories', '#lastReportAt': 'lastReportAt' },
-          ExpressionAttributeValues: { ':repositories': repositories },
-        }),
-      );
+      await this.addRepositories(cluster, repositories);
+      return false;
     }
+  }
+
+  /**
+   * One part of a report of several bodies. The heartbeat item notes the newest report begun
+   * (`round`: its `observedAt`) and the parts of it stored so far (`roundParts`); the part that
+   * completes it moves the heartbeat (`writeHeartbeat`). Until then the cluster's last report
+   * stays where it was, so a report with a body lost on the way (refused, timed out, a Job killed
+   * mid-round) never passes for a whole one: the cluster goes stale and blocks, as if silent. A
+   * part of an older report than the one begun, arriving late, adds its repositories alone.
+   * Returns whether the heartbeat moved.
+   */
+  private async writeRoundPart(
+    cluster: string,
+    observedAt: Date,
+    round: ReportRound,
+    repositories: ReadonlySet<string>,
+  ): Promise<boolean> {
+    const names: Record<string, string> = {
+      '#cluster': 'cluster',
+      '#round': 'round',
+      '#parts': 'roundParts',
+      '#partAt': 'roundPartAt',
+    };
+    const values: Record<string, unknown> = {
+      ':cluster': cluster,
+      ':round': round.key,
+      ':part': new Set([round.part]),
+      ':at': observedAt.toISOString(),
+    };
+    let adds = 'ADD #parts :part';
+    if (repositories.size > 0) {
+      names['#repositories'] = 'repositories';
+      values[':repositories'] = repositories;
+      adds += ', #repositories :repositories';
+    }
+    const attempts = [
+      // The report is begun: add this part.
+      { update: `SET #cluster = :cluster, #partAt = :at ${adds}`, condition: '#round = :round' },
+      // No report begun, or an older one: begin this one with this part.
+      {
+        update: `SET #cluster = :cluster, #partAt = :at, #round = :round, #parts = :part${repositories.size > 0 ? ' ADD #repositories :repositories' : ''}`,
+        condition: 'attribute_not_exists(#round) OR #round < :round',
+      },
+    ];
+    // Twice: another part may begin this report between the two attempts.
+    for (let pass = 0; pass < 2; pass++) {
+      for (const { update, condition } of attempts) {
+        const names_ = update.includes('#repositories') ? names : withoutKey(names, '#repositories');
+        const values_ = update.includes(':repositories') ? values : withoutKey(values, ':repositories');
+        let stored: Record<string, unknown> | undefined;
+        try {
+          const answer = await this.options.client.send(
+            new UpdateCommand({
+              TableName: this.options.tableName,
+              Key: { pk: 'CLUSTER', sk: cluster },
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names_,
+              ExpressionAttributeValues: values_,
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+          stored = answer.Attributes;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          continue;
+        }
+        const parts = stored?.roundParts;
+        const whole = parts instanceof Set && parts.size >= round.parts;
+        return whole ? this.writeHeartbeat(cluster, observedAt, new Set()) : false;
+      }
+    }
+    await this.addRepositories(cluster, repositories);
+    return false;
+  }
+
+  /** Adds to the repositories of a heartbeat that is there: not one retired since (see `retireCluster`). */
+  private async addRepositories(cluster: string, repositories: ReadonlySet<string>): Promise<void> {
+    if (repositories.size === 0) return;
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { pk: 'CLUSTER', sk: cluster },
+        UpdateExpression: 'ADD #repositories :repositories',
+        ConditionExpression: 'attribute_exists(#cluster)',
+        ExpressionAttributeNames: { '#repositories': 'repositories', '#cluster': 'cluster' },
+        ExpressionAttributeValues: { ':repositories': repositories },
+      }),
+    );
   }
 
   /** A write whose condition failed found something newer already there: nothing to do. */
@@ -267,6 +354,18 @@ export class DynamoSightingStore implements SightingStore {
       throw error;
     }
   }
+}
+
+/** Which part of which report a body is: `key` names the report (its `observedAt`, as sent). */
+export interface ReportRound {
+  readonly key: string;
+  readonly part: number;
+  readonly parts: number;
+}
+
+function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
+  const { [key]: _, ...rest } = record;
+  return rest;
 }
 
 function fromItem(item: SightingItem): Sighting {

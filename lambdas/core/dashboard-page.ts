@@ -49,12 +49,16 @@ function clustersSection(view: DashboardView): string {
   const rows = [...view.clusters]
     .sort((a, b) => a.cluster.localeCompare(b.cluster))
     .map((report) => {
-      const stale = report.lastReportAt.getTime() < limit;
+      const stale = report.incomplete === true || report.lastReportAt.getTime() < limit;
       const when = `${formatUtc(report.lastReportAt)} UTC (${ago(report.lastReportAt, view.now)})`;
+      const why = report.incomplete
+        ? 'no whole report yet: some parts of its reports did not arrive'
+        : `limit ${plural(view.staleAfterHours, 'hour')}`;
       const flag = stale
-        ? ` <span class="outcome failed">stale: deletions in its repositories are blocked (limit ${plural(view.staleAfterHours, 'hour')})</span>`
+        ? ` <span class="outcome failed">stale: deletions in its repositories are blocked (${why})</span>`
         : '';
-      return `<li class="${stale ? 'problem' : ''}"><span class="name">${escapeHtml(report.cluster)}</span> <span class="meta">last report ${when}</span>${flag}</li>`;
+      const meta = report.incomplete ? `a part of a report ${when}` : `last report ${when}`;
+      return `<li class="${stale ? 'problem' : ''}"><span class="name">${escapeHtml(report.cluster)}</span> <span class="meta">${meta}</span>${flag}</li>`;
     });
   return `<section class="repo"><h2>Clusters</h2><ul class="plain">${rows.join('')}</ul></section>`;
 }

@@ -114,9 +114,10 @@ function problemLines(
   if (blocked.length > 0) {
     lines.push('', 'Blocked: no deletion proposed while a cluster is silent');
     const stale = blocked.flatMap((repo) =>
-      repo.blockedBy.map(
-        (cluster) =>
-          `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)}).`,
+      repo.blockedBy.map((cluster) =>
+        cluster.incomplete
+          ? `  ${repo.repository}: cluster ${cluster.cluster} sent no whole report yet, only parts (the last ${formatUtc(cluster.lastReportAt)} UTC, ${ago(cluster.lastReportAt, now)}).`
+          : `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)}).`,
       ),
     );
     lines.push(...atMost(stale));

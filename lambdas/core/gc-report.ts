@@ -1,5 +1,5 @@
 import type { Outcome } from './execute-plan';
-import type { PlanItem, RepositoryPlan } from './plan';
+import { lastReportText, type PlanItem, type RepositoryPlan } from './plan';
 import { ago, formatUtc, shortDigest } from './time-text';
 
 /** Options of the text report. */
@@ -31,7 +31,7 @@ export function renderRepositoryReport(
   const lines = [`Total images in ${plan.repository} (${options.label}): ${plan.totalImages}`];
   if (plan.blockedBy.length > 0) {
     const clusters = plan.blockedBy.map(
-      (stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, options.now)})`,
+      (stale) => `${stale.cluster} (${lastReportText(stale, ago(stale.lastReportAt, options.now))})`,
     );
     lines.push(
       `Deletions blocked: no recent report from ${clusters.join(', ')}; its images may still run there`,

@@ -91,7 +91,13 @@ export interface Sighting {
 /** A cluster and the newest `observedAt` it reported. */
 export interface ClusterReport {
   readonly cluster: string;
+  /** Its last whole report; when `incomplete`, the newest part it sent. */
   readonly lastReportAt: Date;
+  /**
+   * It sent parts of a report (a report of several bodies) but no whole one yet: it counts as
+   * silent, since the parts that did not arrive may name images it runs.
+   */
+  readonly incomplete?: boolean;
   /**
    * Every repository the cluster has reported an image from, kept for as long as the cluster is
    * (its sightings expire): a stale cluster blocks deletions in each of them.

@@ -39,7 +39,10 @@ export interface PlanItem extends ImageId {
 /** A cluster whose silence blocks deletions. */
 export interface StaleCluster {
   readonly cluster: string;
+  /** Its last whole report; when `incomplete`, the newest part of a report it sent. */
   readonly lastReportAt: Date;
+  /** It sent parts of reports, never a whole one (`ClusterReport.incomplete`). */
+  readonly incomplete?: boolean;
 }
 
 export interface RepositoryPlan {
@@ -144,7 +147,7 @@ export function planRepository(input: PlanRepositoryInput): RepositoryPlan {
   const { listed, prints } = families;
   const totalImages = listed.length;
   const sightings = input.sightings.forRepository(repository, listed, input.registryHosts, prints);
-  const blockedBy = staleClusters(sightings.clusters, input.sightings.lastReports, policy, now);
+  const blockedBy = staleClusters(sightings.clusters, input.sightings, policy, now);
   const protection = protectionContext(policy, sightings, now);
   // With aws-ecr-gc's flags alone nothing can protect: every family is unused, none is looked at.
   const quiet = nothingProtects(protection, listed);
@@ -180,9 +183,16 @@ function decideRoot(
   return { decision: 'delete', reason: `${verdict.reason}, ${usageText(usage, now)}` };
 }
 
+/** `last report 2 days ago`, or for a cluster that never sent a whole report, what it did send. */
+export function lastReportText(stale: StaleCluster, when: string): string {
+  return stale.incomplete ? `no whole report yet, a part of one ${when}` : `last report ${when}`;
+}
+
 /** Made once per repository: a silent cluster blocks every candidate of it alike. */
 function blockedDecision(blockedBy: readonly StaleCluster[], now: Date): Decided {
-  const names = blockedBy.map((stale) => `${stale.cluster} (last report ${ago(stale.lastReportAt, now)})`);
+  const names = blockedBy.map(
+    (stale) => `${stale.cluster} (${lastReportText(stale, ago(stale.lastReportAt, now))})`,
+  );
   return { decision: 'keep', reason: `kept: deletions blocked, no recent report from ${names.join(', ')}` };
 }
 
@@ -236,15 +246,17 @@ function usageText(usage: FamilyUsage, now: Date): string {
 
 function staleClusters(
   reporting: ReadonlySet<string>,
-  lastReports: ReadonlyMap<string, Date>,
+  index: Pick<SightingIndex, 'lastReports' | 'incomplete'>,
   policy: Policy,
   now: Date,
 ): StaleCluster[] {
   const limit = now.getTime() - policy.staleAfterHours * HOUR_MS;
   const stale: StaleCluster[] = [];
   for (const cluster of [...reporting].sort()) {
-    const lastReportAt = lastReports.get(cluster);
-    if (lastReportAt && lastReportAt.getTime() < limit) stale.push({ cluster, lastReportAt });
+    const lastReportAt = index.lastReports.get(cluster);
+    if (!lastReportAt) continue;
+    if (index.incomplete.has(cluster)) stale.push({ cluster, lastReportAt, incomplete: true });
+    else if (lastReportAt.getTime() < limit) stale.push({ cluster, lastReportAt });
   }
   return stale;
 }

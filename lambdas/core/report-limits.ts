@@ -6,3 +6,6 @@
  */
 export const MAX_NAMESPACE = 253;
 export const MAX_WORKLOAD = 512;
+
+/** The most bodies one report may take (`round.parts`): 10,000 bodies of 1 MiB. */
+export const MAX_ROUND_PARTS = 10_000;

@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { getOrCreate } from './collections';
 import { ImageReferenceError, SightingsError } from './errors';
 import { formatImageReference, MAX_REFERENCE, parseImageReference } from './image-ref';
-import type { ImageRef, Sighting } from './model';
-import { MAX_NAMESPACE, MAX_WORKLOAD } from './report-limits';
+import type { ClusterReport, ImageRef, Sighting } from './model';
+import { MAX_NAMESPACE, MAX_ROUND_PARTS, MAX_WORKLOAD } from './report-limits';
 
 // Strict objects: a misspelt key (`imageId` for `imageID`) would otherwise be dropped without a
 // word, and the image it names would lose its protection.
@@ -30,9 +31,52 @@ export const clusterReportSchema = z.strictObject({
     .refine((name) => !name.toLowerCase().startsWith('aws:'), "names starting with 'aws:' are reserved"),
   observedAt: z.iso.datetime({ offset: true }),
   images: z.array(imageEntry).max(100_000),
+  /**
+   * Which body of a report this is, when the report takes several (every body of one report has
+   * the report's `observedAt`): the report counts as the cluster's heartbeat only once all its
+   * parts have arrived, so that a body lost on the way cannot look like a whole report. Absent:
+   * the body is a whole report.
+   */
+  round: z
+    .strictObject({ part: z.int().min(1), parts: z.int().min(1).max(MAX_ROUND_PARTS) })
+    .refine((round) => round.part <= round.parts, 'part must be at most parts')
+    .optional(),
 });
 
+/**
+ * Each cluster's last report among `bodies` (one entry per cluster): the newest `observedAt` of a
+ * whole report, a body without `round` or every part of one. A cluster that sent only parts of
+ * reports is `incomplete`, dated by its newest part: silence about the rest is not evidence.
+ */
+export function reportsOfBodies(
+  bodies: readonly { readonly cluster: string; readonly observedAt: Date; readonly round?: RoundPart }[],
+): ClusterReport[] {
+  const parts = new Map<string, Set<number>>();
+  const newestWhole = new Map<string, Date>();
+  const newestPart = new Map<string, Date>();
+  const later = (map: Map<string, Date>, cluster: string, at: Date) => {
+    const known = map.get(cluster);
+    if (known === undefined || known.getTime() < at.getTime()) map.set(cluster, at);
+  };
+  for (const { cluster, observedAt, round } of bodies) {
+    later(newestPart, cluster, observedAt);
+    if (round === undefined || round.parts === 1) {
+      later(newestWhole, cluster, observedAt);
+      continue;
+    }
+    const key = `${cluster}\u0000${observedAt.toISOString()}`;
+    const seen = getOrCreate(parts, key, () => new Set<number>());
+    seen.add(round.part);
+    if (seen.size === round.parts) later(newestWhole, cluster, observedAt);
+  }
+  return [...newestPart].map(([cluster, at]) => {
+    const whole = newestWhole.get(cluster);
+    return whole ? { cluster, lastReportAt: whole } : { cluster, lastReportAt: at, incomplete: true };
+  });
+}
+
 export type ClusterReportBody = z.infer<typeof clusterReportSchema>;
+export type RoundPart = NonNullable<ClusterReportBody['round']>;
 
 /** An image entry that could not be read, in whole or in part, with the reason. */
 export interface IgnoredEntry {

@@ -1,5 +1,5 @@
 import { escapeHtml } from './digest';
-import type { PlanItem } from './plan';
+import { lastReportText, type PlanItem } from './plan';
 import type { RepositorySummary } from './plan-summary';
 import { type Held, heldText, withinLimit } from './review-limit';
 import {
@@ -140,7 +140,7 @@ function problemList(view: ReviewView): string {
     if (summary.error !== undefined) reasons.push(`could not be scanned: ${summary.error}`);
     for (const stale of summary.blockedBy) {
       reasons.push(
-        `deletions blocked: no recent report from cluster ${stale.cluster} (last report ${whenText(stale.lastReportAt, view.now)})`,
+        `deletions blocked: no recent report from cluster ${stale.cluster} (${lastReportText(stale, whenText(stale.lastReportAt, view.now))})`,
       );
     }
     if (repo.candidates.length > 0)

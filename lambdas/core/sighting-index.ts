@@ -20,8 +20,13 @@ export interface SightingIndex {
     hosts: ReadonlySet<string> | undefined,
     prints?: Int32Array,
   ): RepositorySightings;
-  /** Each cluster's last report: the newest `observedAt` it sent, or a stored heartbeat. */
+  /**
+   * Each cluster's last report: its heartbeat (`reports`); for a cluster with none, the newest
+   * `observedAt` of its sightings.
+   */
   readonly lastReports: ReadonlyMap<string, Date>;
+  /** The clusters that sent parts of reports but no whole one (`ClusterReport.incomplete`). */
+  readonly incomplete: ReadonlySet<string>;
 }
 
 /** The sightings of one repository's images; most images have none. */
@@ -50,8 +55,10 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 /**
  * Builds the index. `reports` adds heartbeats (a report with no images still proves the
- * cluster is alive) and the repositories each cluster ever reported from; without them a
- * cluster's last report is its newest sighting.
+ * cluster is alive) and the repositories each cluster ever reported from. A cluster's heartbeat
+ * is its last report, whatever its sightings say: the sightings of a report whose other parts
+ * never arrived must not make it look alive. Without a heartbeat, a cluster's last report is its
+ * newest sighting.
  */
 export function indexSightings(
   sightings: readonly Sighting[],
@@ -61,6 +68,13 @@ export function indexSightings(
   const byTag = new Map<string, Map<string, Map<string, Sighting>>>();
   const clustersByRepository = new Map<string, Set<string>>();
   const lastReports = new Map<string, Date>();
+  // A cluster's last whole report; for one that sent only parts, its newest part.
+  const whole = new Map<string, Date>();
+  const parts = new Map<string, Date>();
+  for (const report of reports)
+    noteReport(report.incomplete === true ? parts : whole, report.cluster, report.lastReportAt);
+  const heartbeats = new Map(parts);
+  for (const [cluster, at] of whole) heartbeats.set(cluster, at);
   // Consecutive sightings mostly come from one report: one cluster, one repository at a time.
   let lastRepository: string | undefined;
   let repositoryClusters: Set<string> | undefined;
@@ -80,10 +94,10 @@ export function indexSightings(
         lastCluster = cluster;
       }
     }
-    noteReport(lastReports, cluster, sighting.observedAt);
+    if (!heartbeats.has(cluster)) noteReport(lastReports, cluster, sighting.observedAt);
   }
+  for (const [cluster, at] of heartbeats) lastReports.set(cluster, at);
   for (const report of reports) {
-    noteReport(lastReports, report.cluster, report.lastReportAt);
     for (const repository of report.repositories ?? [])
       getOrCreate(clustersByRepository, repository, newSet).add(report.cluster);
   }
@@ -109,6 +123,7 @@ export function indexSightings(
       };
     },
     lastReports,
+    incomplete: new Set([...parts.keys()].filter((cluster) => !whole.has(cluster))),
   };
 }
 

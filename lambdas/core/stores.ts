@@ -9,6 +9,11 @@ export interface RecordResult {
   readonly distinct: number;
   /** Sightings written (new, or last seen long enough ago to be worth a write). */
   readonly written: number;
+  /**
+   * Whether the cluster's last report moved to this one: not for an older report arriving late,
+   * nor for a part of a report whose other parts have not all arrived.
+   */
+  readonly reported: boolean;
 }
 
 /**
@@ -21,6 +26,8 @@ export interface SightingStore {
     readonly cluster: string;
     readonly observedAt: Date;
     readonly sightings: readonly Sighting[];
+    /** Which part of a report of several bodies this is; `key` names the report (its `observedAt` as sent). */
+    readonly round?: { readonly key: string; readonly part: number; readonly parts: number };
   }): Promise<RecordResult>;
   /** Every sighting of a repository path, from every cluster and host ('' for bare digests). */
   sightingsOf(repository: string): Promise<Sighting[]>;

@@ -6,7 +6,7 @@ import { parseLifecyclePolicy } from '../core/lifecycle-policy';
 import type { ClusterReport, Sighting } from '../core/model';
 import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
 import type { Registry } from '../core/ports';
-import { parseClusterReport, sightingsFromReport } from '../core/report';
+import { parseClusterReport, reportsOfBodies, sightingsFromReport } from '../core/report';
 import { runGc } from './gc';
 import { registryFromFlags } from './gc-registry';
 import { usageFromFlags } from './gc-usage';
@@ -118,7 +118,8 @@ function sightingsFromFiles(paths: readonly string[]): {
   const read = paths.map((path) => readSightingsFile(path, now));
   return {
     sightings: read.flatMap((file) => file.sightings),
-    clusterReports: read.flatMap((file) => file.reports),
+    // The parts of one report may come in several files.
+    clusterReports: reportsOfBodies(read.flatMap((file) => file.bodies)),
   };
 }
 
@@ -146,6 +147,9 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** What a body says of its cluster's reports: when, and which part of a report it is. */
+type ReportedBody = Parameters<typeof reportsOfBodies>[0][number];
+
 /** How far a report's `observedAt` may be ahead of this machine's clock (clocks drift). */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -159,7 +163,7 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 export function readSightingsFile(
   path: string,
   now: Date = new Date(),
-): { sightings: Sighting[]; reports: ClusterReport[] } {
+): { sightings: Sighting[]; bodies: ReportedBody[] } {
   const text = readText(path, 'sightings');
   let value: unknown;
   try {
@@ -173,7 +177,7 @@ export function readSightingsFile(
   if (bodies.length === 0) throw new SightingsError(`${path} holds no cluster report (an empty list)`);
   try {
     const sightings: Sighting[] = [];
-    const reports: ClusterReport[] = [];
+    const reported: ReportedBody[] = [];
     bodies.forEach((body, index) => {
       const report = parseClusterReport(body);
       const observedAt = new Date(report.observedAt);
@@ -193,9 +197,13 @@ export function readSightingsFile(
         );
       }
       sightings.push(...read.sightings);
-      reports.push({ cluster: report.cluster, lastReportAt: observedAt });
+      reported.push({
+        cluster: report.cluster,
+        observedAt,
+        ...(report.round ? { round: report.round } : {}),
+      });
     });
-    return { sightings, reports };
+    return { sightings, bodies: reported };
   } catch (error) {
     if (error instanceof SightingsError) throw new SightingsError(`${path}: ${error.message}`);
     throw error;

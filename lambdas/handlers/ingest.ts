@@ -74,9 +74,22 @@ async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise
   if (ignored.length > 0)
     deps.log.warn('ingest ignored entries', { cluster: report.cluster, ignored: ignored.slice(0, 20) });
   try {
-    const result = await deps.store.recordReport({ cluster: report.cluster, observedAt, sightings });
-    deps.log.info('ingest stored', { cluster: report.cluster, entries: report.images.length, ...result });
-    deps.metrics?.clusterReported(report.cluster);
+    // The parts of one report share its `observedAt`, as sent (the stored time may be clamped).
+    const round = report.round ? { key: observed.toISOString(), ...report.round } : undefined;
+    const result = await deps.store.recordReport({
+      cluster: report.cluster,
+      observedAt,
+      sightings,
+      ...(round ? { round } : {}),
+    });
+    deps.log.info('ingest stored', {
+      cluster: report.cluster,
+      entries: report.images.length,
+      ...(round ? { part: round.part, parts: round.parts } : {}),
+      ...result,
+    });
+    // The per-cluster silence alarm counts whole reports only.
+    if (result.reported) deps.metrics?.clusterReported(report.cluster);
   } catch (error) {
     deps.log.error('ingest could not store the report', { cluster: report.cluster, error: String(error) });
     return json(503, { message: 'the report could not be stored; send it again' });

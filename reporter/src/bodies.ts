@@ -4,7 +4,7 @@
  */
 import { JanitorError } from '../../lambdas/core/errors';
 import { MAX_REFERENCE } from '../../lambdas/core/image-ref';
-import { MAX_NAMESPACE, MAX_WORKLOAD } from '../../lambdas/core/report-limits';
+import { MAX_NAMESPACE, MAX_ROUND_PARTS, MAX_WORKLOAD } from '../../lambdas/core/report-limits';
 import type { ImageEntry } from './image-entries';
 
 /** The ingest API refuses larger bodies (413). */
@@ -107,8 +107,8 @@ const shorter = (text: string) => JSON.stringify(text.length > 80 ? `${text.slic
 
 /**
  * Splits `entries` into raw JSON bodies of at most `maxBytes` (UTF-8), all with the same
- * `cluster` and `observedAt`, in order. No entries still give one body: an empty report is the
- * cluster's heartbeat.
+ * `cluster` and `observedAt`, in order; when there are several, each carries `round` (`part` of
+ * `parts`). No entries still give one body: an empty report is the cluster's heartbeat.
  *
  * @example
  * splitIntoBodies(entries, { cluster: 'prod-eu', observedAt: now }) // ['{"cluster":"prod-eu",...}']
@@ -116,8 +116,8 @@ const shorter = (text: string) => JSON.stringify(text.length > 80 ? `${text.slic
 export function splitIntoBodies(entries: readonly ImageEntry[], options: BodyOptions): string[] {
   const maxBytes = options.maxBytes ?? MAX_BODY_BYTES;
   const head = `{"cluster":${JSON.stringify(options.cluster)},"observedAt":${JSON.stringify(formatObservedAt(options.observedAt))},"images":[`;
-  const tail = ']}';
-  const emptyBytes = Buffer.byteLength(head + tail);
+  // Room for the longest `round` a body may end with.
+  const emptyBytes = Buffer.byteLength(head + roundTail(MAX_ROUND_PARTS, MAX_ROUND_PARTS));
   const bodies: string[] = [];
   let parts: string[] = [];
   let bytes = emptyBytes;
@@ -125,7 +125,7 @@ export function splitIntoBodies(entries: readonly ImageEntry[], options: BodyOpt
     const json = entryJson(entry);
     const full = bytes + 1 + Buffer.byteLength(json) > maxBytes || parts.length >= MAX_ENTRIES_PER_BODY;
     if (parts.length > 0 && full) {
-      bodies.push(head + parts.join(',') + tail);
+      bodies.push(head + parts.join(','));
       parts = [];
       bytes = emptyBytes;
     }
@@ -136,6 +136,19 @@ export function splitIntoBodies(entries: readonly ImageEntry[], options: BodyOpt
     parts.push(json);
     bytes += cost;
   }
-  bodies.push(head + parts.join(',') + tail);
-  return bodies;
+  bodies.push(head + parts.join(','));
+  if (bodies.length > MAX_ROUND_PARTS) {
+    throw new JanitorError(
+      `the report takes ${bodies.length} bodies of ${maxBytes} bytes, more than the ${MAX_ROUND_PARTS} one report may have`,
+    );
+  }
+  // One body is a whole report. Several each say which part they are: the ingest takes the
+  // report for the cluster's heartbeat only once all of them arrived.
+  if (bodies.length === 1) return [`${bodies[0]!}]}`];
+  return bodies.map((body, index) => body + roundTail(index + 1, bodies.length));
+}
+
+/** The end of a body that is part `part` of a report of `parts` bodies. */
+function roundTail(part: number, parts: number): string {
+  return `],"round":{"part":${part},"parts":${parts}}}`;
 }

@@ -72,7 +72,7 @@ async function ingestTime(): Promise<{ msPerMiB: number; entries: number }> {
   const key = clusterKey(hmacSha256Hex, secret, 'prod');
   const deps = {
     store: {
-      recordReport: async () => ({ distinct: 0, written: 0 }),
+      recordReport: async () => ({ distinct: 0, written: 0, reported: true }),
       sightingsOf: async () => [],
       clusterReports: async () => [],
     },

@@ -543,4 +543,37 @@ describe('gc --sightings from the reporter', () => {
     expect(both.stdout).toMatch(/Images to delete \([1-9]\d*\)/);
     expect(both.code).toBe(0);
   });
+
+  it('takes a report of several bodies for a report only with every part, whichever files hold them', async () => {
+    // Prepare: a fresh report of two bodies; the second names build-64cd372.
+    seedReadmeRepository();
+    const observedAt = new Date().toISOString();
+    const part = (n: number, images: object[]) => {
+      const file = join(dir, `prod-eu-part-${n}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ cluster: 'prod-eu', observedAt, images, round: { part: n, parts: 2 } }),
+      );
+      return file;
+    };
+    const first = part(1, [{ image: `${HOST}/testrepo:build-1d293f7` }]);
+    const second = part(2, [{ image: `${HOST}/testrepo:build-64cd372` }]);
+
+    // Act
+    const alone = await runCli([...README_ARGS, ...REGION, '--sightings', first, '--dry-run'], {
+      endpoint: fake.url,
+    });
+    const both = await runCli(
+      [...README_ARGS, ...REGION, '--sightings', first, '--sightings', second, '--dry-run'],
+      { endpoint: fake.url },
+    );
+
+    // Assess: a part alone may leave out what the cluster runs (here build-64cd372): it blocks.
+    expect(alone.stdout).toContain(
+      'Deletions blocked: no recent report from prod-eu (no whole report yet, a part of one just now)',
+    );
+    expect(alone.stdout).toContain('Images to delete (0)');
+    expect(both.stdout).not.toContain('Deletions blocked');
+    expect(both.code).toBe(0);
+  });
 });

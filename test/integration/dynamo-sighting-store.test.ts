@@ -70,9 +70,9 @@ describe('DynamoSightingStore', () => {
     const repeat = await store.recordReport(bigReport('prod-eu', minutes(5)));
 
     // Assess
-    expect(first).toEqual({ distinct: 150, written: 150 });
+    expect(first).toEqual({ distinct: 150, written: 150, reported: true });
     expect(firstWrites).toBe(151);
-    expect(repeat).toEqual({ distinct: 150, written: 0 });
+    expect(repeat).toEqual({ distinct: 150, written: 0, reported: true });
     expect(writes()).toBe(1);
   });
 
@@ -237,6 +237,89 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
     expect(await store.clusterReports()).toEqual([
       { cluster: 'prod-eu', lastReportAt: T0, repositories: ['api', 'legacy', 'web'] },
     ]);
+  });
+
+  describe('a report of several bodies', () => {
+    const part = (at: Date, index: number, parts: number, repository: string) => ({
+      ...report(at, repository),
+      round: { key: at.toISOString(), part: index, parts },
+    });
+
+    it('moves the heartbeat once every part arrived, in any order, a part sent twice included', async () => {
+      const { store } = await newStore();
+      await store.recordReport(report(minutes(-60), 'web'));
+      expect((await store.recordReport(part(T0, 3, 3, 'web'))).reported).toBe(false);
+      expect((await store.recordReport(part(T0, 1, 3, 'api'))).reported).toBe(false);
+      expect((await store.recordReport(part(T0, 1, 3, 'api'))).reported).toBe(false);
+      expect(await store.clusterReports()).toEqual([
+        { cluster: 'prod-eu', lastReportAt: minutes(-60), repositories: ['api', 'web'] },
+      ]);
+      expect((await store.recordReport(part(T0, 2, 3, 'jobs'))).reported).toBe(true);
+      expect(await store.clusterReports()).toEqual([
+        { cluster: 'prod-eu', lastReportAt: T0, repositories: ['api', 'jobs', 'web'] },
+      ]);
+    });
+
+    it('leaves the heartbeat where it was while a part is missing, report after report', async () => {
+      // A body refused every time (or a Job killed before its last body): the cluster must age.
+      const { store } = await newStore();
+      await store.recordReport(report(minutes(-600), 'web'));
+      for (const at of [minutes(-300), minutes(-200), minutes(-100)]) {
+        await store.recordReport(part(at, 1, 2, 'web'));
+      }
+      const [heartbeat] = await store.clusterReports();
+      expect(heartbeat?.lastReportAt).toEqual(minutes(-600));
+      const plan = planCleanup({
+        repositories: [
+          { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
+        ],
+        sightings: [],
+        clusterReports: await store.clusterReports(),
+        policy: aPolicy({ rules: { unusedTagged: true } }),
+        now: T0,
+      });
+      expect(plan.repositories[0]!.blockedBy.map((stale) => stale.cluster)).toEqual(['prod-eu']);
+    });
+
+    it('counts a cluster that never sent a whole report as silent: it blocks where it reported', async () => {
+      const { store } = await newStore();
+      await store.recordReport(part(T0, 1, 2, 'web'));
+      expect(await store.clusterReports()).toEqual([
+        { cluster: 'prod-eu', lastReportAt: T0, incomplete: true, repositories: ['web'] },
+      ]);
+      const plan = planCleanup({
+        repositories: [
+          { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
+        ],
+        sightings: [],
+        clusterReports: await store.clusterReports(),
+        policy: aPolicy({ rules: { unusedTagged: true } }),
+        now: T0,
+      });
+      expect(plan.repositories[0]!.items.map((item) => item.reason)).toEqual([
+        'kept: deletions blocked, no recent report from prod-eu (no whole report yet, a part of one just now)',
+      ]);
+    });
+
+    it('takes a part of an older report, arriving late, for its repositories alone', async () => {
+      const { store } = await newStore();
+      await store.recordReport(part(T0, 1, 2, 'web'));
+      expect((await store.recordReport(part(minutes(-60), 2, 2, 'legacy'))).reported).toBe(false);
+      expect((await store.recordReport(part(T0, 2, 2, 'api'))).reported).toBe(true);
+      expect(await store.clusterReports()).toEqual([
+        { cluster: 'prod-eu', lastReportAt: T0, repositories: ['api', 'legacy', 'web'] },
+      ]);
+    });
+
+    it('completes a report whose parts arrive at once', async () => {
+      const { store } = await newStore();
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.recordReport(part(T0, n, 4, `app-${n}`))),
+      );
+      expect(results.filter((result) => result.reported).length).toBeGreaterThanOrEqual(1);
+      expect((await store.clusterReports())[0]).toMatchObject({ cluster: 'prod-eu', lastReportAt: T0 });
+      expect((await store.clusterReports())[0]?.incomplete).toBeUndefined();
+    });
   });
 
   it('keeps the sighting of a bare digest, which names no repository, without expiry', async () => {

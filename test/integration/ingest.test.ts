@@ -269,4 +269,44 @@ describe('ingest metrics', () => {
       },
     ]);
   });
+
+  it('counts a report of several bodies once all its parts are stored, and not before', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const metrics = emfMetrics('ingest-fn', (line) => lines.push(line));
+    const part = (n: number) => {
+      const body = JSON.parse(report()) as Record<string, unknown>;
+      return JSON.stringify({ ...body, round: { part: n, parts: 2 } });
+    };
+
+    // Act and assess: part 2 first; the heartbeat and the metric wait for part 1.
+    expect((await handleIngest(event(part(2)), deps({ metrics }))).statusCode).toBe(202);
+    expect(lines).toHaveLength(0);
+    expect(await store.clusterReports()).toEqual([
+      {
+        cluster: 'prod-eu',
+        lastReportAt: new Date('2026-11-22T18:00:00Z'),
+        incomplete: true,
+        repositories: ['web'],
+      },
+    ]);
+    expect((await handleIngest(event(part(1)), deps({ metrics }))).statusCode).toBe(202);
+    expect(lines).toHaveLength(1);
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: new Date('2026-11-22T18:00:00Z'), repositories: ['web'] },
+    ]);
+  });
+
+  it.each([
+    [{ part: 0, parts: 2 }, 'round.part'],
+    [{ part: 3, parts: 2 }, 'round: part must be at most parts'],
+    [{ part: 1, parts: 2, of: 2 }, 'round'],
+    [{ part: 1.5, parts: 2 }, 'round.part'],
+  ])('refuses a body whose round is %j with 400, storing nothing', async (round, message) => {
+    const body = JSON.stringify({ ...(JSON.parse(report()) as object), round });
+    const answer = await handleIngest(event(body), deps());
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).message).toContain(message);
+    expect(await storedItems()).toBe(0);
+  });
 });

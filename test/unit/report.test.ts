@@ -1,5 +1,5 @@
 import { SightingsError } from '../../lambdas/core/errors';
-import { parseClusterReport, sightingsFromReport } from '../../lambdas/core/report';
+import { parseClusterReport, reportsOfBodies, sightingsFromReport } from '../../lambdas/core/report';
 
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -126,5 +126,53 @@ describe('sightingsFromReport', () => {
     expect(sightings.map((sighting) => sighting.ref)).toEqual([
       { registry: ECR, repository: 'web', tag: '1' },
     ]);
+  });
+});
+
+describe('reportsOfBodies', () => {
+  const at = (hour: number) => new Date(Date.UTC(2026, 10, 22, hour));
+  const body = (cluster: string, hour: number, round?: { part: number; parts: number }) => ({
+    cluster,
+    observedAt: at(hour),
+    ...(round ? { round } : {}),
+  });
+
+  it.each([
+    ['a body without round is a whole report', [body('a', 1)], [{ cluster: 'a', lastReportAt: at(1) }]],
+    [
+      'every part of a report makes it whole, in any order',
+      [body('a', 2, { part: 2, parts: 2 }), body('a', 2, { part: 1, parts: 2 })],
+      [{ cluster: 'a', lastReportAt: at(2) }],
+    ],
+    [
+      'a missing part leaves the last whole report',
+      [body('a', 1), body('a', 2, { part: 1, parts: 2 })],
+      [{ cluster: 'a', lastReportAt: at(1) }],
+    ],
+    [
+      'only parts: incomplete, dated by the newest part',
+      [body('a', 2, { part: 1, parts: 3 }), body('a', 3, { part: 2, parts: 3 })],
+      [{ cluster: 'a', lastReportAt: at(3), incomplete: true }],
+    ],
+    [
+      'parts of different reports do not add up',
+      [body('a', 2, { part: 1, parts: 2 }), body('a', 3, { part: 2, parts: 2 })],
+      [{ cluster: 'a', lastReportAt: at(3), incomplete: true }],
+    ],
+    [
+      'a part sent twice counts once',
+      [body('a', 2, { part: 1, parts: 2 }), body('a', 2, { part: 1, parts: 2 })],
+      [{ cluster: 'a', lastReportAt: at(2), incomplete: true }],
+    ],
+    [
+      'clusters apart',
+      [body('a', 1), body('b', 2, { part: 1, parts: 1 })],
+      [
+        { cluster: 'a', lastReportAt: at(1) },
+        { cluster: 'b', lastReportAt: at(2) },
+      ],
+    ],
+  ])('%s', (_, bodies, expected) => {
+    expect(reportsOfBodies(bodies)).toEqual(expected);
   });
 });

@@ -60,6 +60,10 @@ describe('ingest bodies', () => {
     const parsed = bodies.map(parse);
     expect(new Set(parsed.map((body) => body.observedAt))).toEqual(new Set(['2026-11-22T18:00:00Z']));
     expect(parsed.flatMap((body) => body.images)).toEqual(entries);
+    // Each says which part of the report it is: the ingest moves the heartbeat once all arrived.
+    expect(parsed.map((body) => body.round)).toEqual(
+      bodies.map((_, index) => ({ part: index + 1, parts: bodies.length })),
+    );
   });
 
   it('never split an entry and count UTF-8 bytes, not characters (property)', () => {
@@ -73,6 +77,10 @@ describe('ingest bodies', () => {
           const bodies = splitIntoBodies(entries, { cluster: 'c', observedAt: OBSERVED_AT, maxBytes });
           for (const body of bodies) expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(maxBytes);
           expect(bodies.flatMap((body) => JSON.parse(body).images)).toEqual(entries);
+          const rounds = bodies.map((body) => parse(body).round);
+          expect(rounds).toEqual(
+            bodies.length === 1 ? [undefined] : bodies.map((_, i) => ({ part: i + 1, parts: bodies.length })),
+          );
         },
       ),
     );

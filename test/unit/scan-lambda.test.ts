@@ -73,7 +73,7 @@ function depsWith(plans: PlanStore, registry: Registry, enqueued: ScanTask[] = [
   return {
     registry,
     sightings: {
-      recordReport: async () => ({ distinct: 0, written: 0 }),
+      recordReport: async () => ({ distinct: 0, written: 0, reported: true }),
       sightingsOf: async () => [],
       clusterReports: async () => [],
       snapshotFor: async () => ({ sightings: [], clusterReports: [] }),
