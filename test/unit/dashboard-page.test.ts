@@ -42,6 +42,16 @@ describe('renderDashboard', () => {
     );
   });
 
+  it('marks a cluster that sent only parts of reports stale, however recent the parts', () => {
+    const html = renderDashboard({
+      ...view(),
+      clusters: [{ cluster: 'edge', lastReportAt: new Date('2026-11-22T11:59:00Z'), incomplete: true }],
+    });
+    expect(html).toContain(
+      'edge</span> <span class="meta">a part of a report 2026-11-22 11:59:00 UTC (1 minute ago)</span> <span class="outcome failed">stale: deletions in its repositories are blocked (no whole report yet: some parts of its reports did not arrive)</span>',
+    );
+  });
+
   it('leaves out review links when it is given none (a dashboard reachable from the network)', () => {
     const html = renderDashboard(view());
     expect(html).not.toContain('<a href');

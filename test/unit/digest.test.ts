@@ -84,6 +84,21 @@ describe('renderDigest', () => {
     expect(digest.allClean).toBe(false);
   });
 
+  it('says when a cluster that blocks has sent only parts of reports', () => {
+    const digest = renderDigest(
+      input([
+        repo('api', 0, 0, {
+          blockedBy: [
+            { cluster: 'edge-2', lastReportAt: new Date('2026-11-22T05:00:00Z'), incomplete: true },
+          ],
+        }),
+      ]),
+    );
+    expect(digest.text).toContain(
+      '  api: cluster edge-2 sent no whole report yet, only parts (the last 2026-11-22 05:00:00 UTC, 13 hours ago).',
+    );
+  });
+
   it('says all clean when nothing is to delete, blocked or failed', () => {
     const digest = renderDigest(input([repo('web', 0, 0)]));
     expect(digest.allClean).toBe(true);
