@@ -165,7 +165,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 512,
-      Timeout: 15,
+      Timeout: 28,
       Handler: 'index.handler',
       Environment: {
         Variables: {
