@@ -62,6 +62,10 @@ export function applyDeleteRules(
     decision: 'delete',
     reason: `delete: tagged, not seen for ${plural(options.unusedDays, 'day')}`,
   };
+  const unusedMembers: RuleVerdict = {
+    decision: 'delete',
+    reason: `delete: untagged, its platform images tagged, not seen for ${plural(options.unusedDays, 'day')}`,
+  };
   const { tagged, unknownTime } = facts;
   // One verdict per lifecycle rule's reason, shared by the images it selects.
   const byLifecycleReason = new Map<string, RuleVerdict>();
@@ -80,8 +84,9 @@ export function applyDeleteRules(
         ? tagHold(taggedMembers(i), verdict === UNTAGGED ? undefined : rules.keep)
         : undefined;
     if (tagHolding !== undefined) {
-      verdict = undefined;
       heldVerdict = tagHolding;
+      // unusedTagged would select the tagged platform image on its own: the family goes by it.
+      verdict = tagged[i] === 0 && rules.unusedTagged ? unusedMembers : undefined;
     }
     const lifecycleReason = verdict ? undefined : lifecycle?.get(roots[i]!.digest);
     const holding =
@@ -146,11 +151,11 @@ function tagHold(members: readonly FamilyMember[], keep?: readonly KeepRule[]): 
 /**
  * ECR evaluates a lifecycle policy over every image, so a tagged platform image or signature that
  * a rule of higher priority than the one expiring its index or subject selects, and does not
- * expire, stays. Families are decided whole here, so such a member keeps its family: returns, for
- * root `i` expired by the rule of priority `expiredBy`, why (or undefined). A member that only
- * the expiring rule or a later one selects follows its root, as under every other rule (a
- * catch-all rule must not keep every signed image). The policy is evaluated over the roots and
- * every tagged member, as ECR sees them.
+ * expire, stays; so does a tagged platform image that no rule expires at all. Families are
+ * decided whole here, so such a member keeps its family: returns, for root `i` expired by the
+ * rule of priority `expiredBy`, why (or undefined). A signature that only the expiring rule or a
+ * later one selects follows its subject (a catch-all rule must not keep every signed image). The
+ * policy is evaluated over the roots and every tagged member, as ECR sees them.
  */
 function lifecycleHolds(
   policy: LifecyclePolicy,
@@ -171,10 +176,14 @@ function lifecycleHolds(
     const members = taggedMembers(index);
     if (members.length === 0) return undefined;
     outcome ??= evaluate();
-    for (const { image: member } of members) {
+    for (const { image: member, role } of members) {
+      const which = `${shortDigest(member.digest)} [${member.tags.join(', ')}]`;
       const why = outcome.kept.get(member.digest);
       if (why !== undefined && (outcome.priority.get(member.digest) ?? expiredBy) < expiredBy)
-        return `${shortDigest(member.digest)} [${member.tags.join(', ')}] of its family is ${why}`;
+        return `${which} of its family is ${why}`;
+      // A tagged platform image that no rule expires stays in ECR (as under tagHold).
+      if (role === 'child' && !outcome.expired.has(member.digest))
+        return `its platform image ${which} is tagged, and no lifecycle rule expires it`;
     }
     return undefined;
   };

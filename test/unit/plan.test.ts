@@ -297,6 +297,47 @@ describe('planCleanup families', () => {
         expect(items.get(image.digest)?.decision).toBe('delete');
     });
 
+    it('under deleteUntagged with a lifecycle rule for untagged images too: still kept', () => {
+      const untaggedIndex = anImage('l-index').indexOf([taggedAmd64, plainArm64]).pushedDaysAgo(30).build();
+      const lifecyclePolicy = parseLifecyclePolicy(
+        JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              selection: {
+                tagStatus: 'untagged',
+                countType: 'sinceImagePushed',
+                countUnit: 'days',
+                countNumber: 14,
+              },
+              action: { type: 'expire' },
+            },
+          ],
+        }),
+      );
+      for (const deleteUntagged of [false, true]) {
+        const items = plan(
+          [taggedAmd64, plainArm64, untaggedIndex],
+          aPolicy({ rules: { deleteUntagged, unusedTagged: false, lifecyclePolicy } }),
+        );
+        for (const image of [untaggedIndex, taggedAmd64, plainArm64])
+          expect([deleteUntagged, items.get(image.digest)?.decision]).toEqual([deleteUntagged, 'keep']);
+      }
+    });
+
+    it('but unusedTagged, which would select the tagged platform image on its own, deletes the family', () => {
+      const untaggedIndex = anImage('u-index').indexOf([taggedAmd64, plainArm64]).pushedDaysAgo(30).build();
+      const items = plan(
+        [taggedAmd64, plainArm64, untaggedIndex],
+        aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } }),
+      );
+      for (const image of [untaggedIndex, taggedAmd64, plainArm64])
+        expect(items.get(image.digest)?.decision).toBe('delete');
+      expect(items.get(untaggedIndex.digest)?.reason).toBe(
+        'delete: untagged, its platform images tagged, not seen for 7 days, never seen',
+      );
+    });
+
     it("and a signature follows its subject: its tag is the signing tool's, not a name", () => {
       const subject = anImage('s-subject').pushedDaysAgo(30).build();
       const signature = aCosignSignature(subject);
