@@ -1,3 +1,4 @@
+import picomatch from 'picomatch';
 import { PolicyError } from './errors';
 import type { LifecyclePolicy } from './lifecycle-policy';
 
@@ -111,6 +112,7 @@ const TAG_CHARACTERS = "a tag holds letters, digits, '.', '_' and '-' only";
 function globProblem(glob: string): string | undefined {
   if (glob.trim() === '') return 'a protected tag glob must not be empty';
   const never = (why: string) => `protected tag glob '${glob}' can never match: ${why}`;
+  const wrong = (why: string) => `protected tag glob '${glob}': ${why}`;
   /** What is open: the character, where, and (for braces) whether a ',' was met in it. */
   const open: { character: string; at: number; choices: boolean }[] = [];
   for (let i = 0; i < glob.length; i++) {
@@ -122,23 +124,38 @@ function globProblem(glob: string): string | undefined {
       if (character === ']') open.pop();
       else if (character === '^' && i === inside.at + 1) continue;
       else if (character === '!' && i === inside.at + 1)
-        return `protected tag glob '${glob}': '[!' is a class of '!' here, not a negation; write '[^'`;
-      else if (!TAG_CHARACTER.test(character)) return never(`${TAG_CHARACTERS}, not '${character}'`);
+        return wrong("'[!' is a class of '!' here, not a negation; write '[^'");
+      else if (character === '[' && glob[i + 1] === ':') {
+        const end = glob.indexOf(':]', i + 2);
+        const name = end < 0 ? '' : glob.slice(i + 2, end);
+        if (!POSIX_CLASSES.has(name))
+          return wrong(`'[:${name}' is not a class it knows (${[...POSIX_CLASSES].join(', ')})`);
+        i = end + 1;
+      } else if (character === '-' && !first && TAG_CHARACTER.test(glob[i - 1]!) && glob[i + 1] !== ']') {
+        const from = glob[i - 1]!;
+        const to = glob[i + 1];
+        if (to !== undefined && TAG_CHARACTER.test(to) && from > to)
+          return never(`the range '${from}-${to}' runs backwards`);
+      } else if (!TAG_CHARACTER.test(character)) return never(`${TAG_CHARACTERS}, not '${character}'`);
       continue;
     }
     if (TAG_CHARACTER.test(character) || character === '*' || character === '?') continue;
     if (character === '\\') {
+      // An escaped letter or digit is a regular expression escape to the library (`\1`, `\d`).
       const next = glob[i + 1];
-      if (next === undefined || !TAG_CHARACTER.test(next))
-        return never(`'\\${next ?? ''}' stands for a character no tag holds`);
+      if (next === undefined || !'.-_'.includes(next))
+        return wrong(`'\\${next ?? ''}' may not be escaped: only '\\.', '\\-' and '\\_' may`);
       i++;
     } else if (CLOSING[character] !== undefined) open.push({ character, at: i, choices: false });
     else if (character === ']' || character === '}' || character === ')') {
       const opener = open.pop();
       if (opener === undefined || CLOSING[opener.character] !== character)
-        return `protected tag glob '${glob}': '${character}' closes nothing`;
-      if (character === '}' && !opener.choices)
-        return never(`'${glob.slice(opener.at, i + 1)}' holds no ',', so its braces are read as characters`);
+        return wrong(`'${character}' closes nothing`);
+      if (character === '}') {
+        const braces = glob.slice(opener.at, i + 1);
+        const problem = bracesProblem(braces.slice(1, -1), opener.choices);
+        if (problem !== undefined) return wrong(`'${braces}' ${problem}`);
+      }
     } else if (character === ',' && inside?.character === '{') inside.choices = true;
     else if (character === '|' && inside?.character === '(') continue;
     else if ((character === '@' || character === '+' || character === '!') && glob[i + 1] === '(') continue;
@@ -149,7 +166,25 @@ function globProblem(glob: string): string | undefined {
     else return never(`${TAG_CHARACTERS}, not '${character}'`);
   }
   const unclosed = open.pop();
-  return unclosed === undefined
-    ? undefined
-    : `protected tag glob '${glob}' has an unclosed '${unclosed.character}'`;
+  if (unclosed !== undefined) return `protected tag glob '${glob}' has an unclosed '${unclosed.character}'`;
+  // The last word: what the library made of it matches nothing at all.
+  return picomatch.makeRe(glob, { dot: true }).source === '$^' ? never('it matches nothing') : undefined;
+}
+
+/** The POSIX classes a protected-tag glob may use inside `[...]`. */
+const POSIX_CLASSES: ReadonlySet<string> = new Set(['alpha', 'digit', 'alnum', 'lower', 'upper', 'xdigit']);
+
+/**
+ * What is wrong with braces holding `content`: without a ',', the library reads them as
+ * characters; a range `{a..c}` it reads right only with one letter or digit of one kind at each
+ * end, in order (`{1..10}` would match 1 and 0 only).
+ */
+function bracesProblem(content: string, choices: boolean): string | undefined {
+  if (content.includes('..')) {
+    const range = /^([a-z]\.\.[a-z]|[A-Z]\.\.[A-Z]|[0-9]\.\.[0-9])$/.exec(content);
+    if (!range || content[0]! > content[3]!)
+      return "is not a range the glob library reads right: one letter or digit at each end, in order, as in '{1..3}'; for more, write a class or list the choices";
+    return undefined;
+  }
+  return choices ? undefined : "holds no ',', so its braces are read as characters";
 }
