@@ -212,7 +212,7 @@ function keepVerdicts(
   rules: readonly KeepRule[],
   newestFirst: ArrayLike<number>,
 ): (RuleVerdict | undefined)[] {
-  const { tagged, starts, matched, matchedTags, unmanaged } = facts;
+  const { tagged, starts, matched, unmanaged } = facts;
   const seen = rules.map(() => 0);
   const kept = rules.map((rule): RuleVerdict => ({ decision: 'keep', reason: `kept: ${newestText(rule)}` }));
   const beyond = rules.map(
@@ -225,10 +225,11 @@ function keepVerdicts(
     let keptBy: number[] | number | undefined;
     let beyondBy: number[] | number | undefined;
     for (let at = starts[i]!; at < starts[i + 1]!; at++) {
-      const r = matched[at]!;
+      const match = matched[at]!;
+      const r = match & RULE_MASK;
       if (seen[r]! < rules[r]!.count) keptBy = withRule(keptBy, r);
       else beyondBy = withRule(beyondBy, r);
-      seen[r]! += matchedTags[at]!;
+      seen[r]! += (match >>> RULE_BITS) + 1;
     }
     const unmanagedTag = unmanaged[i];
     if (unmanagedTag !== undefined) {
@@ -256,9 +257,11 @@ export interface KeepRuleFacts {
   readonly tagged: Uint8Array;
   /** The rules with a tag of image `i` under their prefix: `matched[starts[i]]` to `matched[starts[i + 1] - 1]`. */
   readonly starts: Int32Array;
+  /**
+   * Each: the rule's index (`& RULE_MASK`), and how many of the image's tags are under its prefix,
+   * less one (`>>> RULE_BITS`): aws-ecr-gc counts tags. One number each: most images have one tag.
+   */
   readonly matched: number[];
-  /** How many tags of the image are under the prefix of `matched[at]`: aws-ecr-gc counts tags. */
-  readonly matchedTags: number[];
   /** Each image's first tag under no rule's prefix. */
   readonly unmanaged: (string | undefined)[];
 }
@@ -290,7 +293,6 @@ export const emptyKeepRuleFacts = (length: number): KeepRuleFacts => ({
   tagged: new Uint8Array(length),
   starts: new Int32Array(length + 1),
   matched: [],
-  matchedTags: [],
   unmanaged: new Array(length),
 });
 
@@ -306,12 +308,16 @@ export function noteKeepRuleFacts(
   facts.tagged[i] = 1;
   facts.unmanaged[i] = unmanagedTag(tags, rules);
   for (let r = 0; r < rules.length; r++) {
-    const under = tagsUnder(tags, rules[r]!.prefix);
-    if (under === 0) continue;
-    facts.matched.push(r);
-    facts.matchedTags.push(under);
+    const prefix = rules[r]!.prefix;
+    const under = tags.length === 1 ? (tags[0]!.startsWith(prefix) ? 1 : 0) : tagsUnder(tags, prefix);
+    // More than 65,536 tags under one prefix count as 65,536 (a keep count never nears that).
+    if (under > 0) facts.matched.push(r + (Math.min(under, RULE_MASK + 1) - 1) * (RULE_MASK + 1));
   }
 }
+
+/** `KeepRuleFacts.matched`: a rule's index in the low bits, tags under it less one above. */
+const RULE_BITS = 16;
+const RULE_MASK = (1 << RULE_BITS) - 1;
 
 /** 0, 1, 2, ...: images already newest first. */
 function inListingOrder(length: number): Int32Array {

@@ -59,6 +59,9 @@ export function parseKeepRule(value: string): KeepRule {
   return { prefix: match[1]!, count };
 }
 
+/** More keep rules than anyone writes by hand (the planner packs a rule's index in 16 bits). */
+const MAX_KEEP_RULES = 1000;
+
 /** Checks the numbers and rules of a policy; throws a `PolicyError` naming every problem. */
 export function validatePolicy(policy: Policy): Policy {
   const problems: string[] = [];
@@ -71,6 +74,8 @@ export function validatePolicy(policy: Policy): Policy {
     problems.push(`staleAfterHours must be a number > 0, got ${policy.staleAfterHours}`);
   }
   const prefixes = new Set<string>();
+  if (policy.rules.keep.length > MAX_KEEP_RULES)
+    problems.push(`at most ${MAX_KEEP_RULES} keep rules, got ${policy.rules.keep.length}`);
   for (const rule of policy.rules.keep) {
     if (rule.prefix === '') problems.push('a keep rule needs a non-empty tag prefix');
     const foreign = [...rule.prefix].find((character) => !TAG_CHARACTER.test(character));
