@@ -238,25 +238,39 @@ export function describeResponse(response: OciResponse): string {
 export function nextPage(response: OciResponse, baseUrl: URL): string | undefined {
   const header = response.headers.get('link');
   if (!header) return undefined;
-  // RFC 8288: link-values `<target>; param; param`, parameters in any order, `rel` a list.
-  for (const match of header.matchAll(/<([^>]*)>([^<]*)/g)) {
-    const parameters = match[2]!.replace(/,\s*$/, '').split(';');
-    const isNext = parameters.some((parameter) => {
-      const [name = '', value = ''] = parameter.split('=', 2).map((part) => part.trim());
-      const relations = value
-        .replace(/^"(.*)"$/, '$1')
-        .toLowerCase()
-        .split(/\s+/);
-      return name.toLowerCase() === 'rel' && relations.includes('next');
-    });
-    if (!isNext) continue;
-    const next = new URL(match[1]!, response.url);
+  for (const link of linkValues(header)) {
+    const relations = (link.parameters.get('rel') ?? '').toLowerCase().split(/\s+/);
+    if (!relations.includes('next')) continue;
+    const next = new URL(link.target, response.url);
     if (next.origin !== baseUrl.origin) {
       throw new RegistryReadError(`the registry's next page link leaves ${baseUrl.host}: ${next.origin}`);
     }
     return `${next.pathname}${next.search}`;
   }
   return undefined;
+}
+
+/**
+ * The link-values of a `Link` header (RFC 8288): `<target>; name=value; name="quoted value", ...`,
+ * parameters in any order, a quoted value free to hold `<`, `,` or `;`. Parameter names in lower case.
+ */
+export function linkValues(header: string): { target: string; parameters: Map<string, string> }[] {
+  const links: { target: string; parameters: Map<string, string> }[] = [];
+  const token = /\s*(?:<([^>]*)>|;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;,]*)))?|(,)|(.))/gy;
+  let current: { target: string; parameters: Map<string, string> } | undefined;
+  for (let match = token.exec(header); match !== null && match[0] !== ''; match = token.exec(header)) {
+    const [, target, name, quoted, plain, , other] = match;
+    if (target !== undefined) {
+      current = { target, parameters: new Map() };
+      links.push(current);
+    } else if (name !== undefined && current && !current.parameters.has(name.toLowerCase())) {
+      current.parameters.set(name.toLowerCase(), quoted?.replace(/\\(.)/g, '$1') ?? plain ?? '');
+    } else if (other !== undefined) {
+      // Not part of a link-value: what follows belongs to no link until the next `<`.
+      current = undefined;
+    }
+  }
+  return links;
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */

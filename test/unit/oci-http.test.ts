@@ -132,6 +132,10 @@ describe('the pieces of the Distribution protocol', () => {
       expect([link, nextPage(page(link), BASE)]).toEqual([link, '/v2/_catalog?last=b&n=2']);
     }
     expect(nextPage(page('</v2/_catalog?n=2>; rel="prev"'), BASE)).toBeUndefined();
+    // A quoted parameter may hold '<', ',' or ';'.
+    expect(nextPage(page('</v2/_catalog?last=b&n=2>; title="<x>, ;"; rel="next"'), BASE)).toBe(
+      '/v2/_catalog?last=b&n=2',
+    );
     expect(nextPage(page('</v2/_catalog?n=2>; title="next"'), BASE)).toBeUndefined();
     expect(() => nextPage(page('<https://evil.example.com/v2/_catalog>; rel="next"'), BASE)).toThrow(
       /leaves/,
