@@ -10,12 +10,13 @@ import { addReportCommand } from '../reporter/src/report-cli';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
- * A flag that takes one value: given twice, it is a usage error, not the last one winning. A CI
+ * A flag that takes one value: given twice with two values, it is a usage error, not the last one winning. A CI
  * template's `--min-age-days 3` and a job's later `--min-age-days 0` would otherwise lower a
  * protection without a word.
  */
 const once = (value: string, previous: unknown) => {
-  if (previous !== undefined) throw new InvalidArgumentError('given more than once; give it once');
+  if (previous !== undefined && previous !== value)
+    throw new InvalidArgumentError(`given twice, as '${String(previous)}' and '${value}'; give it once`);
   return value;
 };
 

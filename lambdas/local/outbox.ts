@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RenderedDigest } from '../core/digest';
 import type { Notifier } from '../core/ports-scan';
@@ -21,6 +21,8 @@ export class OutboxNotifier implements Notifier {
     // A digest carries a signed review link, which is enough to approve deletions: the outbox and
     // its files are its owner's only, as secrets.json is.
     mkdirSync(outbox, { recursive: true, mode: 0o700 });
+    // An outbox made by an earlier version, readable by all: closing it closes its older digests.
+    chmodSync(outbox, 0o700);
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
     writeWhole(join(outbox, `${name}.txt`), `Subject: ${digest.subject}\n\n${digest.text}`, 0o600);
     writeWhole(join(outbox, `${name}.html`), digest.html, 0o600);

@@ -388,8 +388,14 @@ describe('registry-janitor gc against an ECR-compatible endpoint', () => {
       "',' separates choices only inside braces",
     ],
     [['gc', '--repo', 'testrepo', '--keep', 'build*=1'], "keep prefix 'build*' can never start a tag"],
-    [['gc', '--repo', 'testrepo', '--min-age-days', '3', '--min-age-days', '0'], 'given more than once'],
-    [['gc', '--repo', 'testrepo', '--delete-untagged', '--delete-untagged=false'], 'given more than once'],
+    [
+      ['gc', '--repo', 'testrepo', '--min-age-days', '3', '--min-age-days', '0'],
+      "given twice, as '3' and '0'",
+    ],
+    [
+      ['gc', '--repo', 'testrepo', '--delete-untagged', '--delete-untagged=false'],
+      "given twice, as 'true' and 'false'",
+    ],
     [['gc', '--repo', 'Bad Name'], "--repo 'Bad Name' is not a repository name"],
     [['gc', '--repo', ''], "--repo '' is not a repository name"],
     [

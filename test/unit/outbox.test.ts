@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutboxNotifier } from '../../lambdas/local/outbox';
@@ -42,6 +42,10 @@ describe('OutboxNotifier', () => {
       process.umask(umask);
     }
     const outbox = join(dataDir, 'outbox');
+    expect(statSync(outbox).mode & 0o777).toBe(0o700);
+    // One made open by an earlier version is closed.
+    chmodSync(outbox, 0o755);
+    await new OutboxNotifier(dataDir, () => undefined).publish(digest('again'));
     expect(statSync(outbox).mode & 0o777).toBe(0o700);
     for (const file of readdirSync(outbox)) expect(statSync(join(outbox, file)).mode & 0o777).toBe(0o600);
   });
