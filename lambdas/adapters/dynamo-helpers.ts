@@ -118,13 +118,16 @@ export function pageNumber(page: number): string {
   return String(page).padStart(5, '0');
 }
 
-/** Splits items into pages of at most `PAGE_BYTES` of JSON each; never splits one item. */
+/**
+ * Splits items into pages of at most `PAGE_BYTES` of JSON each, counted in UTF-8 bytes as
+ * DynamoDB counts an item (a reason in CJK script takes three bytes a character); never splits one item.
+ */
 export function paginate<T>(items: readonly T[]): T[][] {
   const pages: T[][] = [];
   let current: T[] = [];
   let size = 0;
   for (const item of items) {
-    const bytes = JSON.stringify(item).length + 1;
+    const bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (current.length > 0 && size + bytes > PAGE_BYTES) {
       pages.push(current);
       current = [];

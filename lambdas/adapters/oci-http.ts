@@ -197,6 +197,8 @@ export class OciHttp {
   }
 }
 
+const cut = (text: string, most: number) => (text.length > most ? `${text.slice(0, most)}…` : text);
+
 /** The registry's own error, from its `{"errors":[{"code","message"}]}` body, else the status. */
 export function registryError(response: OciResponse): { code: string; message: string } {
   try {
@@ -205,7 +207,9 @@ export function registryError(response: OciResponse): { code: string; message: s
     };
     const first = value.errors?.[0];
     if (first && typeof first.code === 'string') {
-      return { code: first.code, message: typeof first.message === 'string' ? first.message : first.code };
+      // The registry writes these: a message of any length would travel into every plan and log.
+      const message = typeof first.message === 'string' ? first.message : first.code;
+      return { code: first.code.slice(0, 100), message: cut(message, 500) };
     }
   } catch {
     // not JSON: fall through

@@ -35,8 +35,16 @@ export function summarizeRepository(plan: RepositoryPlan, maxReasons = 3): Repos
     candidateBytes,
     topReasons,
     blockedBy: plan.blockedBy,
-    ...(plan.error === undefined ? {} : { error: plan.error }),
+    ...(plan.error === undefined ? {} : { error: errorText(plan.error) }),
   };
+}
+
+/** The most of a repository's error a summary keeps: it is stored in the plan, shown on every page. */
+export const MAX_ERROR_TEXT = 2_000;
+
+/** `error`, cut to `MAX_ERROR_TEXT` characters: a registry's message can be of any length. */
+export function errorText(error: string): string {
+  return error.length > MAX_ERROR_TEXT ? `${error.slice(0, MAX_ERROR_TEXT)}… (cut)` : error;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { MAX_SUBJECT_CHARS, renderDigest, utf8Length } from '../../lambdas/core/digest';
 import type { RepositorySummary } from '../../lambdas/core/plan-summary';
-import { reasonCategory } from '../../lambdas/core/plan-summary';
+import { MAX_ERROR_TEXT, reasonCategory, summarizeRepository } from '../../lambdas/core/plan-summary';
 
 const NOW = new Date('2026-11-22T18:00:00Z');
 const GIB = 1024 ** 3;
@@ -184,5 +184,19 @@ describe('reasonCategory', () => {
     ],
   ])('groups %j as %j', (reason, category) => {
     expect(reasonCategory(reason)).toBe(category);
+  });
+});
+
+describe('summarizeRepository', () => {
+  it("cuts a repository's error to what a plan keeps", () => {
+    const summary = summarizeRepository({
+      repository: 'web',
+      totalImages: 0,
+      items: [],
+      blockedBy: [],
+      error: `403 DENIED: ${'x'.repeat(450_000)}`,
+    });
+    expect(summary.error).toHaveLength(MAX_ERROR_TEXT + '… (cut)'.length);
+    expect(summary.error).toMatch(/^403 DENIED: x+… \(cut\)$/);
   });
 });

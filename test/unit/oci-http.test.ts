@@ -1,6 +1,12 @@
 import { OciAuthenticator, parseChallenges } from '../../lambdas/adapters/oci-auth';
 import { lookupCredentials } from '../../lambdas/adapters/oci-credentials';
-import { nextPage, OciHttp, type OciResponse, parseRetryAfter } from '../../lambdas/adapters/oci-http';
+import {
+  nextPage,
+  OciHttp,
+  type OciResponse,
+  parseRetryAfter,
+  registryError,
+} from '../../lambdas/adapters/oci-http';
 import { UsageError } from '../../lambdas/core/errors';
 import { parseRegistryUrl } from '../../lambdas/handlers/gc-registry';
 
@@ -140,6 +146,18 @@ describe('the pieces of the Distribution protocol', () => {
     expect(() => nextPage(page('<https://evil.example.com/v2/_catalog>; rel="next"'), BASE)).toThrow(
       /leaves/,
     );
+  });
+
+  it("cuts a registry's error message: it travels into plans and logs", () => {
+    const answer: OciResponse = {
+      status: 403,
+      headers: new Headers(),
+      body: Buffer.from(JSON.stringify({ errors: [{ code: 'DENIED', message: 'x'.repeat(450_000) }] })),
+      url: new URL('https://registry.example.com/v2/web/tags/list'),
+    };
+    const { code, message } = registryError(answer);
+    expect(code).toBe('DENIED');
+    expect(message).toHaveLength(501);
   });
 
   it('parses bearer challenges with commas inside quoted scopes', () => {
