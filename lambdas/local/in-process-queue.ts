@@ -13,13 +13,25 @@ export class InProcessScanQueue implements ScanQueue {
 
   constructor(
     private readonly run: (task: ScanTask) => Promise<void>,
-    options: { readonly concurrency?: number; readonly attempts?: number } = {},
+    options: {
+      readonly concurrency?: number;
+      readonly attempts?: number;
+      /** Told of each task that failed every attempt (`serve` logs it: a dead letter is never silent). */
+      readonly onDeadLetter?: (task: ScanTask, error: string) => void;
+    } = {},
   ) {
     this.limit = pLimit(options.concurrency ?? 4);
     this.attempts = options.attempts ?? 3;
+    this.onDeadLetter = options.onDeadLetter;
   }
 
   private readonly attempts: number;
+  private readonly onDeadLetter: ((task: ScanTask, error: string) => void) | undefined;
+
+  /** Whether any task is queued or running. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
 
   async enqueue(tasks: readonly ScanTask[]): Promise<void> {
     for (const task of tasks) {
@@ -40,7 +52,9 @@ export class InProcessScanQueue implements ScanQueue {
         return;
       } catch (error) {
         if (attempt >= this.attempts) {
-          this.deadLetters.push({ task, error: error instanceof Error ? error.message : String(error) });
+          const message = error instanceof Error ? error.message : String(error);
+          this.deadLetters.push({ task, error: message });
+          this.onDeadLetter?.(task, message);
           return;
         }
       }

@@ -90,7 +90,14 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
     const scans = new Set<Promise<void>>();
     let closing = false;
     let scanDeps: ScanDeps | undefined;
-    const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!));
+    const queue = new InProcessScanQueue((task: ScanTask) => scanRepository(task, scanDeps!), {
+      onDeadLetter: (task, error) =>
+        log.error('scan task failed every attempt: its plan stays incomplete, nothing in it is deleted', {
+          planId: task.planId,
+          repository: task.repository,
+          error,
+        }),
+    });
     const server = await startHttpServer([], { host: options.host, port: options.port });
     const baseUrl = linkBaseUrl(server.url);
     const startDeletion = async (planId: string) => {
@@ -134,6 +141,11 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       log,
     };
     const cron = new Cron(config.schedule, { timezone: 'UTC', protect: true }, async () => {
+      // A scan's tasks run after its start returns: never pile a second scan on one still running.
+      if (queue.busy) {
+        log.warn('scheduled scan skipped: the previous scan is still running');
+        return;
+      }
       const scanning = routes
         .scan(new Date())
         .then(() => undefined)
