@@ -33,7 +33,10 @@ const policyPatch = z
 export const scanConfigSchema = z
   .object({
     /** Repository names or globs to manage; every repository when omitted. */
-    repositories: z.array(z.string().min(1)).optional(),
+    repositories: z
+      .array(z.string().min(1))
+      .min(1, 'list at least one repository or glob, or leave repositories out to manage every repository')
+      .optional(),
     /** Manage only repositories carrying this resource tag (ECR). */
     repositoryTag: z
       .object({ key: z.string().min(1), value: z.string() })
@@ -55,6 +58,11 @@ type PolicyPatch = z.infer<typeof policyPatch>;
 /** The scan configuration, parsed and compiled. */
 export interface ScanConfig {
   readonly manages: (repository: string) => boolean;
+  /**
+   * The configured globs (`repositories`, `overrides[].repositories`) that match none of
+   * `listed`: most likely a typo, which would scan nothing, or give a repository the base policy.
+   */
+  readonly unmatchedGlobs: (listed: readonly string[]) => string[];
   /** Only repositories with this resource tag are managed (the registry is asked for tags). */
   readonly repositoryTag?: { readonly key: string; readonly value: string };
   readonly policyFor: (repository: string) => Policy;
@@ -92,8 +100,14 @@ export function parseScanConfig(value: unknown): ScanConfig {
     policy: applyPatch(base, override.policy, `overrides.${index}.policy`),
   }));
   const managed = config.repositories?.map((glob) => picomatch(glob));
+  const globs = [...(config.repositories ?? []), ...(config.overrides ?? []).map((o) => o.repositories)];
   return {
     manages: (repository) => !managed || managed.some((match) => match(repository)),
+    unmatchedGlobs: (listed) =>
+      [...new Set(globs)].filter((glob) => {
+        const match = picomatch(glob);
+        return !listed.some((repository) => match(repository));
+      }),
     ...(config.repositoryTag ? { repositoryTag: config.repositoryTag } : {}),
     policyFor: (repository) => overrides.find((override) => override.matches(repository))?.policy ?? base,
     notifyWhenClean: config.notifyWhenClean ?? false,

@@ -145,9 +145,16 @@ async function startPlan(
   }
   let repositories: string[];
   try {
-    repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
-      deps.config.manages,
-    );
+    const listed = await deps.registry.listRepositories(deps.config.repositoryTag);
+    repositories = listed.filter(deps.config.manages);
+    const unmatched = deps.config.unmatchedGlobs(listed);
+    if (unmatched.length > 0)
+      deps.log.warn('configured repository globs match no repository (a typo?)', {
+        planId,
+        globs: unmatched,
+        listed: listed.length,
+        managed: repositories.length,
+      });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.log.error('scan could not list repositories', { planId, error: message });

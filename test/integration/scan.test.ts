@@ -77,6 +77,27 @@ async function newDeps(config = parseScanConfig({})) {
 }
 
 describe('the scheduled scan', () => {
+  it('warns of configured globs that match no repository: a typo would scan nothing, without a word', async () => {
+    seedEcr({ web: 2, 'team-a/api': 2 });
+    const { deps, queue } = await newDeps(parseScanConfig({ repositories: ['tema-a/*'] }));
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const log = {
+      ...deps.log,
+      warn: (message: string, extra?: Record<string, unknown>) => warnings.push([message, extra]),
+    };
+
+    const started = await startScan({ scheduledAt: SCHEDULED }, { ...deps, log });
+    await queue.drained();
+
+    expect(started.repositories).toBe(0);
+    expect(warnings).toEqual([
+      [
+        'configured repository globs match no repository (a typo?)',
+        { planId: started.planId, globs: ['tema-a/*'], listed: 2, managed: 0 },
+      ],
+    ]);
+  });
+
   it('fans out per repository, writes one plan and sends one digest whose link opens it', async () => {
     // Prepare
     seedEcr({ web: 6, api: 4 });

@@ -31,8 +31,27 @@ describe('parseScanConfig', () => {
     [{ policy: { bogus: 1 } }, 'policy'],
     [{ overrides: [{ repositories: '', policy: {} }] }, 'overrides.0.repositories'],
     [{ linkExpiryDays: 31 }, 'linkExpiryDays'],
+    // An empty list would manage nothing: scans would run and say nothing.
+    [{ repositories: [] }, 'repositories: list at least one repository or glob'],
   ])('refuses %j naming the field', (value, message) => {
     expect(() => parseScanConfig(value)).toThrow(PolicyError);
     expect(() => parseScanConfig(value)).toThrow(message);
+  });
+
+  it('names the globs that match no listed repository (a typo scans nothing, or loses an override)', () => {
+    const config = parseScanConfig({
+      repositories: ['team-a/*', 'tema-b/*', 'web'],
+      overrides: [
+        { repositories: 'team-a/legacy-*', policy: { unusedDays: 30 } },
+        { repositories: 'prod*', policy: { unusedDays: 60 } },
+      ],
+    });
+    expect(config.unmatchedGlobs(['team-a/web', 'team-a/legacy-app', 'web', 'prod/web'])).toEqual([
+      'tema-b/*',
+      'prod*',
+    ]);
+    expect(config.unmatchedGlobs(['team-a/web', 'team-a/legacy-app', 'web', 'prod-web', 'tema-b/x'])).toEqual(
+      [],
+    );
   });
 });
