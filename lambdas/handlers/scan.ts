@@ -104,7 +104,8 @@ export async function resumeStaleApprovals(
 /**
  * Starts a scan: creates the plan (once per id), lists the managed repositories and fans out one
  * task per repository. A registry that cannot be listed gives a FAILED plan that says why. Then
- * approvals left without their deletion are started again (`resumeStaleApprovals`).
+ * approvals left without their deletion are started again (`resumeStaleApprovals`), and a digest
+ * left unsent is sent (`resendLostDigest`).
  */
 export async function startScan(
   request: { scheduledAt: Date; planId?: string },
@@ -115,7 +116,32 @@ export async function startScan(
     return await startPlan(request, deps);
   } finally {
     await resumeStaleApprovals(deps);
+    await resendLostDigest(deps);
   }
+}
+
+/**
+ * Sends the digest of the newest plan that is ready (PENDING) but whose digest was never sent:
+ * its sending failed every attempt (an SQS dead letter, a full outbox in serve), and no one would
+ * otherwise hear of it. Only when no newer plan's digest went out (that one supersedes it), and
+ * only once its own worker has had `DIGEST_CLAIM_MS` to send it. Returns the plan's id, if any.
+ */
+export async function resendLostDigest(deps: ScanDeps): Promise<string | undefined> {
+  const now = deps.now().getTime();
+  try {
+    const plans = await deps.plans.plansSince(new Date(now - (deps.config.linkExpiryDays + 1) * DAY_MS));
+    const newestFirst = [...plans].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    for (const plan of newestFirst) {
+      if (plan.digestSentAt !== undefined) return undefined;
+      if (plan.status !== 'PENDING' || plan.createdAt.getTime() > now - DIGEST_CLAIM_MS) continue;
+      deps.log.warn("a plan's digest was never sent; sending it now", { planId: plan.id });
+      await sendDigest(plan.id, deps);
+      return plan.id;
+    }
+  } catch (error) {
+    deps.log.error('could not send a digest left unsent', { error: messageOf(error) });
+  }
+  return undefined;
 }
 
 async function startPlan(
@@ -140,6 +166,9 @@ async function startPlan(
     await deps.plans.listPlan(existing);
     if (existing.status === 'SCANNING' && existing.tasksQueuedAt === undefined) {
       await resumeFanOut(existing, deps);
+    } else if (existing.status === 'PENDING' && existing.digestSentAt === undefined) {
+      // Assembled, but its digest could not be sent (a plan with no repository is assembled here).
+      await sendDigest(planId, deps);
     }
     return { planId, started: false, repositories: 0, reviewUrl: url };
   }

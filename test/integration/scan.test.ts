@@ -98,6 +98,45 @@ describe('the scheduled scan', () => {
     ]);
   });
 
+  it('sends a digest that could not be sent: on the same event again, or from a later scan', async () => {
+    // Prepare: publishing fails until the outbox is "emptied".
+    seedEcr({ web: 2 });
+    const { deps, queue, plans, digests } = await newDeps(parseScanConfig({ notifyWhenClean: true }));
+    let full = true;
+    const store = digests.push.bind(digests);
+    digests.push = (...sent: RenderedDigest[]) => {
+      if (full) throw new Error('ENOSPC: outbox full');
+      return store(...sent);
+    };
+    const failing = { ...deps, log: { ...deps.log, error: () => undefined, warn: () => undefined } };
+
+    // Act: the scan's worker fails to send its digest every attempt.
+    const first = await startScan({ scheduledAt: SCHEDULED }, failing);
+    await queue.drained();
+    expect(await plans.getPlan(first.planId)).toMatchObject({ status: 'PENDING' });
+    expect((await plans.getPlan(first.planId))?.digestSentAt).toBeUndefined();
+    full = false;
+    // The same event again sends it.
+    await startScan({ scheduledAt: SCHEDULED }, failing);
+
+    // Assess
+    expect(digests.map((digest) => digest.subject)).toHaveLength(1);
+    expect((await plans.getPlan(first.planId))?.digestSentAt).toBeDefined();
+
+    // And a plan whose digest was lost is sent by a later scan, once its own worker had its time.
+    full = true;
+    const later = new Date(SCHEDULED.getTime() + 3_600_000);
+    const lostAt = { ...failing, now: () => later };
+    const lost = await startScan({ scheduledAt: later }, lostAt);
+    await queue.drained();
+    full = false;
+    const next = new Date(later.getTime() + 3_600_000);
+    await startScan({ scheduledAt: next }, { ...failing, now: () => next });
+    await queue.drained();
+    expect((await plans.getPlan(lost.planId))?.digestSentAt).toBeDefined();
+    expect(digests).toHaveLength(3);
+  });
+
   it('fans out per repository, writes one plan and sends one digest whose link opens it', async () => {
     // Prepare
     seedEcr({ web: 6, api: 4 });
