@@ -1,4 +1,5 @@
-import type { RepositoryPlan, StaleCluster } from './plan';
+import { isIndex } from './model';
+import type { PlanItem, RepositoryPlan, StaleCluster } from './plan';
 
 /** A repository of a plan as a digest and a dashboard show it. */
 export interface RepositorySummary {
@@ -20,7 +21,7 @@ export function summarizeRepository(plan: RepositoryPlan, maxReasons = 3): Repos
   for (const item of plan.items) {
     if (item.decision !== 'delete') continue;
     candidates++;
-    candidateBytes += item.sizeBytes;
+    candidateBytes += ownBytes(item);
     const category = reasonCategory(item.reason);
     reasons.set(category, (reasons.get(category) ?? 0) + 1);
   }
@@ -58,4 +59,14 @@ export function reasonCategory(reason: string): string {
   if (/^delete: part of /.test(reason)) return 'delete: platform image of a deleted index';
   if (/^delete: referrer of /.test(reason)) return 'delete: signature or attestation of a deleted image';
   return reason.replace(/, (never seen|last seen .*|last pulled .*)$/, '');
+}
+
+/**
+ * The bytes an image's deletion counts for in totals: the size the registry lists, except for an
+ * index, whose listed size is its largest platform image's (ECR: "the max size of all manifests
+ * in the list"), counted with that image already. A size that is not a positive number counts 0.
+ */
+export function ownBytes(item: Pick<PlanItem, 'sizeBytes' | 'mediaType'>): number {
+  if (isIndex(item)) return 0;
+  return Number.isFinite(item.sizeBytes) && item.sizeBytes > 0 ? Math.round(item.sizeBytes) : 0;
 }

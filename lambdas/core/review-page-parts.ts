@@ -1,6 +1,7 @@
 import { escapeHtml } from './digest';
 import { isCreatedTime } from './model';
 import type { PlanItem } from './plan';
+import { ownBytes } from './plan-summary';
 import { imageKey } from './review-view';
 import { ago, formatUtc, plural, shortDigest } from './time-text';
 import { formatBytes, monthlyStorageCost } from './units';
@@ -178,10 +179,10 @@ export function totalText(count: number, bytes: number): string {
   return `${plural(count, 'image')}, ${formatBytes(bytes)}, up to ${monthlyStorageCost(bytes)} a month`;
 }
 
-/** Count and bytes of a list of items. */
+/** Count and bytes of a list of items (an index's bytes are its platform images', see `ownBytes`). */
 export function sizeOf(items: readonly PlanItem[]): { count: number; bytes: number } {
   let bytes = 0;
-  for (const item of items) bytes += byteCount(item.sizeBytes);
+  for (const item of items) bytes += ownBytes(item);
   return { count: items.length, bytes };
 }
 
@@ -228,7 +229,7 @@ export function imageDetails(item: PlanItem, now: Date): string {
 export function candidateControl(item: PlanItem, id: string, now: Date): string {
   const value = escapeHtml(imageKey(item));
   return (
-    `<input type="checkbox" name="image" value="${value}" id="${id}" data-bytes="${byteCount(item.sizeBytes)}" checked>` +
+    `<input type="checkbox" name="image" value="${value}" id="${id}" data-bytes="${ownBytes(item)}" checked>` +
     `<label for="${id}">${imageDetails(item, now)}</label>`
   );
 }

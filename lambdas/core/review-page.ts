@@ -1,9 +1,8 @@
 import { escapeHtml } from './digest';
 import { lastReportText, type PlanItem } from './plan';
-import type { RepositorySummary } from './plan-summary';
+import { ownBytes, type RepositorySummary } from './plan-summary';
 import { type Held, heldText, withinLimit } from './review-limit';
 import {
-  byteCount,
   candidateControl,
   familyGroups,
   familyList,
@@ -174,7 +173,7 @@ function renderOutcomes(view: ReviewView): string {
     seen.add(key);
     const shown = outcomeShown(approved.has(key), view.outcomes?.get(key), running);
     counts.set(shown.cls, (counts.get(shown.cls) ?? 0) + 1);
-    if (shown.cls === 'deleted') deletedBytes += byteCount(item.sizeBytes);
+    if (shown.cls === 'deleted') deletedBytes += ownBytes(item);
     return shown;
   };
   const withCandidates = view.repositories.filter((repo) => repo.candidates.length > 0);

@@ -1,6 +1,8 @@
 import { MAX_SUBJECT_CHARS, renderDigest, utf8Length } from '../../lambdas/core/digest';
+import type { PlanItem } from '../../lambdas/core/plan';
 import type { RepositorySummary } from '../../lambdas/core/plan-summary';
 import { MAX_ERROR_TEXT, reasonCategory, summarizeRepository } from '../../lambdas/core/plan-summary';
+import { digestOf } from '../fixtures/builders';
 
 const NOW = new Date('2026-11-22T18:00:00Z');
 const GIB = 1024 ** 3;
@@ -198,5 +200,37 @@ describe('summarizeRepository', () => {
     });
     expect(summary.error).toHaveLength(MAX_ERROR_TEXT + '… (cut)'.length);
     expect(summary.error).toMatch(/^403 DENIED: x+… \(cut\)$/);
+  });
+});
+
+describe('candidate bytes', () => {
+  it("count a multi-arch image's platform images, not also its index (ECR lists an index at its largest child's size)", () => {
+    const child = (name: string): PlanItem => ({
+      repository: 'web',
+      digest: digestOf(name),
+      tags: [],
+      pushedAt: new Date('2026-11-01T00:00:00Z'),
+      sizeBytes: 100_000_000,
+      role: 'child',
+      root: digestOf('index'),
+      references: [],
+      decision: 'delete',
+      reason: 'delete: part of …',
+    });
+    const index: PlanItem = {
+      ...child('index'),
+      tags: ['v1'],
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      role: 'root',
+      references: [digestOf('amd64'), digestOf('arm64')],
+      reason: 'delete: untagged, never seen',
+    };
+    const summary = summarizeRepository({
+      repository: 'web',
+      totalImages: 3,
+      items: [index, child('amd64'), child('arm64')],
+      blockedBy: [],
+    });
+    expect(summary).toMatchObject({ candidates: 3, candidateBytes: 200_000_000 });
   });
 });
