@@ -282,6 +282,15 @@ export async function scanRepository(task: ScanTask, deps: ScanDeps): Promise<vo
   }).repositories[0]!;
   const summary = summarizeRepository(planned);
   const candidates = planned.items.filter((item) => item.decision === 'delete');
+  // Listing took a while: a plan assembled meanwhile (a resumed fan-out that counted without this
+  // task) must not gain a repository after its digest went out.
+  if ((await deps.plans.getPlan(task.planId))?.status !== 'SCANNING') {
+    deps.log.warn('repository planned after its plan was assembled: not stored', {
+      planId: task.planId,
+      repository: task.repository,
+    });
+    return;
+  }
   await deps.plans.putRepositoryPlan(task.planId, summary, candidates);
   deps.log.info('repository planned', {
     planId: task.planId,

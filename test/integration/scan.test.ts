@@ -137,6 +137,42 @@ describe('the scheduled scan', () => {
     expect(digests).toHaveLength(3);
   });
 
+  it('does not store a repository planned after its plan was assembled', async () => {
+    // Prepare: a SCANNING plan; the repository's listing waits until the plan is assembled.
+    seedEcr({ web: 2 });
+    const { deps, plans } = await newDeps();
+    await plans.createPlan({
+      id: 'p-race',
+      createdAt: NOW,
+      linkExp: 1_900_000_000,
+      policyHash: 't',
+      totalRepositories: 2,
+    });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const registry = {
+      ...deps.registry,
+      hosts: () => deps.registry.hosts(),
+      listRepositories: (tag?: { key: string; value: string }) => deps.registry.listRepositories(tag),
+      deleteImages: (repository: string, digests: readonly string[]) =>
+        deps.registry.deleteImages(repository, digests),
+      listImages: async (...args: Parameters<typeof deps.registry.listImages>) => {
+        await gate;
+        return deps.registry.listImages(...args);
+      },
+    };
+
+    // Act
+    const planning = scanRepository({ planId: 'p-race', repository: 'web' }, { ...deps, registry });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await plans.completeScan('p-race', { candidates: 0, candidateBytes: 0 })).toBe(true);
+    release();
+    await planning;
+
+    // Assess
+    expect(await plans.summaries('p-race')).toEqual([]);
+  });
+
   it('fans out per repository, writes one plan and sends one digest whose link opens it', async () => {
     // Prepare
     seedEcr({ web: 6, api: 4 });
