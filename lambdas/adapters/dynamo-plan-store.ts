@@ -43,8 +43,20 @@ export class DynamoPlanStore implements PlanStore {
     this.ttlSeconds = (options.ttlDays ?? 30) * DAY_SECONDS;
   }
 
+  /**
+   * When a plan's items expire: `ttlDays` after it was made, and never before its link has been
+   * expired for two days, so that an approval made in the link's last hours, and a deletion the
+   * next scans start again for it (seven hours later), still find its items.
+   */
+  private expiryOf(plan: Pick<PlanRecord, 'createdAt' | 'linkExp'>): number {
+    return Math.max(
+      Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds,
+      plan.linkExp + 2 * DAY_SECONDS,
+    );
+  }
+
   async createPlan(plan: Parameters<PlanStore['createPlan']>[0]): Promise<boolean> {
-    const expiresAt = Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds;
+    const expiresAt = this.expiryOf(plan);
     const header = {
       ...toStoredRecord({ ...plan, status: plan.status ?? 'SCANNING' }),
       expiresAt,
@@ -293,7 +305,7 @@ export class DynamoPlanStore implements PlanStore {
   private async expiresAtOf(planId: string): Promise<number> {
     const plan = await this.getPlan(planId);
     if (!plan) throw new Error(`plan ${planId} does not exist`);
-    return Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds;
+    return this.expiryOf(plan);
   }
 }
 

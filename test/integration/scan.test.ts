@@ -137,6 +137,31 @@ describe('the scheduled scan', () => {
     expect(digests).toHaveLength(3);
   });
 
+  it("keeps a plan's items until its link has been expired two days, when that is past the 30 days", async () => {
+    const { plans, tableName } = await newDeps();
+    const linkExp = Math.floor(NOW.getTime() / 1000) + 30 * 86_400;
+    await plans.createPlan({ id: 'p-long', createdAt: NOW, linkExp, policyHash: 't', totalRepositories: 0 });
+    await plans.createPlan({
+      id: 'p-short',
+      createdAt: NOW,
+      linkExp: linkExp - 20 * 86_400,
+      policyHash: 't',
+      totalRepositories: 0,
+    });
+    const expiry = async (id: string) => {
+      const answer = await dynamo.documents.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `PLAN#${id}` },
+        }),
+      );
+      return answer.Items?.map((item) => item.expiresAt);
+    };
+    expect(await expiry('p-long')).toEqual([linkExp + 2 * 86_400]);
+    expect(await expiry('p-short')).toEqual([Math.floor(NOW.getTime() / 1000) + 30 * 86_400]);
+  });
+
   it('does not store a repository planned after its plan was assembled', async () => {
     // Prepare: a SCANNING plan; the repository's listing waits until the plan is assembled.
     seedEcr({ web: 2 });
