@@ -363,6 +363,7 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     error,
     digestSentAt,
     tasksQueuedAt,
+    repositoriesHash,
   } = item;
   return {
     id: String(id),
@@ -376,5 +377,6 @@ function fromStoredRecord(item: Record<string, unknown>): PlanRecord {
     ...(error === undefined ? {} : { error: String(error) }),
     ...(digestSentAt === undefined ? {} : { digestSentAt: new Date(String(digestSentAt)) }),
     ...(tasksQueuedAt === undefined ? {} : { tasksQueuedAt: new Date(String(tasksQueuedAt)) }),
+    ...(repositoriesHash === undefined ? {} : { repositoriesHash: String(repositoriesHash) }),
   };
 }

@@ -61,6 +61,11 @@ export interface PlanRecord {
   readonly digestSentAt?: Date;
   /** When every repository's task was sent (`startScan`); absent while the fan-out may be unfinished. */
   readonly tasksQueuedAt?: Date;
+  /**
+   * A hash of the planned repositories' names (`stableHash` of them sorted): a fan-out resumed
+   * later goes on only with the same repositories, not merely as many.
+   */
+  readonly repositoriesHash?: string;
 }
 
 /** A page of a repository's candidates. */

@@ -1,5 +1,6 @@
 import { renderDigest } from '../core/digest';
 import { messageOf } from '../core/errors';
+import { stableHash } from '../core/hash';
 import type { Sighting } from '../core/model';
 import { listingCompleteness, planCleanup, type RepositoryListing, sightedDigestsOf } from '../core/plan';
 import { type RepositorySummary, summarizeRepository } from '../core/plan-summary';
@@ -190,13 +191,19 @@ async function startPlan(
     await deps.plans.createPlan({ ...header, status: 'FAILED', totalRepositories: 0, error: message });
     return { planId, started: false, repositories: 0, reviewUrl: url, error: message };
   }
-  if (!(await deps.plans.createPlan({ ...header, totalRepositories: repositories.length }))) {
+  const repositoriesHash = namesHash(repositories);
+  if (
+    !(await deps.plans.createPlan({ ...header, totalRepositories: repositories.length, repositoriesHash }))
+  ) {
     return { planId, started: false, repositories: 0, reviewUrl: url };
   }
   deps.log.info('scan started', { planId, repositories: repositories.length });
   await fanOut(planId, repositories, deps);
   return { planId, started: true, repositories: repositories.length, reviewUrl: url };
 }
+
+/** `PlanRecord.repositoriesHash` of these names. */
+const namesHash = (names: readonly string[]): string => stableHash([...names].sort());
 
 /**
  * Sends one task per repository, then marks the plan's fan-out done (`tasksQueuedAt`); a plan
@@ -221,7 +228,10 @@ async function resumeFanOut(plan: PlanRecord, deps: ScanDeps): Promise<void> {
   const repositories = (await deps.registry.listRepositories(deps.config.repositoryTag)).filter(
     deps.config.manages,
   );
-  if (repositories.length !== plan.totalRepositories) {
+  const changed =
+    repositories.length !== plan.totalRepositories ||
+    (plan.repositoriesHash !== undefined && namesHash(repositories) !== plan.repositoriesHash);
+  if (changed) {
     deps.log.error('scan cannot resume: the managed repositories changed', {
       planId: plan.id,
       expected: plan.totalRepositories,

@@ -356,6 +356,26 @@ describe('the scheduled scan', () => {
       },
     );
     expect(later).toEqual([]);
+
+    // Or one repository gone and another come, as many as before: nothing is sent either.
+    const swapped = await newDeps();
+    seedEcr({ web: 4, api: 2 });
+    await expect(
+      startScan(
+        { scheduledAt: SCHEDULED },
+        { ...swapped.deps, queue: { enqueue: async () => Promise.reject(new Error('down')) } },
+      ),
+    ).rejects.toThrow('down');
+    seedEcr({ web: 4, jobs: 2 });
+    const afterSwap: string[] = [];
+    await startScan(
+      { scheduledAt: SCHEDULED },
+      {
+        ...swapped.deps,
+        queue: { enqueue: async (tasks) => void afterSwap.push(...tasks.map((task) => task.repository)) },
+      },
+    );
+    expect(afterSwap).toEqual([]);
   });
 
   it('does not plan a repository again when its task comes back after the plan went out', async () => {
