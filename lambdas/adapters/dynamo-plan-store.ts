@@ -77,7 +77,7 @@ export class DynamoPlanStore implements PlanStore {
     return true;
   }
 
-  async listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt'>): Promise<void> {
+  async listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt' | 'linkExp'>): Promise<void> {
     await this.options.client.send(
       new PutCommand({
         TableName: this.options.tableName,
@@ -85,7 +85,7 @@ export class DynamoPlanStore implements PlanStore {
           pk: 'PLANS',
           sk: `${plan.createdAt.toISOString()}#${plan.id}`,
           planId: plan.id,
-          expiresAt: Math.floor(plan.createdAt.getTime() / 1000) + this.ttlSeconds,
+          expiresAt: this.expiryOf(plan),
         },
       }),
     );

@@ -104,6 +104,11 @@ export class DynamoSightingStore implements SightingStore {
       ...(item.lastReportAt === undefined
         ? { lastReportAt: new Date(String(item.roundPartAt)), incomplete: true }
         : { lastReportAt: new Date(String(item.lastReportAt)) }),
+      ...(item.lastReportAt !== undefined &&
+      item.roundPartAt !== undefined &&
+      String(item.roundPartAt) > String(item.lastReportAt)
+        ? { lastPartAt: new Date(String(item.roundPartAt)) }
+        : {}),
       ...(item.repositories instanceof Set
         ? { repositories: [...item.repositories].map(String).sort() }
         : {}),
@@ -313,7 +318,7 @@ export class DynamoSightingStore implements SightingStore {
               ConditionExpression: condition,
               ExpressionAttributeNames: names_,
               ExpressionAttributeValues: values_,
-              ReturnValues: 'ALL_NEW',
+              ReturnValues: 'UPDATED_NEW',
             }),
           );
           stored = answer.Attributes;

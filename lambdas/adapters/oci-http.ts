@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { cutText } from '../core/plan-summary';
 import { RegistryAccessError, RegistryReadError } from './errors';
 import type { OciAuthenticator } from './oci-auth';
 
@@ -197,7 +198,7 @@ export class OciHttp {
   }
 }
 
-const cut = (text: string, most: number) => (text.length > most ? `${text.slice(0, most)}…` : text);
+const cut = (text: string, most: number) => (text.length > most ? `${cutText(text, most)}…` : text);
 
 /** The registry's own error, from its `{"errors":[{"code","message"}]}` body, else the status. */
 export function registryError(response: OciResponse): { code: string; message: string } {

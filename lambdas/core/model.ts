@@ -99,6 +99,11 @@ export interface ClusterReport {
    */
   readonly incomplete?: boolean;
   /**
+   * When its newest body arrived, if that is later than `lastReportAt`: a part of a report whose
+   * other parts are missing. The cluster is not silent, though its last whole report is older.
+   */
+  readonly lastPartAt?: Date;
+  /**
    * Every repository the cluster has reported an image from, kept for as long as the cluster is
    * (its sightings expire): a stale cluster blocks deletions in each of them.
    */

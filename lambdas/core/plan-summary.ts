@@ -45,7 +45,16 @@ export const MAX_ERROR_TEXT = 2_000;
 
 /** `error`, cut to `MAX_ERROR_TEXT` characters: a registry's message can be of any length. */
 export function errorText(error: string): string {
-  return error.length > MAX_ERROR_TEXT ? `${error.slice(0, MAX_ERROR_TEXT)}… (cut)` : error;
+  return error.length > MAX_ERROR_TEXT ? `${cutText(error, MAX_ERROR_TEXT)}… (cut)` : error;
+}
+
+/**
+ * The first `most` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair (a
+ * lone surrogate is not valid UTF-8, and DynamoDB refuses it).
+ */
+export function cutText(text: string, most: number): string {
+  const code = text.charCodeAt(most - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? most - 1 : most);
 }
 
 /**

@@ -89,7 +89,7 @@ export interface PlanStore {
    * `createPlan` writes it after the plan, and a retried scan writes it again, in case the first
    * attempt stopped between the two.
    */
-  listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt'>): Promise<void>;
+  listPlan(plan: Pick<PlanRecord, 'id' | 'createdAt' | 'linkExp'>): Promise<void>;
   getPlan(id: string): Promise<PlanRecord | undefined>;
   /** Records that every repository's task of the plan was sent. */
   markTasksQueued(planId: string, at: Date): Promise<void>;

@@ -165,6 +165,7 @@ function toJson(plan: Plan, outcomes: readonly Outcome[], dryRun: boolean): unkn
       blockedBy: repository.blockedBy.map((stale) => ({
         cluster: stale.cluster,
         lastReportAt: stale.lastReportAt.toISOString(),
+        ...(stale.incomplete ? { incomplete: true } : {}),
       })),
       images: repository.items.map((item) => ({
         digest: item.digest,

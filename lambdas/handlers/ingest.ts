@@ -60,6 +60,9 @@ export async function handleIngest(event: HttpApiEvent, deps: IngestDeps): Promi
   return storeReport(value, now, deps);
 }
 
+/** How far a report's `observedAt` may be ahead of the server's clock (clocks drift); as in `gc`. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise<HttpApiResult> {
   let report: ReturnType<typeof parseClusterReport>;
   try {
@@ -70,6 +73,14 @@ async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise
   }
   const { sightings, ignored, unusable } = sightingsFromReport(report);
   const observed = new Date(report.observedAt);
+  if (observed.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    // Taken as now, it would look alive; kept as sent, a report of several bodies keyed on it
+    // would hold back every later one until that time.
+    const minutes = Math.round((observed.getTime() - now.getTime()) / 60_000);
+    return json(400, {
+      message: `observedAt: ${report.observedAt} is ${minutes} minutes after the server's clock (${now.toISOString()}); check the reporter's clock`,
+    });
+  }
   const observedAt = observed > now ? now : observed;
   if (ignored.length > 0)
     deps.log.warn('ingest ignored entries', { cluster: report.cluster, ignored: ignored.slice(0, 20) });

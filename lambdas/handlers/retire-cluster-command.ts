@@ -69,12 +69,14 @@ export async function retireClusterCommand(
         `no cluster '${cluster}' has reported here${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`,
       );
     }
-    const silentMs = now().getTime() - report.lastReportAt.getTime();
+    // Any body counts: a cluster whose reports arrive in part is not silent.
+    const lastHeard = report.lastPartAt ?? report.lastReportAt;
+    const silentMs = now().getTime() - lastHeard.getTime();
     if (silentMs < MIN_SILENCE_MS) {
       // A cluster that reports blocks nothing; its sightings protect what it runs.
       return fail(
         2,
-        `${cluster} reported ${ago(report.lastReportAt, now())}: remove its reporter first, and retire it once it has been silent for an hour`,
+        `${cluster} reported ${ago(lastHeard, now())}: remove its reporter first, and retire it once it has been silent for an hour`,
       );
     }
     const retired = await store.retireCluster(cluster);

@@ -135,6 +135,8 @@ export async function resendLostDigest(deps: ScanDeps): Promise<string | undefin
     for (const plan of newestFirst) {
       if (plan.digestSentAt !== undefined) return undefined;
       if (plan.status !== 'PENDING' || plan.createdAt.getTime() > now - DIGEST_CLAIM_MS) continue;
+      // Its link would answer 410: no use sending it.
+      if (plan.linkExp * 1000 <= now) return undefined;
       deps.log.warn("a plan's digest was never sent; sending it now", { planId: plan.id });
       await sendDigest(plan.id, deps);
       return plan.id;

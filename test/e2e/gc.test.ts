@@ -581,5 +581,11 @@ describe('gc --sightings from the reporter', () => {
     expect(alone.stdout).toContain('Images to delete (0)');
     expect(both.stdout).not.toContain('Deletions blocked');
     expect(both.code).toBe(0);
+    const json = await runCli([...README_ARGS, ...REGION, '--sightings', first, '--dry-run', '--json'], {
+      endpoint: fake.url,
+    });
+    expect(JSON.parse(json.stdout).repositories[0].blockedBy).toEqual([
+      { cluster: 'prod-eu', lastReportAt: observedAt, incomplete: true },
+    ]);
   });
 });

@@ -115,6 +115,14 @@ describe('registry-janitor retire-cluster', () => {
     const now = new Date();
     await store.recordReport({ ...report('prod-eu', 'web'), observedAt: now });
     await store.recordReport(report('edge-1', 'web', 'api'));
+    // dc-2's last whole report is two hours old, but a part of a newer one arrived just now.
+    const twoHoursAgo = new Date(now.getTime() - 2 * 3_600_000);
+    await store.recordReport({ ...report('dc-2', 'web'), observedAt: twoHoursAgo });
+    await store.recordReport({
+      ...report('dc-2', 'web'),
+      observedAt: now,
+      round: { key: now.toISOString(), part: 1, parts: 2 },
+    });
     await dynamo.documents.send(
       new UpdateCommand({
         TableName: tableName,
@@ -134,20 +142,23 @@ describe('registry-janitor retire-cluster', () => {
       );
 
     // Act
-    const [fresh, silent] = await withDynamoEndpoint(dynamo.endpoint, async () => [
+    const [fresh, partly, silent] = await withDynamoEndpoint(dynamo.endpoint, async () => [
       await run('prod-eu'),
+      await run('dc-2'),
       await run('edge-1'),
     ]);
 
     // Assess
     expect(fresh).toBe(2);
     expect(errors[0]).toContain('prod-eu reported just now: remove its reporter first');
+    expect(partly).toBe(2);
+    expect(errors[1]).toContain('dc-2 reported just now: remove its reporter first');
     expect(silent).toBe(0);
     expect(out).toEqual([
       'retired edge-1: its heartbeat and 2 sightings deleted; its silence no longer blocks 2 repositories',
     ]);
     expect(await store.sightingsOf('api')).toEqual([]);
-    expect((await store.clusterReports()).map((known) => known.cluster)).toEqual(['prod-eu']);
+    expect((await store.clusterReports()).map((known) => known.cluster)).toEqual(['dc-2', 'prod-eu']);
   });
 
   it.each([

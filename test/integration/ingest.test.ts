@@ -297,6 +297,18 @@ describe('ingest metrics', () => {
     ]);
   });
 
+  it('refuses an observedAt more than 5 minutes ahead of its clock, storing nothing, and takes one a little ahead as now', async () => {
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
+    const body = (minutes: number) =>
+      JSON.stringify({ ...(JSON.parse(report()) as object), observedAt: at(minutes) });
+    const ahead = await handleIngest(event(body(6)), deps());
+    expect(ahead.statusCode).toBe(400);
+    expect(JSON.parse(ahead.body).message).toContain("is 6 minutes after the server's clock");
+    expect(await storedItems()).toBe(0);
+    expect((await handleIngest(event(body(4)), deps())).statusCode).toBe(202);
+    expect((await store.clusterReports())[0]?.lastReportAt).toEqual(NOW);
+  });
+
   it.each([
     [{ part: 0, parts: 2 }, 'round.part'],
     [{ part: 3, parts: 2 }, 'round: part must be at most parts'],

@@ -159,6 +159,18 @@ describe('the scheduled scan', () => {
       return answer.Items?.map((item) => item.expiresAt);
     };
     expect(await expiry('p-long')).toEqual([linkExp + 2 * 86_400]);
+    // Its entry in the list of plans too: the scans find plans to resume through it.
+    const listed = await dynamo.documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'PLANS' },
+      }),
+    );
+    expect(Object.fromEntries((listed.Items ?? []).map((item) => [item.planId, item.expiresAt]))).toEqual({
+      'p-long': linkExp + 2 * 86_400,
+      'p-short': Math.floor(NOW.getTime() / 1000) + 30 * 86_400,
+    });
     expect(await expiry('p-short')).toEqual([Math.floor(NOW.getTime() / 1000) + 30 * 86_400]);
   });
 

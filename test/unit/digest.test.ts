@@ -1,7 +1,12 @@
 import { MAX_SUBJECT_CHARS, renderDigest, utf8Length } from '../../lambdas/core/digest';
 import type { PlanItem } from '../../lambdas/core/plan';
 import type { RepositorySummary } from '../../lambdas/core/plan-summary';
-import { MAX_ERROR_TEXT, reasonCategory, summarizeRepository } from '../../lambdas/core/plan-summary';
+import {
+  cutText,
+  MAX_ERROR_TEXT,
+  reasonCategory,
+  summarizeRepository,
+} from '../../lambdas/core/plan-summary';
 import { digestOf } from '../fixtures/builders';
 
 const NOW = new Date('2026-11-22T18:00:00Z');
@@ -232,5 +237,13 @@ describe('candidate bytes', () => {
       blockedBy: [],
     });
     expect(summary).toMatchObject({ candidates: 3, candidateBytes: 200_000_000 });
+  });
+});
+
+describe('cutText', () => {
+  it('never splits a surrogate pair (a lone surrogate is not valid UTF-8)', () => {
+    expect(cutText('ab😀cd', 3)).toBe('ab');
+    expect(cutText('ab😀cd', 4)).toBe('ab😀');
+    expect(cutText('abcd', 3)).toBe('abc');
   });
 });
