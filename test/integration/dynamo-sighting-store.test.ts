@@ -252,7 +252,8 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       expect((await store.recordReport(part(T0, 1, 3, 'api'))).reported).toBe(false);
       expect((await store.recordReport(part(T0, 1, 3, 'api'))).reported).toBe(false);
       expect(await store.clusterReports()).toEqual([
-        { cluster: 'prod-eu', lastReportAt: minutes(-60), repositories: ['api', 'web'] },
+        // Not silent: a part arrived at T0, though its last whole report is older.
+        { cluster: 'prod-eu', lastReportAt: minutes(-60), lastPartAt: T0, repositories: ['api', 'web'] },
       ]);
       expect((await store.recordReport(part(T0, 2, 3, 'jobs'))).reported).toBe(true);
       expect(await store.clusterReports()).toEqual([
