@@ -57,7 +57,10 @@ function clustersSection(view: DashboardView): string {
       const flag = stale
         ? ` <span class="outcome failed">stale: deletions in its repositories are blocked (${why})</span>`
         : '';
-      const meta = report.incomplete ? `a part of a report ${when}` : `last report ${when}`;
+      const partly = report.lastPartAt
+        ? `; a part of a newer one ${ago(report.lastPartAt, view.now)}, the rest has not arrived`
+        : '';
+      const meta = report.incomplete ? `a part of a report ${when}` : `last report ${when}${partly}`;
       return `<li class="${stale ? 'problem' : ''}"><span class="name">${escapeHtml(report.cluster)}</span> <span class="meta">${meta}</span>${flag}</li>`;
     });
   return `<section class="repo"><h2>Clusters</h2><ul class="plain">${rows.join('')}</ul></section>`;

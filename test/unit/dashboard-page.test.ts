@@ -52,6 +52,22 @@ describe('renderDashboard', () => {
     );
   });
 
+  it('says when a part of a newer report arrived: the cluster is not silent, some of its bodies are lost', () => {
+    const html = renderDashboard({
+      ...view(),
+      clusters: [
+        {
+          cluster: 'edge',
+          lastReportAt: new Date('2026-11-22T01:00:00Z'),
+          lastPartAt: new Date('2026-11-22T11:58:00Z'),
+        },
+      ],
+    });
+    expect(html).toContain(
+      'last report 2026-11-22 01:00:00 UTC (11 hours ago); a part of a newer one 2 minutes ago, the rest has not arrived</span> <span class="outcome failed">stale',
+    );
+  });
+
   it('leaves out review links when it is given none (a dashboard reachable from the network)', () => {
     const html = renderDashboard(view());
     expect(html).not.toContain('<a href');
