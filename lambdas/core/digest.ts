@@ -117,7 +117,7 @@ function problemLines(
       repo.blockedBy.map((cluster) =>
         cluster.incomplete
           ? `  ${repo.repository}: cluster ${cluster.cluster} sent no whole report yet, only parts (the last ${formatUtc(cluster.lastReportAt)} UTC, ${ago(cluster.lastReportAt, now)}).`
-          : `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)}).`,
+          : `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)})${cluster.lastPartAt ? `; a part of a newer report arrived ${ago(cluster.lastPartAt, now)}, the rest did not: some of its bodies are lost` : ''}.`,
       ),
     );
     lines.push(...atMost(stale));

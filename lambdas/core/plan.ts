@@ -43,6 +43,8 @@ export interface StaleCluster {
   readonly lastReportAt: Date;
   /** It sent parts of reports, never a whole one (`ClusterReport.incomplete`). */
   readonly incomplete?: boolean;
+  /** A part of a report newer than `lastReportAt` arrived then: it is not silent, bodies are lost. */
+  readonly lastPartAt?: Date;
 }
 
 export interface RepositoryPlan {
@@ -185,7 +187,10 @@ function decideRoot(
 
 /** `last report 2 days ago`, or for a cluster that never sent a whole report, what it did send. */
 export function lastReportText(stale: StaleCluster, when: string): string {
-  return stale.incomplete ? `no whole report yet, a part of one ${when}` : `last report ${when}`;
+  if (stale.incomplete) return `no whole report yet, a part of one ${when}`;
+  return stale.lastPartAt
+    ? `last whole report ${when}, only parts of newer ones since`
+    : `last report ${when}`;
 }
 
 /** Made once per repository: a silent cluster blocks every candidate of it alike. */
@@ -246,7 +251,7 @@ function usageText(usage: FamilyUsage, now: Date): string {
 
 function staleClusters(
   reporting: ReadonlySet<string>,
-  index: Pick<SightingIndex, 'lastReports' | 'incomplete'>,
+  index: Pick<SightingIndex, 'lastReports' | 'incomplete' | 'lastParts'>,
   policy: Policy,
   now: Date,
 ): StaleCluster[] {
@@ -256,7 +261,10 @@ function staleClusters(
     const lastReportAt = index.lastReports.get(cluster);
     if (!lastReportAt) continue;
     if (index.incomplete.has(cluster)) stale.push({ cluster, lastReportAt, incomplete: true });
-    else if (lastReportAt.getTime() < limit) stale.push({ cluster, lastReportAt });
+    else if (lastReportAt.getTime() < limit) {
+      const lastPartAt = index.lastParts.get(cluster);
+      stale.push({ cluster, lastReportAt, ...(lastPartAt ? { lastPartAt } : {}) });
+    }
   }
   return stale;
 }

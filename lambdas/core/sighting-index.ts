@@ -27,6 +27,8 @@ export interface SightingIndex {
   readonly lastReports: ReadonlyMap<string, Date>;
   /** The clusters that sent parts of reports but no whole one (`ClusterReport.incomplete`). */
   readonly incomplete: ReadonlySet<string>;
+  /** When a part of a report newer than a cluster's last whole one arrived (`ClusterReport.lastPartAt`). */
+  readonly lastParts: ReadonlyMap<string, Date>;
 }
 
 /** The sightings of one repository's images; most images have none. */
@@ -71,8 +73,11 @@ export function indexSightings(
   // A cluster's last whole report; for one that sent only parts, its newest part.
   const whole = new Map<string, Date>();
   const parts = new Map<string, Date>();
-  for (const report of reports)
+  const lastParts = new Map<string, Date>();
+  for (const report of reports) {
     noteReport(report.incomplete === true ? parts : whole, report.cluster, report.lastReportAt);
+    if (report.lastPartAt) noteReport(lastParts, report.cluster, report.lastPartAt);
+  }
   const heartbeats = new Map(parts);
   for (const [cluster, at] of whole) heartbeats.set(cluster, at);
   // Consecutive sightings mostly come from one report: one cluster, one repository at a time.
@@ -124,6 +129,7 @@ export function indexSightings(
     },
     lastReports,
     incomplete: new Set([...parts.keys()].filter((cluster) => !whole.has(cluster))),
+    lastParts,
   };
 }
 

@@ -166,6 +166,7 @@ function toJson(plan: Plan, outcomes: readonly Outcome[], dryRun: boolean): unkn
         cluster: stale.cluster,
         lastReportAt: stale.lastReportAt.toISOString(),
         ...(stale.incomplete ? { incomplete: true } : {}),
+        ...(stale.lastPartAt ? { lastPartAt: stale.lastPartAt.toISOString() } : {}),
       })),
       images: repository.items.map((item) => ({
         digest: item.digest,

@@ -270,6 +270,7 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       }
       const [heartbeat] = await store.clusterReports();
       expect(heartbeat?.lastReportAt).toEqual(minutes(-600));
+      expect(heartbeat?.lastPartAt).toEqual(minutes(-100));
       const plan = planCleanup({
         repositories: [
           { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
@@ -280,6 +281,9 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
         now: T0,
       });
       expect(plan.repositories[0]!.blockedBy.map((stale) => stale.cluster)).toEqual(['prod-eu']);
+      expect(plan.repositories[0]!.items[0]?.reason).toBe(
+        'kept: deletions blocked, no recent report from prod-eu (last whole report 10 hours ago, only parts of newer ones since)',
+      );
     });
 
     it('counts a cluster that never sent a whole report as silent: it blocks where it reported', async () => {

@@ -106,6 +106,25 @@ describe('renderDigest', () => {
     );
   });
 
+  it('says when a blocking cluster sent parts of newer reports: bodies are lost, it is not silent', () => {
+    const digest = renderDigest(
+      input([
+        repo('api', 0, 0, {
+          blockedBy: [
+            {
+              cluster: 'edge-3',
+              lastReportAt: new Date('2026-11-22T01:00:00Z'),
+              lastPartAt: new Date('2026-11-22T17:00:00Z'),
+            },
+          ],
+        }),
+      ]),
+    );
+    expect(digest.text).toContain(
+      '  api: cluster edge-3 last reported 2026-11-22 01:00:00 UTC (17 hours ago); a part of a newer report arrived 1 hour ago, the rest did not: some of its bodies are lost.',
+    );
+  });
+
   it('says all clean when nothing is to delete, blocked or failed', () => {
     const digest = renderDigest(input([repo('web', 0, 0)]));
     expect(digest.allClean).toBe(true);
