@@ -68,19 +68,13 @@ export const STALE_APPROVAL_MS = 7 * 60 * 60_000;
  * scan: a plan that cannot be read or started is logged, and the next is looked at.
  */
 export async function resumeStaleApprovals(
-  deps: Pick<ScanDeps, 'plans' | 'config' | 'now' | 'log' | 'resumeDeletion'>,
+  plans: readonly PlanRecord[],
+  deps: Pick<ScanDeps, 'plans' | 'now' | 'log' | 'resumeDeletion'>,
 ): Promise<string[]> {
   const resume = deps.resumeDeletion;
   if (!resume) return [];
   const now = deps.now().getTime();
   const resumed: string[] = [];
-  let plans: PlanRecord[];
-  try {
-    plans = await deps.plans.plansSince(new Date(now - (deps.config.linkExpiryDays + 1) * DAY_MS));
-  } catch (error) {
-    deps.log.error('could not look for approvals left without their deletion', { error: messageOf(error) });
-    return resumed;
-  }
   for (const plan of plans) {
     if (plan.status !== 'APPROVED') continue;
     try {
@@ -116,8 +110,25 @@ export async function startScan(
   try {
     return await startPlan(request, deps);
   } finally {
-    await resumeStaleApprovals(deps);
-    await resendLostDigest(deps);
+    const recent = await recentPlans(deps);
+    await resumeStaleApprovals(recent, deps);
+    await resendLostDigest(recent, deps);
+  }
+}
+
+/**
+ * The plans whose link can still be used (created within the link's expiry, and a day), for the
+ * looks a scan takes after its own work; none when they cannot be read (logged: it never fails the scan).
+ */
+async function recentPlans(deps: Pick<ScanDeps, 'plans' | 'config' | 'now' | 'log'>): Promise<PlanRecord[]> {
+  const since = new Date(deps.now().getTime() - (deps.config.linkExpiryDays + 1) * DAY_MS);
+  try {
+    return await deps.plans.plansSince(since);
+  } catch (error) {
+    deps.log.error('could not read the recent plans to restart lost deletions and digests', {
+      error: messageOf(error),
+    });
+    return [];
   }
 }
 
@@ -127,10 +138,12 @@ export async function startScan(
  * otherwise hear of it. Only when no newer plan's digest went out (that one supersedes it), and
  * only once its own worker has had `DIGEST_CLAIM_MS` to send it. Returns the plan's id, if any.
  */
-export async function resendLostDigest(deps: ScanDeps): Promise<string | undefined> {
+export async function resendLostDigest(
+  plans: readonly PlanRecord[],
+  deps: ScanDeps,
+): Promise<string | undefined> {
   const now = deps.now().getTime();
   try {
-    const plans = await deps.plans.plansSince(new Date(now - (deps.config.linkExpiryDays + 1) * DAY_MS));
     const newestFirst = [...plans].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     for (const plan of newestFirst) {
       if (plan.digestSentAt !== undefined) return undefined;
