@@ -306,8 +306,6 @@ export class DynamoSightingStore implements SightingStore {
     // Twice: another part may begin this report between the two attempts.
     for (let pass = 0; pass < 2; pass++) {
       for (const { update, condition } of attempts) {
-        const names_ = update.includes('#repositories') ? names : withoutKey(names, '#repositories');
-        const values_ = update.includes(':repositories') ? values : withoutKey(values, ':repositories');
         let stored: Record<string, unknown> | undefined;
         try {
           const answer = await this.options.client.send(
@@ -316,8 +314,8 @@ export class DynamoSightingStore implements SightingStore {
               Key: { pk: 'CLUSTER', sk: cluster },
               UpdateExpression: update,
               ConditionExpression: condition,
-              ExpressionAttributeNames: names_,
-              ExpressionAttributeValues: values_,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
               ReturnValues: 'UPDATED_NEW',
             }),
           );
@@ -366,11 +364,6 @@ export interface ReportRound {
   readonly key: string;
   readonly part: number;
   readonly parts: number;
-}
-
-function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
-  const { [key]: _, ...rest } = record;
-  return rest;
 }
 
 function fromItem(item: SightingItem): Sighting {

@@ -261,10 +261,10 @@ export function nextPage(response: OciResponse, baseUrl: URL): string | undefine
  */
 export function linkValues(header: string): { target: string; parameters: Map<string, string> }[] {
   const links: { target: string; parameters: Map<string, string> }[] = [];
-  const token = /\s*(?:<([^>]*)>|;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;,]*)))?|(,)|(.))/gy;
+  const token = /\s*(?:<([^>]*)>|;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;,]*)))?|,|(.))/gy;
   let current: { target: string; parameters: Map<string, string> } | undefined;
   for (let match = token.exec(header); match !== null && match[0] !== ''; match = token.exec(header)) {
-    const [, target, name, quoted, plain, , other] = match;
+    const [, target, name, quoted, plain, other] = match;
     if (target !== undefined) {
       current = { target, parameters: new Map() };
       links.push(current);
