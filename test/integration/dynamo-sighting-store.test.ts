@@ -244,6 +244,17 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       ...report(at, repository),
       round: { key: at.toISOString(), part: index, parts },
     });
+    /** A plan at T0 of `web`, holding one old unused build, with the clusters the store knows. */
+    const planOfWeb = async (store: DynamoSightingStore) =>
+      planCleanup({
+        repositories: [
+          { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
+        ],
+        sightings: [],
+        clusterReports: await store.clusterReports(),
+        policy: aPolicy({ rules: { unusedTagged: true } }),
+        now: T0,
+      });
 
     it('moves the heartbeat once every part arrived, in any order, a part sent twice included', async () => {
       const { store } = await newStore();
@@ -271,15 +282,7 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       const [heartbeat] = await store.clusterReports();
       expect(heartbeat?.lastReportAt).toEqual(minutes(-600));
       expect(heartbeat?.lastPartAt).toEqual(minutes(-100));
-      const plan = planCleanup({
-        repositories: [
-          { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
-        ],
-        sightings: [],
-        clusterReports: await store.clusterReports(),
-        policy: aPolicy({ rules: { unusedTagged: true } }),
-        now: T0,
-      });
+      const plan = await planOfWeb(store);
       expect(plan.repositories[0]!.blockedBy.map((stale) => stale.cluster)).toEqual(['prod-eu']);
       expect(plan.repositories[0]!.items[0]?.reason).toBe(
         'kept: deletions blocked, no recent report from prod-eu (last whole report 10 hours ago, only parts of newer ones since)',
@@ -292,15 +295,7 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       expect(await store.clusterReports()).toEqual([
         { cluster: 'prod-eu', lastReportAt: T0, incomplete: true, repositories: ['web'] },
       ]);
-      const plan = planCleanup({
-        repositories: [
-          { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
-        ],
-        sightings: [],
-        clusterReports: await store.clusterReports(),
-        policy: aPolicy({ rules: { unusedTagged: true } }),
-        now: T0,
-      });
+      const plan = await planOfWeb(store);
       expect(plan.repositories[0]!.items.map((item) => item.reason)).toEqual([
         'kept: deletions blocked, no recent report from prod-eu (no whole report yet, a part of one just now)',
       ]);
