@@ -55,7 +55,7 @@ export function applyDeleteRules(
     : undefined;
   const lifecycle = outcome?.expired;
   const held =
-    rules.lifecyclePolicy && taggedMembers && outcome!.expired.size > 0
+    rules.lifecyclePolicy && taggedMembers && lifecycle && lifecycle.size > 0
       ? lifecycleHolds(rules.lifecyclePolicy, roots, taggedMembers, options.now)
       : undefined;
   const unused: RuleVerdict = {

@@ -1,3 +1,4 @@
+import { getOrCreate } from './collections';
 import type { Outcome } from './execute-plan';
 import type { PlanItem } from './plan';
 import type { ImageOutcome } from './review-view';
@@ -90,6 +91,15 @@ export function recheckRepository(
   return { ready, outcomes };
 }
 
+/** Digest → the digests of the items that point to it (its indexes, its referrers). */
+function pointersOf(items: Iterable<PlanItem>): Map<string, string[]> {
+  const pointedBy = new Map<string, string[]>();
+  for (const item of items) {
+    for (const target of item.references) getOrCreate(pointedBy, target, () => []).push(item.digest);
+  }
+  return pointedBy;
+}
+
 function sameTags(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const sorted = [...b].sort();
@@ -103,14 +113,7 @@ function sameTags(a: readonly string[], b: readonly string[]): boolean {
  */
 function familiesOf(members: readonly PlanItem[], items: readonly PlanItem[]): Map<string, string> {
   const byDigest = new Map(items.map((item) => [item.digest, item]));
-  const pointedBy = new Map<string, string[]>();
-  for (const item of items) {
-    for (const target of item.references) {
-      const list = pointedBy.get(target);
-      if (list) list.push(item.digest);
-      else pointedBy.set(target, [item.digest]);
-    }
-  }
+  const pointedBy = pointersOf(items);
   const families = new Map<string, string>();
   for (const member of members) {
     const seen = new Set<string>([member.digest]);
@@ -141,14 +144,7 @@ export function keepFamiliesWhole(
   ready: readonly PlanItem[],
   fresh: ReadonlyMap<string, PlanItem>,
 ): { ready: PlanItem[]; blocked: Map<string, string> } {
-  const pointedBy = new Map<string, string[]>();
-  for (const item of fresh.values()) {
-    for (const target of item.references) {
-      const list = pointedBy.get(target);
-      if (list) list.push(item.digest);
-      else pointedBy.set(target, [item.digest]);
-    }
-  }
+  const pointedBy = pointersOf(fresh.values());
   const going = new Set(ready.map((item) => item.digest));
   const blocked = new Map<string, string>();
   for (let changed = true; changed; ) {
