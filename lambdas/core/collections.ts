@@ -12,3 +12,9 @@ export function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   }
   return value;
 }
+
+/** Sets `key` to `at` unless `map` holds a later time for it already. */
+export function keepLatest<K>(map: Map<K, Date>, key: K, at: Date): void {
+  const known = map.get(key);
+  if (known === undefined || known.getTime() < at.getTime()) map.set(key, at);
+}

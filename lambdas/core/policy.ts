@@ -110,9 +110,11 @@ const TAG_CHARACTERS = "a tag holds letters, digits, '.', '_' and '-' only";
  * whatever is not its syntax as a literal character, without a word: an unclosed `[` or `{`, a
  * `,` outside braces (`release-1,release-2`), a `|` outside an extglob, `[!a]` (a class of `!`
  * and `a`, not a negation), an escaped `\*`. Each is a character no tag holds, so the glob
- * would match nothing and protect nothing. Accepted: tag characters, `*`, `?`, classes of tag
- * characters (`[^...]` negates), braces `{a,b}`, groups and extglobs `@(a|b)`, `!(a)`, `+(a)`,
- * a leading `!` (every tag but these), and a tag character escaped.
+ * would match nothing and protect nothing; an escaped letter, a backwards range or `{1..10}` it
+ * reads otherwise than written. Accepted: tag characters, `*`, `?`, classes of tag characters
+ * (`[^...]` negates, POSIX classes such as `[:digit:]`), braces `{a,b}` and one-character
+ * ranges `{1..3}`, groups and extglobs `@(a|b)`, `!(a)`, `+(a)`, a leading `!` (every tag but
+ * these), and `\.`, `\-`, `\_`.
  */
 function globProblem(glob: string): string | undefined {
   if (glob.trim() === '') return 'a protected tag glob must not be empty';

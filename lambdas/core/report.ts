@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { getOrCreate } from './collections';
+import { getOrCreate, keepLatest } from './collections';
 import { ImageReferenceError, SightingsError } from './errors';
 import { formatImageReference, MAX_REFERENCE, parseImageReference } from './image-ref';
 import type { ClusterReport, ImageRef, Sighting } from './model';
@@ -43,6 +43,20 @@ export const clusterReportSchema = z.strictObject({
     .optional(),
 });
 
+/** How far a report's `observedAt` may be ahead of the clock reading it (clocks drift). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * How many minutes `observedAt` is ahead of `now`, when that is more than `MAX_CLOCK_SKEW_MS`;
+ * undefined otherwise. Such a report is refused (by the ingest and by `gc --sightings`): taken as
+ * now, it would keep its cluster looking alive for as long as its clock is ahead, and a report of
+ * several bodies keyed on it would hold back every later one until then.
+ */
+export function minutesAhead(observedAt: Date, now: Date): number | undefined {
+  const ahead = observedAt.getTime() - now.getTime();
+  return ahead > MAX_CLOCK_SKEW_MS ? Math.round(ahead / 60_000) : undefined;
+}
+
 /**
  * Each cluster's last report among `bodies` (one entry per cluster): the newest `observedAt` of a
  * whole report, a body without `round` or every part of one. A cluster that sent only parts of
@@ -54,20 +68,16 @@ export function reportsOfBodies(
   const parts = new Map<string, Set<number>>();
   const newestWhole = new Map<string, Date>();
   const newestPart = new Map<string, Date>();
-  const later = (map: Map<string, Date>, cluster: string, at: Date) => {
-    const known = map.get(cluster);
-    if (known === undefined || known.getTime() < at.getTime()) map.set(cluster, at);
-  };
   for (const { cluster, observedAt, round } of bodies) {
-    later(newestPart, cluster, observedAt);
+    keepLatest(newestPart, cluster, observedAt);
     if (round === undefined || round.parts === 1) {
-      later(newestWhole, cluster, observedAt);
+      keepLatest(newestWhole, cluster, observedAt);
       continue;
     }
     const key = `${cluster}\u0000${observedAt.toISOString()}`;
     const seen = getOrCreate(parts, key, () => new Set<number>());
     seen.add(round.part);
-    if (seen.size === round.parts) later(newestWhole, cluster, observedAt);
+    if (seen.size === round.parts) keepLatest(newestWhole, cluster, observedAt);
   }
   return [...newestPart].map(([cluster, at]) => {
     const whole = newestWhole.get(cluster);

@@ -1,4 +1,4 @@
-import { getOrCreate } from './collections';
+import { getOrCreate, keepLatest } from './collections';
 import type { ClusterReport, RegistryImage, Sighting } from './model';
 import { mayBeOwnHost } from './registry-hosts';
 import { digestFingerprints, type StringFilter, stringFilter } from './string-filter';
@@ -75,8 +75,8 @@ export function indexSightings(
   const parts = new Map<string, Date>();
   const lastParts = new Map<string, Date>();
   for (const report of reports) {
-    noteReport(report.incomplete === true ? parts : whole, report.cluster, report.lastReportAt);
-    if (report.lastPartAt) noteReport(lastParts, report.cluster, report.lastPartAt);
+    keepLatest(report.incomplete === true ? parts : whole, report.cluster, report.lastReportAt);
+    if (report.lastPartAt) keepLatest(lastParts, report.cluster, report.lastPartAt);
   }
   const heartbeats = new Map(parts);
   for (const [cluster, at] of whole) heartbeats.set(cluster, at);
@@ -99,7 +99,7 @@ export function indexSightings(
         lastCluster = cluster;
       }
     }
-    if (!heartbeats.has(cluster)) noteReport(lastReports, cluster, sighting.observedAt);
+    if (!heartbeats.has(cluster)) keepLatest(lastReports, cluster, sighting.observedAt);
   }
   for (const [cluster, at] of heartbeats) lastReports.set(cluster, at);
   for (const report of reports) {
@@ -191,11 +191,6 @@ function tagSightingsFrom(
     if (sighting) newest.set(tag, sighting);
   }
   return newest;
-}
-
-function noteReport(lastReports: Map<string, Date>, cluster: string, at: Date): void {
-  const current = lastReports.get(cluster);
-  if (!current || current.getTime() < at.getTime()) lastReports.set(cluster, at);
 }
 
 /**

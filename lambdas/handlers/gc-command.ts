@@ -6,7 +6,7 @@ import { parseLifecyclePolicy } from '../core/lifecycle-policy';
 import type { ClusterReport, Sighting } from '../core/model';
 import { DEFAULT_POLICY, type KeepRule, type Policy, parseKeepRule, validatePolicy } from '../core/policy';
 import type { Registry } from '../core/ports';
-import { parseClusterReport, reportsOfBodies, sightingsFromReport } from '../core/report';
+import { minutesAhead, parseClusterReport, reportsOfBodies, sightingsFromReport } from '../core/report';
 import { runGc } from './gc';
 import { registryFromFlags } from './gc-registry';
 import { usageFromFlags } from './gc-usage';
@@ -150,9 +150,6 @@ function readText(path: string, what: string): string {
 /** What a body says of its cluster's reports: when, and which part of a report it is. */
 type ReportedBody = Parameters<typeof reportsOfBodies>[0][number];
 
-/** How far a report's `observedAt` may be ahead of this machine's clock (clocks drift). */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-
 /**
  * Reads one `--sightings` file (an ingest body, or an array of them): its sightings, and each
  * body's cluster and `observedAt` (a body with no image still says the cluster reported then).
@@ -181,9 +178,9 @@ export function readSightingsFile(
     bodies.forEach((body, index) => {
       const report = parseClusterReport(body);
       const observedAt = new Date(report.observedAt);
-      if (observedAt.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+      const minutes = minutesAhead(observedAt, now);
+      if (minutes !== undefined) {
         const where = bodies.length > 1 ? `body ${index + 1}: ` : '';
-        const minutes = Math.round((observedAt.getTime() - now.getTime()) / 60_000);
         throw new SightingsError(
           `${where}observedAt ${report.observedAt} is ${minutes} minutes after this machine's clock (${now.toISOString()}); a report from the future would keep cluster ${report.cluster} looking alive. Check the reporter's clock`,
         );

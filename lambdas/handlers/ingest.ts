@@ -6,7 +6,7 @@ import { powertoolsLog } from '../adapters/log';
 import { emfMetrics, type Metrics } from '../adapters/metrics';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { SightingsError } from '../core/errors';
-import { clusterReportSchema, parseClusterReport, sightingsFromReport } from '../core/report';
+import { clusterReportSchema, minutesAhead, parseClusterReport, sightingsFromReport } from '../core/report';
 import { clusterKey, type Hmac, verifySignature } from '../core/signature';
 import type { SightingStore } from '../core/stores';
 import { type HttpApiEvent, type HttpApiResult, header, json, type Log, rawBody } from './http-api';
@@ -60,9 +60,6 @@ export async function handleIngest(event: HttpApiEvent, deps: IngestDeps): Promi
   return storeReport(value, now, deps);
 }
 
-/** How far a report's `observedAt` may be ahead of the server's clock (clocks drift); as in `gc`. */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-
 async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise<HttpApiResult> {
   let report: ReturnType<typeof parseClusterReport>;
   try {
@@ -73,10 +70,8 @@ async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise
   }
   const { sightings, ignored, unusable } = sightingsFromReport(report);
   const observed = new Date(report.observedAt);
-  if (observed.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
-    // Taken as now, it would look alive; kept as sent, a report of several bodies keyed on it
-    // would hold back every later one until that time.
-    const minutes = Math.round((observed.getTime() - now.getTime()) / 60_000);
+  const minutes = minutesAhead(observed, now);
+  if (minutes !== undefined) {
     return json(400, {
       message: `observedAt: ${report.observedAt} is ${minutes} minutes after the server's clock (${now.toISOString()}); check the reporter's clock`,
     });
