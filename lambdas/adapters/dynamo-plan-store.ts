@@ -317,8 +317,16 @@ function pageKey(repository: string, page: number, attempt?: string): string {
 }
 
 type StoredItem = Omit<PlanItem, 'pushedAt'> & { readonly pushedAt: string };
+/** A `StaleCluster` as stored: its times as ISO strings (the document client refuses a `Date`). */
+interface StoredStaleCluster {
+  readonly cluster: string;
+  readonly lastReportAt: string;
+  readonly incomplete?: boolean;
+  readonly lastPartAt?: string;
+}
+
 type StoredSummary = Omit<RepositorySummary, 'blockedBy'> & {
-  readonly blockedBy: readonly { readonly cluster: string; readonly lastReportAt: string }[];
+  readonly blockedBy: readonly StoredStaleCluster[];
 };
 
 function toStoredItem(item: PlanItem): StoredItem {
@@ -332,17 +340,26 @@ function fromStoredItem(item: StoredItem): PlanItem {
 function toStoredSummary(summary: RepositorySummary): StoredSummary {
   return {
     ...summary,
-    blockedBy: summary.blockedBy.map((stale) => ({
-      ...stale,
-      lastReportAt: stale.lastReportAt.toISOString(),
-    })),
+    blockedBy: summary.blockedBy.map(
+      ({ cluster, lastReportAt, incomplete, lastPartAt }): StoredStaleCluster => ({
+        cluster,
+        lastReportAt: lastReportAt.toISOString(),
+        ...(incomplete === undefined ? {} : { incomplete }),
+        ...(lastPartAt === undefined ? {} : { lastPartAt: lastPartAt.toISOString() }),
+      }),
+    ),
   };
 }
 
 function fromStoredSummary(summary: StoredSummary): RepositorySummary {
   return {
     ...summary,
-    blockedBy: summary.blockedBy.map((stale) => ({ ...stale, lastReportAt: new Date(stale.lastReportAt) })),
+    blockedBy: summary.blockedBy.map(({ cluster, lastReportAt, incomplete, lastPartAt }) => ({
+      cluster,
+      lastReportAt: new Date(lastReportAt),
+      ...(incomplete === undefined ? {} : { incomplete }),
+      ...(lastPartAt === undefined ? {} : { lastPartAt: new Date(lastPartAt) }),
+    })),
   };
 }
 

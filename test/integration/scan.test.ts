@@ -495,6 +495,38 @@ describe('the scheduled scan', () => {
     expect(digests[0]?.text).toContain('web: cluster edge-1 last reported');
   });
 
+  it('stores a repository blocked by a cluster whose newer report arrived only in part, and says so', async () => {
+    // Prepare: a whole report 10 hours ago, then part 1 of 2 of a newer one 9 hours ago.
+    seedEcr({ web: 4 });
+    const { deps, queue, plans, sightings, digests } = await newDeps();
+    const sighting = (observedAt: Date) => ({
+      cluster: 'edge-1',
+      observedAt,
+      ref: { registry: HOST, repository: 'web', tag: 'build-0' },
+    });
+    const whole = new Date(NOW.getTime() - 10 * 3_600_000);
+    const part = new Date(NOW.getTime() - 9 * 3_600_000);
+    await sightings.recordReport({ cluster: 'edge-1', observedAt: whole, sightings: [sighting(whole)] });
+    await sightings.recordReport({
+      cluster: 'edge-1',
+      observedAt: part,
+      sightings: [sighting(part)],
+      round: { key: part.toISOString(), part: 1, parts: 2 },
+    });
+
+    // Act
+    const started = await startScan({ scheduledAt: SCHEDULED }, deps);
+    await queue.drained();
+
+    // Assess
+    expect(queue.deadLetters).toEqual([]);
+    const [summary] = await plans.summaries(started.planId);
+    expect(summary?.candidates).toBe(0);
+    expect(summary?.blockedBy).toEqual([{ cluster: 'edge-1', lastReportAt: whole, lastPartAt: part }]);
+    expect((await plans.getPlan(started.planId))?.status).toBe('PENDING');
+    expect(digests[0]?.text).toContain('a part of a newer report arrived 9 hours ago, the rest did not');
+  });
+
   it('records why a scan could not run when the registry cannot be listed', async () => {
     ecr.on(DescribeRepositoriesCommand).rejects(new Error('connect ECONNREFUSED'));
     const { deps, plans, digests } = await newDeps();
