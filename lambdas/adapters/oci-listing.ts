@@ -1,5 +1,6 @@
 import { type RegistryImage, registryImage } from '../core/model';
 import type { Progress } from '../core/ports';
+import { MAX_CLOCK_SKEW_MS } from '../core/report';
 import { RegistryAccessError, RegistryReadError } from './errors';
 import { describeResponse, isManifestUnknown, nextPage, type OciHttp, type OciResponse } from './oci-http';
 import {
@@ -59,7 +60,11 @@ export async function listRepository(
     frontier = await readMembers(context, repository, scope, frontier, entries);
     report(entries.size);
   }
-  const dated = await datePushes(entries, (digest) => readConfigTime(context, repository, digest, scope));
+  const dated = await datePushes(
+    entries,
+    (digest) => readConfigTime(context, repository, digest, scope),
+    Date.now() + MAX_CLOCK_SKEW_MS,
+  );
   return [...entries.values()].map((entry) => toImage(repository, entry, dated.get(entry.digest)!));
 }
 

@@ -122,14 +122,47 @@ const EARLIEST_PUSH_MS = Date.parse('2000-01-01T00:00:00Z');
 
 /**
  * A time from an image config's `created` or a `created` annotation; undefined when missing,
- * unparseable, or before 2000: reproducible builds write a fixed time (ko, Jib and Bazel
- * 1970-01-01, Nix 1970-01-01T00:00:01, cosign signatures 0001-01-01) that says nothing of when
- * the image was pushed.
+ * not an RFC 3339 date-time (as the OCI image spec has it), or before 2000: reproducible builds
+ * write a fixed time (ko, Jib and Bazel 1970-01-01, Nix 1970-01-01T00:00:01, cosign signatures
+ * 0001-01-01) that says nothing of when the image was pushed. `Date.parse` is not used: it reads
+ * almost any text with a number in it as a date (`1.2.3` is 2003-01-02, `build 7` 2001-07-01),
+ * which would make a new image look years old.
  */
 export function parseCreated(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) || ms < EARLIEST_PUSH_MS ? undefined : new Date(ms);
+  const ms = rfc3339Ms(value);
+  return ms === undefined || ms < EARLIEST_PUSH_MS ? undefined : new Date(ms);
+}
+
+/** RFC 3339 `date-time`: a full date, a full time with an optional fraction, and a zone. */
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/** The time `text` names in milliseconds, when it is an RFC 3339 date-time of a real day. */
+function rfc3339Ms(text: string): number | undefined {
+  const match = DATE_TIME.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // A leap second (60) is read as the last millisecond of its minute.
+  if (month < 1 || month > 12 || day < 1 || day > lastDay || hour > 23 || minute > 59 || second > 60) {
+    return undefined;
+  }
+  const [, , , , , , , fraction, sign, offsetHours, offsetMinutes] = match;
+  let offsetMs = 0;
+  if (sign !== undefined) {
+    if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return undefined;
+    offsetMs = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  }
+  const ms = second === 60 ? 999 : Math.floor(Number(`0.${fraction ?? '0'}`) * 1000);
+  return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), ms) - offsetMs;
 }
 
 /** The `created` of an image config blob's text, as {@link parseCreated} reads it. */

@@ -23,18 +23,24 @@ const UNKNOWN_TIME = new Date(0);
  * platform child's (attestation manifests ignored). Unknown times are the Unix epoch with source
  * `unknown`. An image's size is its config plus layers; an index's is its largest platform
  * child's (as the ECR fake reports it), so that summing a family does not count layers twice.
+ * A time after `latestMs` is not believed (a build machine's clock ahead, a typing error): such an
+ * image would stay the newest for years, holding a keep rule's place that the real newest build
+ * needs; it counts as unknown, as a missing time does.
  *
  * @param readConfigTime reads an image config's `created`; throws when the config cannot be read
+ * @param latestMs the latest credible time (now, and some clock skew)
  */
 export async function datePushes(
   entries: ReadonlyMap<string, ListedManifest>,
   readConfigTime: (configDigest: string) => Promise<Date | undefined>,
+  latestMs: number,
 ): Promise<Map<string, Dated>> {
+  const credible = (time: Date | undefined) => (time && time.getTime() <= latestMs ? time : undefined);
   const configs = new Map<string, Date | undefined>();
   await Promise.all(
     [...entries.values()].map(async (entry) => {
       if (entry.content.kind !== 'image' || !entry.content.imageConfig) return;
-      configs.set(entry.digest, await readConfigTime(entry.content.imageConfig.digest));
+      configs.set(entry.digest, credible(await readConfigTime(entry.content.imageConfig.digest)));
     }),
   );
   const dated = new Map<string, Dated>();
@@ -44,7 +50,9 @@ export async function datePushes(
     if (known) return known;
     visiting.add(entry.digest);
     const result =
-      entry.content.kind === 'image' ? dateImage(entry, configs.get(entry.digest)) : dateIndex(entry);
+      entry.content.kind === 'image'
+        ? dateImage(entry, configs.get(entry.digest), credible)
+        : dateIndex(entry);
     visiting.delete(entry.digest);
     dated.set(entry.digest, result);
     return result;
@@ -61,7 +69,7 @@ export async function datePushes(
       if (childDated.source !== 'unknown' && (!newest || childDated.pushedAt > newest.pushedAt))
         newest = childDated;
     }
-    const annotated = parseCreated(entry.content.annotations[CREATED_ANNOTATION]);
+    const annotated = credible(parseCreated(entry.content.annotations[CREATED_ANNOTATION]));
     if (annotated) return { pushedAt: annotated, source: 'annotation', sizeBytes };
     if (newest) return { pushedAt: newest.pushedAt, source: 'newest-child', sizeBytes };
     return { pushedAt: UNKNOWN_TIME, source: 'unknown', sizeBytes };
@@ -70,10 +78,14 @@ export async function datePushes(
   return dated;
 }
 
-function dateImage(entry: ListedManifest, created: Date | undefined): Dated {
+function dateImage(
+  entry: ListedManifest,
+  created: Date | undefined,
+  credible: (time: Date | undefined) => Date | undefined,
+): Dated {
   const { sizeBytes } = entry.content as Extract<ManifestContent, { kind: 'image' }>;
   if (created) return { pushedAt: created, source: 'config-created', sizeBytes };
-  const annotated = parseCreated(entry.content.annotations[CREATED_ANNOTATION]);
+  const annotated = credible(parseCreated(entry.content.annotations[CREATED_ANNOTATION]));
   if (annotated) return { pushedAt: annotated, source: 'annotation', sizeBytes };
   return { pushedAt: UNKNOWN_TIME, source: 'unknown', sizeBytes };
 }
