@@ -65,16 +65,20 @@ export class DynamoSightingStore implements SightingStore {
       const item = this.toItem(report.cluster, report.observedAt, sighting);
       items.set(`${item.pk}|${item.sk}`, item);
     }
-    const lastSeen = await this.lastSeenOf([...items.values()]);
+    const heartbeat = { pk: 'CLUSTER', sk: report.cluster };
+    const lastSeen = await this.lastSeenOf([heartbeat, ...items.values()]);
     const freshSince = report.observedAt.getTime() - this.freshForMs;
     const stale = [...items.values()].filter((item) => {
       const seen = lastSeen.get(`${item.pk}|${item.sk}`);
       return seen === undefined || Date.parse(seen) < freshSince;
     });
-    const limit = pLimit(this.options.concurrency ?? 8);
-    await Promise.all(stale.map((item) => limit(() => this.writeSighting(item))));
     const repositories = new Set<string>();
     for (const item of items.values()) if (item.repository !== '') repositories.add(item.repository);
+    if (stale.length > 0 && !lastSeen.has(`${heartbeat.pk}|${heartbeat.sk}`)) {
+      await this.markFirstReport(report.cluster, report.observedAt, repositories);
+    }
+    const limit = pLimit(this.options.concurrency ?? 8);
+    await Promise.all(stale.map((item) => limit(() => this.writeSighting(item))));
     const reported =
       report.round === undefined || report.round.parts === 1
         ? await this.writeHeartbeat(report.cluster, report.observedAt, repositories)
@@ -168,7 +172,44 @@ export class DynamoSightingStore implements SightingStore {
     };
   }
 
-  private async lastSeenOf(items: readonly SightingItem[]): Promise<Map<string, string>> {
+  /**
+   * Before the first sightings of a cluster that has no heartbeat item yet: an item that says a
+   * report of it has begun (`roundPartAt`) and where from, with no `lastReportAt`. Should the
+   * report fail half-way (the ingest answers 503), the sightings already written would otherwise
+   * be all the store knows of the cluster, and would date a report that looks whole while the
+   * images of its unwritten half go unprotected; with the mark, the cluster is `incomplete` and
+   * blocks those repositories until a whole report lands (`retire-cluster` can forget it).
+   */
+  private async markFirstReport(
+    cluster: string,
+    observedAt: Date,
+    repositories: ReadonlySet<string>,
+  ): Promise<void> {
+    const names: Record<string, string> = { '#cluster': 'cluster', '#partAt': 'roundPartAt' };
+    const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
+    let update = 'SET #cluster = :cluster, #partAt = :at';
+    if (repositories.size > 0) {
+      names['#repositories'] = 'repositories';
+      values[':repositories'] = repositories;
+      update += ' ADD #repositories :repositories';
+    }
+    // Another report of the cluster may have made the item meanwhile: it needs no mark then.
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { pk: 'CLUSTER', sk: cluster },
+        UpdateExpression: update,
+        ConditionExpression: 'attribute_not_exists(#cluster)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** The `lastSeen` of each item that exists (keyed `pk|sk`; the text `undefined` when it has none). */
+  private async lastSeenOf(
+    items: readonly { readonly pk: string; readonly sk: string }[],
+  ): Promise<Map<string, string>> {
     const seen = new Map<string, string>();
     for (let i = 0; i < items.length; i += BATCH_GET_LIMIT) {
       let keys: Record<string, unknown>[] = items

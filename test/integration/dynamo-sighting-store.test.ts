@@ -59,7 +59,7 @@ const writes = () => dynamo.counts.get('UpdateItemCommand') ?? 0;
 const APPS = Array.from({ length: 10 }, (_, i) => `app-${i}`);
 
 describe('DynamoSightingStore', () => {
-  it('writes one item per distinct image and the heartbeat, and nothing again within the hour', async () => {
+  it('writes one item per distinct image and the heartbeat (first marked begun), and nothing again within the hour', async () => {
     // Prepare
     const { store } = await newStore();
 
@@ -71,7 +71,8 @@ describe('DynamoSightingStore', () => {
 
     // Assess
     expect(first).toEqual({ distinct: 150, written: 150, reported: true });
-    expect(firstWrites).toBe(151);
+    // 150 sightings, the heartbeat, and (the cluster's first report) the mark that it began.
+    expect(firstWrites).toBe(152);
     expect(repeat).toEqual({ distinct: 150, written: 0, reported: true });
     expect(writes()).toBe(1);
   });
@@ -163,9 +164,26 @@ describe('DynamoSightingStore', () => {
     // Act
     const attempt = failing.recordReport(bigReport('prod-eu', T0));
 
-    // Assess
+    // Assess: a report half stored never passes for a whole one, even the cluster's first.
     await expect(attempt).rejects.toThrow('ProvisionedThroughputExceededException');
-    expect(await store.clusterReports()).toEqual([]);
+    expect(await store.clusterReports()).toEqual([
+      { cluster: 'prod-eu', lastReportAt: T0, incomplete: true, repositories: APPS },
+    ]);
+    const snapshot = await store.snapshotFor('app-2');
+    // The image whose sighting was not written: unused by the rest of the report.
+    const unwritten = {
+      ...anImage('build-42', 'app-2').tagged('build-42').build(),
+      digest: digestOf('img-42'),
+    };
+    const plan = planCleanup({
+      repositories: [{ repository: 'app-2', images: [unwritten] }],
+      ...snapshot,
+      policy: aPolicy({ rules: { keep: [], deleteUntagged: false, unusedTagged: true } }),
+      registryHosts: [ECR],
+      now: minutes(1),
+    });
+    expect(plan.repositories[0]?.blockedBy.map((stale) => stale.cluster)).toEqual(['prod-eu']);
+    expect(plan.repositories[0]?.items.map((item) => item.decision)).toEqual(['keep']);
     const retried = await store.recordReport(bigReport('prod-eu', T0));
     expect(retried.written).toBeGreaterThanOrEqual(1);
     expect(await store.clusterReports()).toEqual([
