@@ -56,7 +56,8 @@ export function lookupCredentials(
       credentials: { kind: 'password', username, password, source: 'REGISTRY_USERNAME/REGISTRY_PASSWORD' },
     };
   }
-  const path = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
+  // Empty is unset, as docker reads them: `DOCKER_CONFIG=` must not mean the working directory.
+  const path = join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json');
   const config = readDockerConfig(path, readText);
   if (config === undefined) return {};
   const key = matchingKey(Object.keys(config.auths), host);

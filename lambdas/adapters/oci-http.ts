@@ -230,6 +230,11 @@ export function isManifestUnknown(response: OciResponse): boolean {
   return code === 'MANIFEST_UNKNOWN' || code === 'NOT_FOUND';
 }
 
+/** A 404 the registry explains as a repository it does not know (`NAME_UNKNOWN`). */
+export function isNameUnknown(response: OciResponse): boolean {
+  return response.status === 404 && registryError(response).code === 'NAME_UNKNOWN';
+}
+
 /** `status CODE: message`, for error messages. */
 export function describeResponse(response: OciResponse): string {
   const { code, message } = registryError(response);

@@ -2,7 +2,14 @@ import { type RegistryImage, registryImage } from '../core/model';
 import type { Progress } from '../core/ports';
 import { MAX_CLOCK_SKEW_MS } from '../core/report';
 import { RegistryAccessError, RegistryReadError } from './errors';
-import { describeResponse, isManifestUnknown, nextPage, type OciHttp, type OciResponse } from './oci-http';
+import {
+  describeResponse,
+  isManifestUnknown,
+  isNameUnknown,
+  nextPage,
+  type OciHttp,
+  type OciResponse,
+} from './oci-http';
 import {
   configCreated,
   MANIFEST_ACCEPT,
@@ -31,6 +38,12 @@ export interface ListingContext {
   referrersApi?: boolean;
   /** `created` of image configs by digest (content-addressed, so shared by repositories). */
   readonly configTimes: Map<string, Promise<Date | undefined>>;
+  /**
+   * The repositories the registry's catalog listed. Distribution lists one pushed by digest only
+   * (or holding only the blobs of an aborted push), whose tag list then answers `NAME_UNKNOWN`:
+   * for these that means "no tags", not a repository missing.
+   */
+  readonly catalogued: Set<string>;
 }
 
 /**
@@ -150,6 +163,7 @@ async function listTags(context: ListingContext, repository: string, scope: stri
     seen.add(path);
     const response = await http.request(path, { scope });
     if (response.status === 404) {
+      if (seen.size === 1 && context.catalogued.has(repository) && isNameUnknown(response)) return [];
       throw new RegistryReadError(`repository ${repository} does not exist (${describeResponse(response)})`);
     }
     ensureOk(response, `listing the tags of ${repository}`);

@@ -60,7 +60,12 @@ export class OciRegistry implements Registry {
       }),
     );
     this.pageSize = pageSize ?? 100;
-    this.context = { http: this.http, configTimes: new Map(), pageSize: this.pageSize };
+    this.context = {
+      http: this.http,
+      configTimes: new Map(),
+      pageSize: this.pageSize,
+      catalogued: new Set(),
+    };
   }
 
   /** The URL's `host[:port]`, and with the scheme's default port spelt out when it has none. */
@@ -94,6 +99,7 @@ export class OciRegistry implements Registry {
       for (const name of body.repositories) if (typeof name === 'string') names.push(name);
       path = nextPage(response, this.http.baseUrl);
     }
+    for (const name of names) this.context.catalogued.add(name);
     return [...new Set(names)].sort();
   }
 

@@ -292,6 +292,29 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
     );
   });
 
+  it('lists a catalogued repository that was never tagged as holding no tagged images', async () => {
+    // Prepare: pushed by digest only, so the catalog lists it and its tag list answers NAME_UNKNOWN.
+    const untagged = await push.image('digest-only/app', {
+      seed: 'by-digest',
+      created: '2026-02-01T00:00:00Z',
+    });
+    const catalogued = new OciRegistry({ url: new URL(registry.url) });
+
+    // Act
+    const names = await catalogued.listRepositories();
+    const images = await catalogued.listImages('digest-only/app');
+    const sighted = await catalogued.listImages('digest-only/app', undefined, [untagged.digest]);
+
+    // Assess
+    expect(names).toContain('digest-only/app');
+    expect(images).toEqual([]);
+    expect(sighted.map((image) => image.digest)).toEqual([untagged.digest]);
+    // Named by the user rather than found in the catalog, the same answer is an error.
+    await expect(
+      new OciRegistry({ url: new URL(registry.url) }).listImages('digest-only/app'),
+    ).rejects.toThrow(/repository digest-only\/app does not exist.*NAME_UNKNOWN/);
+  });
+
   it('fails a repository that does not exist', async () => {
     await expect(oci.listImages('no/such-repo')).rejects.toThrow(
       /repository no\/such-repo does not exist.*NAME_UNKNOWN/,

@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { OciAuthenticator, parseChallenges } from '../../lambdas/adapters/oci-auth';
 import { lookupCredentials } from '../../lambdas/adapters/oci-credentials';
 import {
@@ -215,6 +216,26 @@ describe('registry credentials', () => {
     expect(
       lookupCredentials('other.example.com', { DOCKER_CONFIG: '/cfg' }, files(config)).credentials,
     ).toMatchObject({ username: 'bot', password: 'pa:ss' });
+  });
+
+  it.each([
+    [{ DOCKER_CONFIG: '', HOME: '/home/ci' }, '/home/ci/.docker/config.json'],
+    [{ DOCKER_CONFIG: '', HOME: '' }, `${homedir()}/.docker/config.json`],
+    [{ DOCKER_CONFIG: '/cfg', HOME: '/home/ci' }, '/cfg/config.json'],
+  ])('reads an empty variable as unset, as docker does: %j reads %s', (env, path) => {
+    // Prepare
+    const read: string[] = [];
+    const readText = (file: string) => {
+      read.push(file);
+      return JSON.stringify({ auths: { h: { auth: Buffer.from('bot:pw').toString('base64') } } });
+    };
+
+    // Act
+    const found = lookupCredentials('h', env, readText);
+
+    // Assess
+    expect(read).toEqual([path]);
+    expect(found.credentials).toMatchObject({ username: 'bot', password: 'pw' });
   });
 
   it('is anonymous without a config file, and a usage error with a broken one or half the variables', () => {
