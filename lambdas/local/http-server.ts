@@ -18,6 +18,31 @@ export interface Route {
 export const MAX_READ_BYTES = 6 * 1024 * 1024;
 
 /**
+ * The headers of every answer this server makes itself (a refusal, 400, 404, 413, 500): the
+ * review page's protections, so that no answer on its paths goes without them, whichever way it
+ * failed. Routes set their own.
+ */
+const OWN_ANSWER_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+/** Sends one of this server's own JSON answers. */
+function ownAnswer(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  extra: Record<string, string> = {},
+) {
+  if (!response.headersSent) response.writeHead(status, { ...OWN_ANSWER_HEADERS, ...extra });
+  response.end(JSON.stringify({ message }));
+}
+
+/**
  * Serves `routes` over HTTP by turning each request into an API Gateway HTTP API (payload 2.0)
  * event, as `serve` and the tests need: the deployed handlers run unchanged. HEAD is answered
  * like GET without a body.
@@ -38,8 +63,7 @@ export async function startHttpServer(
     const refusal = refusalOf(request, loopbackOnly);
     if (refusal) {
       request.resume();
-      response.writeHead(403, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ message: refusal }));
+      ownAnswer(response, 403, refusal);
       return;
     }
     void answer(request, response, compiled);
@@ -109,15 +133,15 @@ async function answer(
       const parameters = decodedParameters(match.groups ?? {});
       if (!parameters) {
         request.resume();
-        response.writeHead(400, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ message: 'the path is not valid percent-encoding' }));
+        ownAnswer(response, 400, 'the path is not valid percent-encoding');
         return;
       }
       const event = await toEvent(request, url, parameters);
       if (event === undefined) {
         request.resume();
-        response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        response.end(JSON.stringify({ message: `the request body is larger than ${MAX_READ_BYTES} bytes` }));
+        ownAnswer(response, 413, `the request body is larger than ${MAX_READ_BYTES} bytes`, {
+          connection: 'close',
+        });
         return;
       }
       const result = await route.handle(event);
@@ -127,11 +151,9 @@ async function answer(
       response.end(request.method === 'HEAD' ? undefined : body);
       return;
     }
-    response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ message: 'not found' }));
+    ownAnswer(response, 404, 'not found');
   } catch {
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ message: 'internal error' }));
+    ownAnswer(response, 500, 'internal error');
   }
 }
 

@@ -23,6 +23,13 @@ describe('the local HTTP server of serve', () => {
         }),
       },
       {
+        method: 'GET',
+        path: '/v1/broken/{id}',
+        handle: async () => {
+          throw new Error('the store is down');
+        },
+      },
+      {
         method: 'POST',
         path: '/v1/echo',
         handle: async (event) => {
@@ -37,11 +44,13 @@ describe('the local HTTP server of serve', () => {
 
   /** POSTs `size` bytes in 64 KiB writes; resolves with the status and body of the answer. */
   const post = (size: number) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
+    new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
       const call = request(new URL('/v1/echo', server.url), { method: 'POST' }, (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body, headers: response.headers }),
+        );
       });
       call.on('error', reject);
       const chunk = Buffer.alloc(64 * 1024, 'a');
@@ -120,11 +129,38 @@ describe('the local HTTP server of serve', () => {
   it('hands a body up to its limit over whole, and answers 413 past it without calling the handler', async () => {
     // A body cut short would reach the handler as if whole: an approval of part of what was checked.
     received.length = 0;
-    expect(await post(MAX_READ_BYTES)).toEqual({ status: 200, body: String(MAX_READ_BYTES) });
+    expect(await post(MAX_READ_BYTES)).toMatchObject({ status: 200, body: String(MAX_READ_BYTES) });
     const refused = await post(MAX_READ_BYTES + 1);
     expect(refused.status).toBe(413);
     expect(JSON.parse(refused.body).message).toBe(`the request body is larger than ${MAX_READ_BYTES} bytes`);
     expect(received).toEqual([MAX_READ_BYTES]);
+  });
+
+  it("sends the review page's protections with every answer of its own, whatever went wrong", async () => {
+    // Prepare
+    const port = new URL(server.url).port;
+    const protections = {
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'x-content-type-options': 'nosniff',
+    };
+
+    // Act
+    const answers = [
+      await raw('GET', '/v1/broken/p-1'),
+      await raw('GET', '/v1/plans/%'),
+      await raw('GET', '/v1/plans/p-1', { host: `attacker.example:${port}` }),
+      await raw('POST', '/v1/echo', { 'sec-fetch-site': 'cross-site' }),
+      await raw('GET', '/v1/nowhere'),
+      await post(MAX_READ_BYTES + 1),
+    ];
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual([500, 400, 403, 403, 404, 413]);
+    for (const answer of answers) expect(answer.headers).toMatchObject(protections);
+    expect(JSON.parse(answers[0]!.body.toString())).toEqual({ message: 'internal error' });
   });
 
   it('answers HEAD like GET, without a body', async () => {
