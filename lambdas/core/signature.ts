@@ -25,6 +25,9 @@ export function signatureHeader(hmac: Hmac, key: string, unixSeconds: number, ra
   return `t=${unixSeconds},v1=${hmac(key, `${unixSeconds}.${rawBody}`)}`;
 }
 
+const MISSING = 'missing X-Janitor-Signature header';
+const MALFORMED = 'malformed X-Janitor-Signature header (expected t=<unix seconds>,v1=<hex>)';
+
 /** Why a signature was refused; the text is safe to send back (it names no secret). */
 export type SignatureCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
@@ -39,11 +42,9 @@ export function verifySignature(input: {
   readonly now: Date;
   readonly hmac: Hmac;
 }): SignatureCheck {
-  if (input.header === undefined || input.header === '')
-    return { ok: false, reason: 'missing X-Janitor-Signature header' };
+  if (input.header === undefined || input.header === '') return { ok: false, reason: MISSING };
   const parsed = parseSignatureHeader(input.header);
-  if (!parsed)
-    return { ok: false, reason: 'malformed X-Janitor-Signature header (expected t=<unix seconds>,v1=<hex>)' };
+  if (!parsed) return { ok: false, reason: MALFORMED };
   // Whole seconds on both sides, as `t` is: 300 s early or late is still within 300 s.
   const skew = Math.abs(Math.floor(input.now.getTime() / 1000) - parsed.t);
   if (skew > SIGNATURE_TOLERANCE_SECONDS) {
@@ -56,6 +57,16 @@ export function verifySignature(input: {
   const expected = input.hmac(input.key, `${parsed.signedT}.${input.rawBody}`);
   const valid = parsed.v1.some((candidate) => constantTimeEqual(candidate, expected));
   return valid ? { ok: true } : { ok: false, reason: 'signature does not match' };
+}
+
+/**
+ * Why a signature header cannot be checked at all, or undefined when it is well-formed: it is
+ * missing, or not `t=<digits>,v1=<64 hex>`. Needs neither the body nor the key, so an edge can
+ * answer it before reading the body.
+ */
+export function signatureHeaderProblem(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return MISSING;
+  return parseSignatureHeader(header) ? undefined : MALFORMED;
 }
 
 /**

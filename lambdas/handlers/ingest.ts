@@ -7,7 +7,7 @@ import { emfMetrics, type Metrics } from '../adapters/metrics';
 import { SecretsManagerSecrets } from '../adapters/secrets';
 import { SightingsError } from '../core/errors';
 import { clusterReportSchema, minutesAhead, parseClusterReport, sightingsFromReport } from '../core/report';
-import { clusterKey, type Hmac, verifySignature } from '../core/signature';
+import { clusterKey, type Hmac, signatureHeaderProblem, verifySignature } from '../core/signature';
 import type { SightingStore } from '../core/stores';
 import { type HttpApiEvent, type HttpApiResult, header, json, type Log, rawBody } from './http-api';
 
@@ -37,8 +37,10 @@ export async function handleIngest(event: HttpApiEvent, deps: IngestDeps): Promi
   const body = rawBody(event);
   if (body.bytes > MAX_BODY_BYTES)
     return json(413, { message: `body is larger than ${MAX_BODY_BYTES} bytes` });
+  // The header's form is checked before the body is read; its HMAC needs the body's cluster.
   const signature = header(event, 'x-janitor-signature');
-  if (!signature) return json(401, { message: 'missing X-Janitor-Signature header' });
+  const malformed = signatureHeaderProblem(signature);
+  if (malformed !== undefined) return json(401, { message: malformed });
   let value: unknown;
   try {
     value = JSON.parse(body.text);

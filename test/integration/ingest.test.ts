@@ -172,6 +172,38 @@ describe('POST /v1/sightings', () => {
     expect(await storedItems()).toBe(0);
   });
 
+  const malformedSignatures = [
+    'garbage',
+    't=1,v1=zz',
+    `v1=${'a'.repeat(64)}`,
+    `t=${T}`,
+    `t=${T},v1=${'a'.repeat(63)}`,
+    `t=${T};v1=${'a'.repeat(64)}`,
+  ];
+  const badBodies: [string, string][] = [
+    ['not JSON', '{"cluster":'],
+    ['no cluster', '{"observedAt":"2026-11-22T18:00:00Z","images":[]}'],
+    ['an invalid cluster', '{"cluster":"Prod EU!","observedAt":"2026-11-22T18:00:00Z","images":[]}'],
+    ['null', 'null'],
+    ['empty', ''],
+  ];
+  it.each(
+    malformedSignatures.flatMap((signature) =>
+      badBodies.map(([name, body]): [string, string, string] => [signature, name, body]),
+    ),
+  )(
+    'answers 401 to the malformed signature %j before reading the body (%s)',
+    async (signature, _name, body) => {
+      // Act
+      const result = await handleIngest(event(body, { signature }), deps());
+
+      // Assess
+      expect(result.statusCode).toBe(401);
+      expect(JSON.parse(result.body).message).toContain('malformed X-Janitor-Signature header');
+      expect(await storedItems()).toBe(0);
+    },
+  );
+
   it('accepts a body of exactly 1 MiB and refuses 1 MiB + 1 byte before parsing it', async () => {
     // Prepare
     const base = report();

@@ -5,6 +5,7 @@ import {
   constantTimeEqual,
   parseSignatureHeader,
   signatureHeader,
+  signatureHeaderProblem,
   verifySignature,
 } from '../../lambdas/core/signature';
 
@@ -62,6 +63,20 @@ describe('ingest signatures', () => {
   ])('refuses header %j', (header, reason) => {
     const result = verifySignature({ header, rawBody: BODY, key: KEY, now: NOW, hmac: hmacSha256Hex });
     expect(result).toMatchObject({ ok: false, reason: expect.stringContaining(reason) });
+  });
+
+  it.each([
+    [undefined, 'missing'],
+    ['', 'missing'],
+    ['garbage', 'malformed'],
+    [`t=${T}`, 'malformed'],
+    [`t=${T},v1=${'a'.repeat(63)}`, 'malformed'],
+    [`t=${T},v1=${'a'.repeat(64)}`, undefined],
+    [`t=${T},v1=${'A'.repeat(64)},v1=${'b'.repeat(64)}`, undefined],
+  ])('judges the form of header %j without the body or the key', (header, problem) => {
+    expect(signatureHeaderProblem(header)).toEqual(
+      problem === undefined ? undefined : expect.stringContaining(problem),
+    );
   });
 
   it("refuses a body signed with another cluster's key", () => {
