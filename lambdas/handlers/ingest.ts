@@ -26,12 +26,19 @@ export interface IngestDeps {
 }
 
 /**
- * `POST /v1/sightings`: checks type, size and signature, validates the report, stores its
- * sightings. 202 `{accepted, ignored}`; 400 naming the bad field; 401 bad or missing signature;
- * 413 over 1 MiB; 415 not JSON; 503 when the store failed (send again). Nothing is stored from a
- * rejected request; no answer carries a stack trace or a secret.
+ * `POST /v1/sightings`: checks encoding, type, size and signature, validates the report, stores
+ * its sightings. 202 `{accepted, ignored}`; 400 naming the bad field; 401 bad or missing signature;
+ * 413 over 1 MiB; 415 not JSON, or compressed (a `Content-Encoding` other than identity); 503 when
+ * the store failed (send again). Nothing is stored from a rejected request; no answer carries a
+ * stack trace or a secret.
  */
 export async function handleIngest(event: HttpApiEvent, deps: IngestDeps): Promise<HttpApiResult> {
+  const encoding = unsupportedEncoding(header(event, 'content-encoding'));
+  if (encoding !== undefined) {
+    return json(415, {
+      message: `Content-Encoding '${encoding}' is not supported; send the body uncompressed (identity)`,
+    });
+  }
   if (!isJson(header(event, 'content-type')))
     return json(415, { message: 'Content-Type must be application/json' });
   const body = rawBody(event);
@@ -103,6 +110,17 @@ async function storeReport(value: unknown, now: Date, deps: IngestDeps): Promise
     return json(503, { message: 'the report could not be stored; send it again' });
   }
   return json(202, { accepted: report.images.length - unusable, ignored: unusable });
+}
+
+/**
+ * The first content coding of a `Content-Encoding` header other than `identity` (any case), if
+ * any: the body is read as it arrives, and compressed bytes are no JSON.
+ */
+function unsupportedEncoding(contentEncoding: string | undefined): string | undefined {
+  return (contentEncoding ?? '')
+    .split(',')
+    .map((coding) => coding.trim())
+    .find((coding) => coding !== '' && coding.toLowerCase() !== 'identity');
 }
 
 function isJson(contentType: string | undefined): boolean {

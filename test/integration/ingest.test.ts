@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
@@ -9,6 +10,7 @@ import { clusterKey, signatureHeader } from '../../lambdas/core/signature';
 import type { SightingStore } from '../../lambdas/core/stores';
 import type { HttpApiEvent } from '../../lambdas/handlers/http-api';
 import { handleIngest, type IngestDeps, MAX_BODY_BYTES } from '../../lambdas/handlers/ingest';
+import { startHttpServer } from '../../lambdas/local/http-server';
 import { type LocalDynamo, startDynalite } from '../fixtures/dynalite';
 
 const SECRET = 'test-ingest-secret';
@@ -203,6 +205,88 @@ describe('POST /v1/sightings', () => {
       expect(await storedItems()).toBe(0);
     },
   );
+
+  /** `request` with a `Content-Encoding` header, its body `encoded` (base64, as API Gateway sends bytes). */
+  const encodedAs = (request: HttpApiEvent, encoding: string, encoded: Buffer): HttpApiEvent => ({
+    ...request,
+    headers: { ...request.headers, 'content-encoding': encoding },
+    body: encoded.toString('base64'),
+    isBase64Encoded: true,
+  });
+
+  it.each([
+    ['gzip', 'gzip'],
+    ['GZip', 'GZip'],
+    ['x-gzip', 'x-gzip'],
+    ['br', 'br'],
+    ['deflate', 'deflate'],
+    ['gzip, identity', 'gzip'],
+    ['identity, deflate', 'deflate'],
+  ])(
+    'answers 415 to Content-Encoding %j naming %s, before its type or signature',
+    async (encoding, named) => {
+      // Prepare: signed over the compressed bytes, so only the encoding is wrong.
+      const compressed = gzipSync(report());
+      const request = encodedAs(
+        event(compressed.toString('latin1'), { contentType: 'text/plain', signature: 'garbage' }),
+        encoding,
+        compressed,
+      );
+
+      // Act
+      const result = await handleIngest(request, deps());
+
+      // Assess
+      expect(result.statusCode).toBe(415);
+      const { message } = JSON.parse(result.body) as { message: string };
+      expect(message).toContain(`'${named}'`);
+      expect(message).toContain('uncompressed (identity)');
+      expect(await storedItems()).toBe(0);
+    },
+  );
+
+  it.each([['identity'], ['IDENTITY'], [' Identity '], ['']])(
+    'takes a body sent with Content-Encoding %j as it is',
+    async (encoding) => {
+      // Prepare
+      const body = report();
+
+      // Act
+      const result = await handleIngest(encodedAs(event(body), encoding, Buffer.from(body)), deps());
+
+      // Assess
+      expect(result.statusCode).toBe(202);
+    },
+  );
+
+  it('answers 415 to a gzipped body posted to serve, storing nothing', async () => {
+    // Prepare: serve's HTTP server in front of the same handler.
+    const server = await startHttpServer([
+      { method: 'POST', path: '/v1/sightings', handle: (request) => handleIngest(request, deps()) },
+    ]);
+    const compressed = gzipSync(report());
+
+    // Act
+    const answer = await fetch(`${server.url}/v1/sightings`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'x-janitor-signature': signatureHeader(
+          hmacSha256Hex,
+          clusterKey(hmacSha256Hex, SECRET, 'prod-eu'),
+          T,
+          report(),
+        ),
+      },
+      body: compressed,
+    }).finally(() => server.close());
+
+    // Assess
+    expect(answer.status).toBe(415);
+    expect(((await answer.json()) as { message: string }).message).toContain("'gzip'");
+    expect(await storedItems()).toBe(0);
+  });
 
   it('accepts a body of exactly 1 MiB and refuses 1 MiB + 1 byte before parsing it', async () => {
     // Prepare
