@@ -12,10 +12,17 @@ export interface ClusterKeyFlags {
   readonly dataDir?: string;
 }
 
+/** Where the ingest secret is read from. */
+type SecretSource =
+  | { readonly secret: string }
+  | { readonly dataDir: string }
+  | { readonly secretArn: string };
+
 /**
  * `registry-janitor cluster-key CLUSTER`: prints the key a cluster's reporter signs with, derived
- * from the ingest secret (`JANITOR_INGEST_SECRET`, or the Secrets Manager secret named by
- * `--secret-arn` / `JANITOR_INGEST_SECRET_ARN`). Returns the exit code.
+ * from the ingest secret: that of `--data-dir` or `--secret-arn` when one is passed (a flag is
+ * what was asked for, and wins over the environment), else `JANITOR_INGEST_SECRET`, else the
+ * Secrets Manager secret named by `JANITOR_INGEST_SECRET_ARN`. Returns the exit code.
  */
 export async function clusterKeyCommand(
   cluster: string,
@@ -24,35 +31,59 @@ export async function clusterKeyCommand(
 ): Promise<number> {
   const name = clusterReportSchema.shape.cluster.safeParse(cluster);
   if (!name.success) {
-    process.stderr.write(
-      `registry-janitor cluster-key: invalid cluster name '${cluster}': ${name.error.issues[0]?.message}\n`,
+    return fail(2, `invalid cluster name '${cluster}': ${name.error.issues[0]?.message}`);
+  }
+  if (flags.secretArn !== undefined && flags.dataDir !== undefined) {
+    return fail(2, 'pass --secret-arn (a deployed stack) or --data-dir (a serve), not both');
+  }
+  const source = secretSource(flags, env);
+  if (!source) {
+    return fail(
+      2,
+      'set JANITOR_INGEST_SECRET, pass --data-dir of a serve that has started once, or pass --secret-arn (or JANITOR_INGEST_SECRET_ARN) with AWS credentials',
     );
-    return 2;
   }
-  const arn = flags.secretArn ?? env.JANITOR_INGEST_SECRET_ARN;
-  let secret: string | undefined;
-  try {
-    secret =
-      env.JANITOR_INGEST_SECRET ||
-      (flags.dataDir ? readStoredSecrets(join(flags.dataDir, 'secrets.json')).ingestSecret : undefined);
-  } catch (error) {
-    process.stderr.write(`registry-janitor cluster-key: ${(error as Error).message}\n`);
-    return 2;
-  }
-  if (!secret && !arn) {
-    process.stderr.write(
-      'registry-janitor cluster-key: set JANITOR_INGEST_SECRET, pass --data-dir of a serve that has started once, or pass --secret-arn (or JANITOR_INGEST_SECRET_ARN) with AWS credentials\n',
-    );
-    return 2;
-  }
-  try {
-    secret ??= await new SecretsManagerSecrets().get(arn!);
-  } catch (error) {
-    process.stderr.write(
-      `registry-janitor cluster-key: ${error instanceof JanitorError ? error.message : String(error)}\n`,
-    );
-    return 1;
-  }
+  const secret = await secretOf(source);
+  if (typeof secret !== 'string') return secret.exitCode;
   process.stdout.write(`${clusterKey(hmacSha256Hex, secret, cluster)}\n`);
   return 0;
+}
+
+/** A flag first, then the environment's secret, then the environment's secret ARN. */
+function secretSource(flags: ClusterKeyFlags, env: NodeJS.ProcessEnv): SecretSource | undefined {
+  if (flags.dataDir !== undefined) return { dataDir: flags.dataDir };
+  if (flags.secretArn !== undefined) return { secretArn: flags.secretArn };
+  if (env.JANITOR_INGEST_SECRET) return { secret: env.JANITOR_INGEST_SECRET };
+  if (env.JANITOR_INGEST_SECRET_ARN) return { secretArn: env.JANITOR_INGEST_SECRET_ARN };
+  return undefined;
+}
+
+/** The ingest secret `source` holds, or the exit code once stderr says why it could not be read. */
+async function secretOf(source: SecretSource): Promise<string | { readonly exitCode: number }> {
+  if ('secret' in source) return source.secret;
+  if ('dataDir' in source) {
+    const file = join(source.dataDir, 'secrets.json');
+    try {
+      const { ingestSecret } = readStoredSecrets(file);
+      if (ingestSecret !== undefined) return ingestSecret;
+    } catch (error) {
+      return { exitCode: fail(2, (error as Error).message) };
+    }
+    return {
+      exitCode: fail(
+        2,
+        `${file} holds no ingest secret: is this the data dir of a serve that has started once?`,
+      ),
+    };
+  }
+  try {
+    return await new SecretsManagerSecrets().get(source.secretArn);
+  } catch (error) {
+    return { exitCode: fail(1, error instanceof JanitorError ? error.message : String(error)) };
+  }
+}
+
+function fail(code: number, message: string): number {
+  process.stderr.write(`registry-janitor cluster-key: ${message}\n`);
+  return code;
 }
