@@ -36,7 +36,7 @@ export async function handleIngest(event: HttpApiEvent, deps: IngestDeps): Promi
   const encoding = unsupportedEncoding(header(event, 'content-encoding'));
   if (encoding !== undefined) {
     return json(415, {
-      message: `Content-Encoding '${encoding}' is not supported; send the body uncompressed (identity)`,
+      message: `Content-Encoding '${encoding.length > 40 ? `${encoding.slice(0, 40)}…` : encoding}' is not supported; send the body uncompressed (identity)`,
     });
   }
   if (!isJson(header(event, 'content-type')))

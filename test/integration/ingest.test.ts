@@ -222,6 +222,8 @@ describe('POST /v1/sightings', () => {
     ['deflate', 'deflate'],
     ['gzip, identity', 'gzip'],
     ['identity, deflate', 'deflate'],
+    // Named, but never echoed at any length.
+    [`x-${'z'.repeat(5000)}`, `x-${'z'.repeat(38)}…`],
   ])(
     'answers 415 to Content-Encoding %j naming %s, before its type or signature',
     async (encoding, named) => {
