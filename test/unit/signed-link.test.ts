@@ -57,6 +57,21 @@ describe('signed review links', () => {
     expect(check({ exp: padded, sig: linkSignature(hmacSha256Hex, SECRET, 'plan-1', padded) })).toBe('valid');
   });
 
+  it('takes the signature with its base64url padding too, as other encoders write it', () => {
+    // Prepare: Python's base64.urlsafe_b64encode, or Node's 'base64' with the URL alphabet.
+    const padded = createHmac('sha256', SECRET)
+      .update(`plan-1.${EXP}`)
+      .digest('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
+
+    // Act, Assess
+    expect(padded).toMatch(/^[\w-]{43}=$/);
+    expect(check({ sig: padded })).toBe('valid');
+    expect(check({ sig: `${padded}=` })).toBe('forged');
+    expect(check({ sig: `${padded.slice(0, 42)}A=` })).toBe('forged');
+  });
+
   it('calls a well-signed link past its expiry expired', () => {
     expect(check({ now: new Date((EXP + 1) * 1000) })).toBe('expired');
   });
