@@ -33,8 +33,34 @@ export interface ReviewDeps {
   readonly hmac: Hmac;
   /** Starts the deleter for a plan without waiting for it (async Lambda invoke; in process in `serve`). */
   readonly startDeletion: (planId: string) => Promise<void>;
+  /**
+   * How long an approval waits for its deletion to finish before it answers, so that its page
+   * shows each image's outcome rather than `pending` (a longer deletion shows what is done so
+   * far; a GET of the link shows the rest). Measured on the real clock. @default 0
+   */
+  readonly outcomeWaitMs?: number;
   readonly now: () => Date;
   readonly log: Log;
+}
+
+/** How often an approval waiting for its deletion reads the plan again. */
+const OUTCOME_POLL_MS = 250;
+
+/**
+ * The plan once its deletion has finished (`APPLIED`), or as it stands after `waitMs`: a deletion
+ * of a few hundred images finishes within seconds.
+ */
+async function settledPlan(
+  planId: string,
+  waitMs: number,
+  plans: PlanStore,
+): Promise<PlanRecord | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const plan = await plans.getPlan(planId);
+    if (plan?.status !== 'APPROVED' || Date.now() + OUTCOME_POLL_MS > deadline) return plan;
+    await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+  }
 }
 
 const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
@@ -170,7 +196,7 @@ export async function handleApprove(event: HttpApiEvent, deps: ReviewDeps): Prom
         : 'The deletion could not be started, and the plan has changed since. Open its link again to see where it stands.',
     );
   }
-  const approved = (await deps.plans.getPlan(planId)) ?? plan;
+  const approved = (await settledPlan(planId, deps.outcomeWaitMs ?? 0, deps.plans)) ?? plan;
   const view = await viewOf(approved, exp!, sig!, approvePath(event, planId), reviewLimit(event), deps);
   return gzippedFor(event, page(200, renderReviewPage(view)));
 }
@@ -288,6 +314,8 @@ function depsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ReviewDeps {
         }),
       );
     },
+    // Well within the function's 25 s, with the page to render after.
+    outcomeWaitMs: 8_000,
     now: () => new Date(),
     log: powertoolsLog('registry-janitor-review'),
   };

@@ -130,6 +130,7 @@ export async function startServe(options: ServeOptions): Promise<RunningJanitor>
       linkSecret: async () => secrets.linkSecret,
       hmac: hmacSha256Hex,
       startDeletion,
+      outcomeWaitMs: 10_000,
       now,
       log,
     };

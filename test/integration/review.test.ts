@@ -244,6 +244,28 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(approval).toMatchObject({ sourceIp: '198.51.100.7', userAgent: 'test-browser' });
   });
 
+  it("answers the approval with each image's outcome once its deletion is done, or what is done when it takes long", async () => {
+    // Prepare
+    const { world, link } = await pendingPlan();
+    const other = await pendingPlan();
+    const waiting = { ...world.reviewDeps, outcomeWaitMs: 5_000 };
+    const neverDone = { ...other.world.reviewDeps, startDeletion: async () => undefined, outcomeWaitMs: 600 };
+
+    // Act
+    const approved = await handleApprove(post(link, [key('web', 'a'), key('web', 'b')]), waiting);
+    const started = Date.now();
+    const slow = await handleApprove(post(other.link, [key('web', 'a')]), neverDone);
+    const slowMs = Date.now() - started;
+
+    // Assess
+    expect(approved.statusCode).toBe(200);
+    expect(approved.body.match(/class="outcome deleted"/g)).toHaveLength(2);
+    expect(approved.body).not.toContain('class="outcome pending"');
+    expect(slow.statusCode).toBe(200);
+    expect(slow.body).toContain('class="outcome pending"');
+    expect(slowMs).toBeGreaterThanOrEqual(300);
+  });
+
   it('takes the approval back when the deletion cannot be started, so that the form can be sent again', async () => {
     // Prepare: invoking the deleter fails once (throttled, or the network).
     const { world, planId, link } = await pendingPlan();
