@@ -81,6 +81,50 @@ export async function listRepository(
   return [...entries.values()].map((entry) => toImage(repository, entry, dated.get(entry.digest)!));
 }
 
+/**
+ * The tags each of `digests` carries now, as `Registry.currentTags` has it: the API cannot ask a
+ * manifest for its tags, so every tag of the repository is listed again and resolved (HEAD, its
+ * `Docker-Content-Digest`; else the manifest read and hashed). A tag moved onto a candidate since
+ * the listing (a rollback re-tagging an old build) is found this way, and Distribution would
+ * delete it with the manifest. A digest no tag names is left out. Throws when any tag cannot be
+ * resolved: a deletion is never made on a guess.
+ */
+export async function currentTagsOf(
+  context: ListingContext,
+  repository: string,
+  digests: readonly string[],
+): Promise<Map<string, string[]>> {
+  const scope = `repository:${repository}:pull`;
+  const wanted = new Set(digests);
+  const tags = await listTags(context, repository, scope);
+  const current = new Map<string, string[]>();
+  await Promise.all(
+    tags.map(async (tag) => {
+      const digest = await tagDigest(context.http, repository, tag, scope);
+      if (digest === undefined || !wanted.has(digest)) return;
+      const named = current.get(digest);
+      if (named) named.push(tag);
+      else current.set(digest, [tag]);
+    }),
+  );
+  return current;
+}
+
+/** The digest `tag` names now; undefined when the registry says the tag is gone. */
+async function tagDigest(
+  http: OciHttp,
+  repository: string,
+  tag: string,
+  scope: string,
+): Promise<string | undefined> {
+  const path = `/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
+  const head = await http.request(path, { method: 'HEAD', accept: MANIFEST_ACCEPT, scope });
+  const announced = head.status === 200 ? head.headers.get('docker-content-digest') : null;
+  if (announced !== null && DIGEST.test(announced)) return announced;
+  // A HEAD answer has no body to say why it failed, nor bytes to hash: read the manifest.
+  return (await readManifest(http, repository, tag, scope))?.digest;
+}
+
 /** Every tagged manifest, once per digest with all its tags. */
 async function readTagged(
   context: ListingContext,

@@ -11,7 +11,7 @@ import {
   type OciHttpOptions,
   registryError,
 } from './oci-http';
-import { ensureOk, json, type ListingContext, listRepository } from './oci-listing';
+import { currentTagsOf, ensureOk, json, type ListingContext, listRepository } from './oci-listing';
 
 const MAX_DELETE = 100;
 /** OCI distribution-spec repository names: path components of lowercase alphanumerics and separators. */
@@ -110,6 +110,18 @@ export class OciRegistry implements Registry {
   ): Promise<readonly RegistryImage[]> {
     checkRepositoryName(repository);
     return listRepository(this.context, repository, onProgress, sightedDigests);
+  }
+
+  /**
+   * The tags `digests` carry now (`gc` reads them just before deleting): every tag listed again and
+   * resolved, one HEAD each, since the API cannot ask a manifest for its tags (`currentTagsOf`).
+   */
+  async currentTags(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<ReadonlyMap<string, readonly string[]>> {
+    checkRepositoryName(repository);
+    return currentTagsOf(this.context, repository, digests);
   }
 
   /**

@@ -52,8 +52,8 @@ export interface Registry {
   deleteImages(repository: string, digests: readonly string[]): Promise<readonly DeleteResult[]>;
   /**
    * The tags each of `digests` has now, read just before deleting them (`gc`); a digest absent
-   * from the answer is no longer in the repository. Registries that can read a manifest's tags
-   * only by listing every tag again (OCI Distribution) leave it out.
+   * from the answer has no tag now (ECR: or is no longer in the repository). On an OCI
+   * Distribution registry this lists and resolves every tag again.
    */
   currentTags?(
     repository: string,

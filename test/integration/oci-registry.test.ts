@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { lookupCredentials } from '../../lambdas/adapters/oci-credentials';
 import { OciRegistry } from '../../lambdas/adapters/oci-registry';
 import type { RegistryImage } from '../../lambdas/core/model';
+import type { Registry } from '../../lambdas/core/ports';
+import { runGc } from '../../lambdas/handlers/gc';
+import { policyFromFlags } from '../../lambdas/handlers/gc-command';
 import {
   type DistributionRegistry,
   describeWithDistribution,
@@ -313,6 +316,56 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
     await expect(
       new OciRegistry({ url: new URL(registry.url) }).listImages('digest-only/app'),
     ).rejects.toThrow(/repository digest-only\/app does not exist.*NAME_UNKNOWN/);
+  });
+
+  it('reads the tags of candidates again before deleting: a tag moved onto one since the listing keeps it', async () => {
+    // Prepare: two builds; --keep build=1 makes build-1 a candidate.
+    const repo = 'rollback/web';
+    const old = await push.image(repo, { seed: 'rb-1', tags: ['build-1'], created: '2026-01-01T00:00:00Z' });
+    await push.image(repo, { seed: 'rb-2', tags: ['build-2'], created: '2026-01-02T00:00:00Z' });
+    const real = new OciRegistry({ url: new URL(registry.url) });
+    // A rollback re-tags the old build as prod after gc listed the repository, before it deletes.
+    const rollingBack: Registry = {
+      label: real.label,
+      listsEveryManifest: real.listsEveryManifest,
+      hosts: () => real.hosts(),
+      listRepositories: () => real.listRepositories(),
+      deleteImages: (repository, digests) => real.deleteImages(repository, digests),
+      listImages: async (repository, onProgress, sighted) => {
+        const images = await real.listImages(repository, onProgress, sighted);
+        const manifest = await fetch(`${registry.url}/v2/${repo}/manifests/build-1`, {
+          headers: { accept: old.mediaType },
+        });
+        await push.manifest(repo, 'prod', await manifest.text(), old.mediaType);
+        return images;
+      },
+      currentTags: (repository, digests) => real.currentTags(repository, digests),
+    };
+    const out: string[] = [];
+
+    // Act
+    const code = await runGc(
+      {
+        repositories: [repo],
+        policy: policyFromFlags({ registry: registry.url, keep: ['build=1'] }),
+        sightings: [],
+        dryRun: false,
+        json: false,
+        verbose: false,
+      },
+      {
+        registry: rollingBack,
+        now: () => new Date('2026-03-01T00:00:00Z'),
+        stdout: (line) => out.push(line),
+        stderr: (line) => out.push(line),
+      },
+    );
+
+    // Assess
+    expect(await push.has(repo, old.digest)).toBe(true);
+    expect((await push.tags(repo)).sort()).toEqual(['build-1', 'build-2', 'prod']);
+    expect(out.join('\n')).toContain('tags changed since the listing: [build-1] → [build-1, prod]');
+    expect(code).toBe(1);
   });
 
   it('fails a repository that does not exist', async () => {
