@@ -86,8 +86,8 @@ export async function listRepository(
  * manifest for its tags, so every tag of the repository is listed again and resolved (HEAD, its
  * `Docker-Content-Digest`; else the manifest read and hashed). A tag moved onto a candidate since
  * the listing (a rollback re-tagging an old build) is found this way, and Distribution would
- * delete it with the manifest. A digest no tag names is left out. Throws when any tag cannot be
- * resolved: a deletion is never made on a guess.
+ * delete it with the manifest; so is one whose tag moved away. A digest no tag names has `[]`.
+ * Throws when any tag cannot be resolved: a deletion is never made on a guess.
  */
 export async function currentTagsOf(
   context: ListingContext,
@@ -97,14 +97,13 @@ export async function currentTagsOf(
   const scope = `repository:${repository}:pull`;
   const wanted = new Set(digests);
   const tags = await listTags(context, repository, scope);
-  const current = new Map<string, string[]>();
+  // A candidate no tag names now is untagged, as ECR answers it: one tagged at the listing has
+  // lost its tag since (moved, perhaps onto a new index over it), and is not deleted on that.
+  const current = new Map<string, string[]>(digests.map((digest) => [digest, []]));
   await Promise.all(
     tags.map(async (tag) => {
       const digest = await tagDigest(context.http, repository, tag, scope);
-      if (digest === undefined || !wanted.has(digest)) return;
-      const named = current.get(digest);
-      if (named) named.push(tag);
-      else current.set(digest, [tag]);
+      if (digest !== undefined && wanted.has(digest)) current.get(digest)!.push(tag);
     }),
   );
   return current;

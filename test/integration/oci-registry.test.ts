@@ -13,7 +13,7 @@ import {
   freePort,
   startDistributionRegistry,
 } from '../fixtures/distribution-registry';
-import { OciPusher } from '../fixtures/oci-push';
+import { descriptorOf, OciPusher } from '../fixtures/oci-push';
 import { startTokenServer, type TokenServer } from '../fixtures/token-server';
 
 const USER = { username: 'ci-bot', password: 'pa:ss wörd' };
@@ -318,14 +318,13 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
     ).rejects.toThrow(/repository digest-only\/app does not exist.*NAME_UNKNOWN/);
   });
 
-  it('reads the tags of candidates again before deleting: a tag moved onto one since the listing keeps it', async () => {
-    // Prepare: two builds; --keep build=1 makes build-1 a candidate.
-    const repo = 'rollback/web';
-    const old = await push.image(repo, { seed: 'rb-1', tags: ['build-1'], created: '2026-01-01T00:00:00Z' });
-    await push.image(repo, { seed: 'rb-2', tags: ['build-2'], created: '2026-01-02T00:00:00Z' });
+  /**
+   * `gc --keep build=1` over builds build-1 (old) and build-2 of `repo`, with `race` run once the
+   * repository is listed and before anything is deleted; its exit code and output.
+   */
+  async function gcWhileRacing(repo: string, race: () => Promise<void>) {
     const real = new OciRegistry({ url: new URL(registry.url) });
-    // A rollback re-tags the old build as prod after gc listed the repository, before it deletes.
-    const rollingBack: Registry = {
+    const racing: Registry = {
       label: real.label,
       listsEveryManifest: real.listsEveryManifest,
       hosts: () => real.hosts(),
@@ -333,17 +332,12 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
       deleteImages: (repository, digests) => real.deleteImages(repository, digests),
       listImages: async (repository, onProgress, sighted) => {
         const images = await real.listImages(repository, onProgress, sighted);
-        const manifest = await fetch(`${registry.url}/v2/${repo}/manifests/build-1`, {
-          headers: { accept: old.mediaType },
-        });
-        await push.manifest(repo, 'prod', await manifest.text(), old.mediaType);
+        await race();
         return images;
       },
       currentTags: (repository, digests) => real.currentTags(repository, digests),
     };
     const out: string[] = [];
-
-    // Act
     const code = await runGc(
       {
         repositories: [repo],
@@ -354,17 +348,61 @@ describeWithDistribution('OciRegistry against a real Distribution registry', () 
         verbose: false,
       },
       {
-        registry: rollingBack,
+        registry: racing,
         now: () => new Date('2026-03-01T00:00:00Z'),
         stdout: (line) => out.push(line),
         stderr: (line) => out.push(line),
       },
     );
+    return { code, output: out.join('\n') };
+  }
+
+  it('reads the tags of candidates again before deleting: a tag moved onto one since the listing keeps it', async () => {
+    // Prepare
+    const repo = 'rollback/web';
+    const old = await push.image(repo, { seed: 'rb-1', tags: ['build-1'], created: '2026-01-01T00:00:00Z' });
+    await push.image(repo, { seed: 'rb-2', tags: ['build-2'], created: '2026-01-02T00:00:00Z' });
+    // A rollback re-tags the old build as prod while gc runs.
+    const rollBack = async () => {
+      const manifest = await fetch(`${registry.url}/v2/${repo}/manifests/build-1`, {
+        headers: { accept: old.mediaType },
+      });
+      await push.manifest(repo, 'prod', await manifest.text(), old.mediaType);
+    };
+
+    // Act
+    const { code, output } = await gcWhileRacing(repo, rollBack);
 
     // Assess
     expect(await push.has(repo, old.digest)).toBe(true);
     expect((await push.tags(repo)).sort()).toEqual(['build-1', 'build-2', 'prod']);
-    expect(out.join('\n')).toContain('tags changed since the listing: [build-1] → [build-1, prod]');
+    expect(output).toContain('tags changed since the listing: [build-1] → [build-1, prod]');
+    expect(code).toBe(1);
+  });
+
+  it('keeps a candidate whose tag moved away since the listing: onto a new index over it', async () => {
+    // Prepare
+    const repo = 'reindexed/web';
+    const old = await push.image(repo, { seed: 'ri-1', tags: ['build-1'], created: '2026-01-01T00:00:00Z' });
+    await push.image(repo, { seed: 'ri-2', tags: ['build-2'], created: '2026-01-02T00:00:00Z' });
+    // `docker buildx imagetools create -t build-1 build-1`: build-1 becomes an index over the image.
+    let index = '';
+    const reindex = async () => {
+      const text = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ ...descriptorOf(old), platform: { os: 'linux', architecture: 'amd64' } }],
+      });
+      index = (await push.manifest(repo, 'build-1', text, 'application/vnd.oci.image.index.v1+json')).digest;
+    };
+
+    // Act
+    const { code, output } = await gcWhileRacing(repo, reindex);
+
+    // Assess
+    expect(await push.has(repo, old.digest)).toBe(true);
+    expect(await push.has(repo, index)).toBe(true);
+    expect(output).toContain('tags changed since the listing: [build-1] → []');
     expect(code).toBe(1);
   });
 
