@@ -20,9 +20,11 @@ type SecretSource =
 
 /**
  * `registry-janitor cluster-key CLUSTER`: prints the key a cluster's reporter signs with, derived
- * from the ingest secret: that of `--data-dir` or `--secret-arn` when one is passed (a flag is
- * what was asked for, and wins over the environment), else `JANITOR_INGEST_SECRET`, else the
- * Secrets Manager secret named by `JANITOR_INGEST_SECRET_ARN`. Returns the exit code.
+ * from the ingest secret: with `--secret-arn`, that secret (what was asked for, over the
+ * environment); with `--data-dir`, the one a `serve` of that data dir uses, `JANITOR_INGEST_SECRET`
+ * when set (serve prefers it and never writes it to disk), else its `secrets.json`; without a
+ * flag, `JANITOR_INGEST_SECRET`, else the Secrets Manager secret named by
+ * `JANITOR_INGEST_SECRET_ARN`. Returns the exit code.
  */
 export async function clusterKeyCommand(
   cluster: string,
@@ -49,10 +51,12 @@ export async function clusterKeyCommand(
   return 0;
 }
 
-/** A flag first, then the environment's secret, then the environment's secret ARN. */
+/** A flag first (a data dir as `serve` reads it), then the environment's secret, then its ARN. */
 function secretSource(flags: ClusterKeyFlags, env: NodeJS.ProcessEnv): SecretSource | undefined {
-  if (flags.dataDir !== undefined) return { dataDir: flags.dataDir };
   if (flags.secretArn !== undefined) return { secretArn: flags.secretArn };
+  if (flags.dataDir !== undefined) {
+    return env.JANITOR_INGEST_SECRET ? { secret: env.JANITOR_INGEST_SECRET } : { dataDir: flags.dataDir };
+  }
   if (env.JANITOR_INGEST_SECRET) return { secret: env.JANITOR_INGEST_SECRET };
   if (env.JANITOR_INGEST_SECRET_ARN) return { secretArn: env.JANITOR_INGEST_SECRET_ARN };
   return undefined;

@@ -60,11 +60,12 @@ describe('registry-janitor cluster-key: where the ingest secret comes from', () 
       { JANITOR_INGEST_SECRET_ARN: ENV_ARN },
       SECRETS.manager,
     ],
+    // serve takes JANITOR_INGEST_SECRET over its secrets.json, and so does its cluster key.
     [
-      '--data-dir over JANITOR_INGEST_SECRET',
+      '--data-dir with JANITOR_INGEST_SECRET as serve does: the environment',
       { dataDir: '<dir>' },
       { JANITOR_INGEST_SECRET: SECRETS.env },
-      SECRETS.dataDir,
+      SECRETS.env,
     ],
     [
       '--data-dir over JANITOR_INGEST_SECRET_ARN',
@@ -98,16 +99,28 @@ describe('registry-janitor cluster-key: where the ingest secret comes from', () 
     const empty = mkdtempSync(join(tmpdir(), 'janitor-cluster-key-'));
 
     // Act
-    const result = await run(
-      { dataDir: empty },
-      { JANITOR_INGEST_SECRET: SECRETS.env, JANITOR_INGEST_SECRET_ARN: ENV_ARN },
-    );
+    const result = await run({ dataDir: empty }, { JANITOR_INGEST_SECRET_ARN: ENV_ARN });
 
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${join(empty, 'secrets.json')} holds no ingest secret`);
     expect(result.stdout).toBe('');
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('gives the key a serve of the data dir accepts, whatever the environment holds', async () => {
+    // Prepare: serve, started with and without JANITOR_INGEST_SECRET.
+    const { loadSecrets } = await import('../../lambdas/local/data-dir');
+    const dir = mkdtempSync(join(tmpdir(), 'janitor-cluster-key-'));
+    for (const env of [{}, { JANITOR_INGEST_SECRET: SECRETS.env }]) {
+      const served = loadSecrets(dir, env).ingestSecret;
+
+      // Act
+      const result = await run({ dataDir: dir }, env);
+
+      // Assess
+      expect(result).toEqual({ code: 0, stdout: keyFrom(served), stderr: '' });
+    }
   });
 
   it('refuses --secret-arn with --data-dir, exit 2, naming both', async () => {
