@@ -52,7 +52,7 @@ function clustersSection(view: DashboardView): string {
       const stale = report.incomplete === true || report.lastReportAt.getTime() < limit;
       const when = `${formatUtc(report.lastReportAt)} UTC (${ago(report.lastReportAt, view.now)})`;
       const why = report.incomplete
-        ? 'no whole report yet: some parts of its reports did not arrive'
+        ? 'no whole report yet: one began and did not finish (a body lost, or a failed write)'
         : `limit ${plural(view.staleAfterHours, 'hour')}`;
       const flag = stale
         ? ` <span class="outcome failed">stale: deletions in its repositories are blocked (${why})</span>`
@@ -60,7 +60,7 @@ function clustersSection(view: DashboardView): string {
       const partly = report.lastPartAt
         ? `; a part of a newer one ${ago(report.lastPartAt, view.now)}, the rest has not arrived`
         : '';
-      const meta = report.incomplete ? `a part of a report ${when}` : `last report ${when}${partly}`;
+      const meta = report.incomplete ? `an unfinished report ${when}` : `last report ${when}${partly}`;
       return `<li class="${stale ? 'problem' : ''}"><span class="name">${escapeHtml(report.cluster)}</span> <span class="meta">${meta}</span>${flag}</li>`;
     });
   return `<section class="repo"><h2>Clusters</h2><ul class="plain">${rows.join('')}</ul></section>`;

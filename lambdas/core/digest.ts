@@ -116,7 +116,7 @@ function problemLines(
     const stale = blocked.flatMap((repo) =>
       repo.blockedBy.map((cluster) =>
         cluster.incomplete
-          ? `  ${repo.repository}: cluster ${cluster.cluster} sent no whole report yet, only parts (the last ${formatUtc(cluster.lastReportAt)} UTC, ${ago(cluster.lastReportAt, now)}).`
+          ? `  ${repo.repository}: cluster ${cluster.cluster} sent no whole report yet, only an unfinished one (${formatUtc(cluster.lastReportAt)} UTC, ${ago(cluster.lastReportAt, now)}).`
           : `  ${repo.repository}: cluster ${cluster.cluster} last reported ${formatUtc(cluster.lastReportAt)} UTC (${ago(cluster.lastReportAt, now)})${cluster.lastPartAt ? `; a part of a newer report arrived ${ago(cluster.lastPartAt, now)}, the rest did not: some of its bodies are lost` : ''}.`,
       ),
     );

@@ -187,7 +187,7 @@ function decideRoot(
 
 /** `last report 2 days ago`, or for a cluster that never sent a whole report, what it did send. */
 export function lastReportText(stale: StaleCluster, when: string): string {
-  if (stale.incomplete) return `no whole report yet, a part of one ${when}`;
+  if (stale.incomplete) return `no whole report yet, an unfinished one ${when}`;
   return stale.lastPartAt
     ? `last whole report ${when}, only parts of newer ones since`
     : `last report ${when}`;

@@ -576,7 +576,7 @@ describe('gc --sightings from the reporter', () => {
 
     // Assess: a part alone may leave out what the cluster runs (here build-64cd372): it blocks.
     expect(alone.stdout).toContain(
-      'Deletions blocked: no recent report from prod-eu (no whole report yet, a part of one just now)',
+      'Deletions blocked: no recent report from prod-eu (no whole report yet, an unfinished one just now)',
     );
     expect(alone.stdout).toContain('Images to delete (0)');
     expect(both.stdout).not.toContain('Deletions blocked');

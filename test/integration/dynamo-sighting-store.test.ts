@@ -315,7 +315,7 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       ]);
       const plan = await planOfWeb(store);
       expect(plan.repositories[0]!.items.map((item) => item.reason)).toEqual([
-        'kept: deletions blocked, no recent report from prod-eu (no whole report yet, a part of one just now)',
+        'kept: deletions blocked, no recent report from prod-eu (no whole report yet, an unfinished one just now)',
       ]);
     });
 

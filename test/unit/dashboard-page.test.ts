@@ -48,7 +48,7 @@ describe('renderDashboard', () => {
       clusters: [{ cluster: 'edge', lastReportAt: new Date('2026-11-22T11:59:00Z'), incomplete: true }],
     });
     expect(html).toContain(
-      'edge</span> <span class="meta">a part of a report 2026-11-22 11:59:00 UTC (1 minute ago)</span> <span class="outcome failed">stale: deletions in its repositories are blocked (no whole report yet: some parts of its reports did not arrive)</span>',
+      'edge</span> <span class="meta">an unfinished report 2026-11-22 11:59:00 UTC (1 minute ago)</span> <span class="outcome failed">stale: deletions in its repositories are blocked (no whole report yet: one began and did not finish (a body lost, or a failed write))</span>',
     );
   });
 

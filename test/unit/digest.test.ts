@@ -102,7 +102,7 @@ describe('renderDigest', () => {
       ]),
     );
     expect(digest.text).toContain(
-      '  api: cluster edge-2 sent no whole report yet, only parts (the last 2026-11-22 05:00:00 UTC, 13 hours ago).',
+      '  api: cluster edge-2 sent no whole report yet, only an unfinished one (2026-11-22 05:00:00 UTC, 13 hours ago).',
     );
   });
 
