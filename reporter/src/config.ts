@@ -40,6 +40,11 @@ const CLUSTER_NAME_MAX = 128;
 const CLUSTER_KEY = /^[0-9a-f]{64}$/;
 const INTERVAL = /^(\d{1,6})(s|m|h)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+/**
+ * The longest a Node timer waits (2^31 - 1 ms, about 596 hours): a longer delay is silently
+ * turned into 1 ms, which would report back to back or give every round up at once.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** True when `name` is a valid `JANITOR_CLUSTER` (`aws:...` names the janitor's own ECS and Lambda readings). */
 export function isClusterName(name: string): boolean {
@@ -48,7 +53,7 @@ export function isClusterName(name: string): boolean {
 
 /**
  * Parses `--interval` (or another duration `flag`): a positive whole number of seconds, minutes
- * or hours.
+ * or hours, at most 596h (35791m), the longest a Node timer waits.
  *
  * @example
  * parseInterval('5m') // 300000
@@ -59,7 +64,14 @@ export function parseInterval(value: string, flag = '--interval'): number {
   if (!match || amount === 0) {
     throw new ReporterConfigError(`${flag} expects a duration like 30s, 5m or 1h, got '${value}'`);
   }
-  return amount * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  const ms = amount * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  if (ms > MAX_TIMER_MS) {
+    const longest = `${Math.floor(MAX_TIMER_MS / UNIT_MS.h)}h (${Math.floor(MAX_TIMER_MS / UNIT_MS.m)}m)`;
+    throw new ReporterConfigError(
+      `${flag} may be at most ${longest}, as long as Node's timers wait, got '${value}'`,
+    );
+  }
+  return ms;
 }
 
 /**

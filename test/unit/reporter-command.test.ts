@@ -102,6 +102,21 @@ describe('the report command', () => {
     expect(stderr).toContain("--deadline expects a duration like 30s, 5m or 1h, got 'soon'");
   });
 
+  it.each([
+    ['interval', '600h'],
+    ['deadline', '600h'],
+  ])('refuses a --%s of %s, which a timer would wait 1 ms for (exit 2)', async (flag, text) => {
+    const { reportDeps, stderr, posted } = deps([]);
+
+    const code = await reportCommand({ once: true, [flag]: text }, reportDeps);
+
+    expect(code).toBe(2);
+    expect(stderr).toEqual([
+      `--${flag} may be at most 596h (35791m), as long as Node's timers wait, got '${text}'`,
+    ]);
+    expect(posted).toEqual([]);
+  });
+
   it('never writes the cluster key to its log', async () => {
     const { reportDeps, stderr } = deps([400]);
     await reportCommand({ once: true }, reportDeps);

@@ -24,6 +24,28 @@ describe('--interval', () => {
     expect(() => parseInterval(text)).toThrow(ReporterConfigError);
     expect(() => parseInterval(text)).toThrow(/--interval/);
   });
+
+  // Node waits at most 2,147,483,647 ms on a timer, and turns anything longer into 1 ms.
+  it.each([
+    ['999999s', 999_999_000],
+    ['35791m', 2_147_460_000],
+    ['596h', 2_145_600_000],
+  ])('reads %s, as long as a timer waits', (text, ms) => {
+    expect(parseInterval(text)).toBe(ms);
+  });
+
+  it.each([
+    ['--interval', '35792m'],
+    ['--interval', '999999m'],
+    ['--interval', '597h'],
+    ['--deadline', '600h'],
+    ['--deadline', '999999h'],
+  ])('refuses %s %s, longer than a timer waits, naming the flag, the value and the limit', (flag, text) => {
+    expect(() => parseInterval(text, flag)).toThrow(ReporterConfigError);
+    expect(() => parseInterval(text, flag)).toThrow(
+      `${flag} may be at most 596h (35791m), as long as Node's timers wait, got '${text}'`,
+    );
+  });
 });
 
 describe('JANITOR_ENDPOINT', () => {
