@@ -6,7 +6,15 @@ import http, { type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { KubeApiError } from './errors';
 import type { KubeConnection, KubeRequestOptions } from './kube-connection';
-import { type Attempt, DEFAULT_RETRY, type RetryPolicy, reasonOf, retryAfterMs, retrying } from './retry';
+import {
+  type Attempt,
+  boundedSignal,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  reasonOf,
+  retryAfterMs,
+  retrying,
+} from './retry';
 import type { WorkloadKind } from './workloads';
 
 /** A list endpoint for every namespace, and how the ClusterRole names it. */
@@ -51,7 +59,7 @@ export interface ListOptions {
   readonly pageBytes?: number;
   /** @default DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
-  /** @default 60000 */
+  /** How long one request may take, its whole answer included. @default 60000 */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
   /** When aborted, requests in flight are dropped and none is retried (the round's `--deadline`). */
@@ -170,10 +178,19 @@ async function getJson(
   }
   const transport = url.protocol === 'http:' ? http : https;
   const headers: OutgoingHttpHeaders = { ...options.headers, Accept: 'application/json' };
-  return new Promise((resolve) => {
+  // The whole request, its answer included: an idle-socket timeout would wait for ever on an
+  // answer trickled a byte at a time.
+  const bound = boundedSignal(timeoutMs, deadline);
+  return new Promise<Attempt<Page | typeof TOO_LARGE>>((resolve) => {
+    const failed = (error: Error) => {
+      let why: string | undefined;
+      if (deadline?.aborted) why = reasonOf(deadline);
+      else if (bound.signal.aborted) why = `no whole answer within ${timeoutMs} ms`;
+      resolve(networkFailure(resource, why === undefined ? error : new Error(why, { cause: error })));
+    };
     const request = transport.request(
       url,
-      { ...options, method: 'GET', headers, timeout: timeoutMs, ...(deadline ? { signal: deadline } : {}) },
+      { ...options, method: 'GET', headers, signal: bound.signal },
       (response) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
@@ -192,7 +209,7 @@ async function getJson(
           }
           chunks.push(chunk);
         });
-        response.on('error', (error) => resolve(networkFailure(resource, error)));
+        response.on('error', failed);
         response.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
           const retryAfter = retryAfterMs(response.headers['retry-after'] as string | undefined);
@@ -200,12 +217,9 @@ async function getJson(
         });
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', (error) =>
-      resolve(networkFailure(resource, deadline?.aborted ? new Error(reasonOf(deadline)) : error)),
-    );
+    request.on('error', failed);
     request.end();
-  });
+  }).finally(bound.release);
 }
 
 function networkFailure(resource: KubeResource, error: Error): Attempt<Page> {

@@ -98,12 +98,25 @@ export function retryAfterMs(header: string | null | undefined): number | undefi
  * (`AbortSignal.any` is not in every Node 20.)
  */
 export function requestSignal(timeoutMs: number, deadline?: AbortSignal): AbortSignal {
+  return boundedSignal(timeoutMs, deadline).signal;
+}
+
+/**
+ * `requestSignal`, with `release` to call once the request is done: it detaches the signal from
+ * `deadline`, which a round's many requests would otherwise each leave a listener on.
+ */
+export function boundedSignal(
+  timeoutMs: number,
+  deadline?: AbortSignal,
+): { signal: AbortSignal; release: () => void } {
   const timeout = AbortSignal.timeout(timeoutMs);
-  if (!deadline) return timeout;
-  if (deadline.aborted) return AbortSignal.abort(deadline.reason);
+  if (!deadline) return { signal: timeout, release: () => {} };
+  if (deadline.aborted) return { signal: AbortSignal.abort(deadline.reason), release: () => {} };
   const controller = new AbortController();
+  const released = new AbortController();
   const forward = (from: AbortSignal) => () => controller.abort(from.reason);
-  timeout.addEventListener('abort', forward(timeout), { once: true });
-  deadline.addEventListener('abort', forward(deadline), { once: true, signal: controller.signal });
-  return controller.signal;
+  timeout.addEventListener('abort', forward(timeout), { once: true, signal: released.signal });
+  deadline.addEventListener('abort', forward(deadline), { once: true, signal: released.signal });
+  controller.signal.addEventListener('abort', () => released.abort(), { once: true });
+  return { signal: controller.signal, release: () => released.abort() };
 }

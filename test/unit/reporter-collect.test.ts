@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -249,6 +250,120 @@ describe('reaching the Kubernetes API', () => {
       silent.closeAllConnections();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+
+  describe('an API server that trickles its answer', () => {
+    const POD_LIST = '{"kind":"PodList","metadata":{},"items":[]}';
+    const PODS = { path: '/api/v1/pods', resource: 'pods', group: '' };
+    const trickles: NodeJS.Timeout[] = [];
+    let requests = 0;
+    /** Answers the first `slowAnswers` requests one byte every 200 ms (8.6 s in all), the rest at once. */
+    let slowAnswers = 0;
+    const slow = createServer((_request, response) => {
+      requests++;
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      if (requests > slowAnswers) {
+        response.end(POD_LIST);
+        return;
+      }
+      let sent = 0;
+      const trickle = setInterval(() => {
+        response.write(POD_LIST.charAt(sent++));
+        if (sent === POD_LIST.length) {
+          clearInterval(trickle);
+          response.end();
+        }
+      }, 200);
+      trickles.push(trickle);
+    });
+    let lister: ReturnType<typeof kubeLister>;
+    const log: string[] = [];
+
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+      const port = (slow.address() as AddressInfo).port;
+      const connection = {
+        server: new URL(`http://127.0.0.1:${port}`),
+        source: 'test',
+        requestOptions: async () => ({}),
+      };
+      lister = kubeLister(connection, { retry: NO_WAIT, timeoutMs: 1000, log: (line) => log.push(line) });
+    });
+    afterEach(() => {
+      for (const trickle of trickles.splice(0)) clearInterval(trickle);
+      slow.closeAllConnections();
+      requests = 0;
+      log.length = 0;
+    });
+    afterAll(() => new Promise((resolve) => slow.close(resolve)));
+
+    it('cuts a list request off after timeoutMs in all, and fails the list once every attempt was cut off', async () => {
+      // Prepare
+      slowAnswers = NO_WAIT.attempts;
+      const started = Date.now();
+
+      // Act
+      const listing = lister(PODS, () => undefined);
+
+      // Assess: 3 attempts of 1 s each, not 3 times 8.6 s.
+      await expect(listing).rejects.toThrow(/^listing pods: no whole answer within 1000 ms$/);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(requests).toBe(3);
+      expect(log).toEqual([
+        'listing pods: no whole answer within 1000 ms; retrying in 1 ms',
+        'listing pods: no whole answer within 1000 ms; retrying in 1 ms',
+      ]);
+    });
+
+    it('names the deadline when it passes while an answer is trickling in', async () => {
+      // Prepare
+      slowAnswers = NO_WAIT.attempts;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new Error('the test deadline passed')), 300);
+      const connection = {
+        server: new URL(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`),
+        source: 'test',
+        requestOptions: async () => ({}),
+      };
+
+      // Act
+      const listing = kubeLister(connection, { retry: NO_WAIT, timeoutMs: 1000, deadline: deadline.signal })(
+        PODS,
+        () => undefined,
+      );
+
+      // Assess
+      await expect(listing).rejects.toThrow(/^listing pods: the test deadline passed$/);
+      expect(requests).toBe(1);
+      clearTimeout(timer);
+    });
+
+    it('retries a list request that was cut off, and reads the answer that comes whole', async () => {
+      // Prepare
+      slowAnswers = 1;
+
+      // Act
+      const count = await lister(PODS, () => undefined);
+
+      // Assess
+      expect(count).toBe(0);
+      expect(requests).toBe(2);
+      expect(log).toEqual(['listing pods: no whole answer within 1000 ms; retrying in 1 ms']);
+    });
+  });
+
+  it('leaves no listener on the deadline once the listing is done', async () => {
+    // A round lists dozens of pages; each left listening would pile up on the round's deadline.
+    const deadline = new AbortController();
+    const connection = await connectToKubernetes({
+      env: { KUBECONFIG: writeKubeconfig(kube.url, kube.token) },
+      ...NOWHERE,
+    });
+
+    await collectImages(kubeLister(connection, { retry: NO_WAIT, deadline: deadline.signal }));
+
+    expect(kube.requests.length).toBeGreaterThan(10);
+    expect(getEventListeners(deadline.signal, 'abort')).toEqual([]);
   });
 
   it('reads a rotated service account token again for every request', async () => {
