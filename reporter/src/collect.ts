@@ -7,8 +7,9 @@ import { type ListAll, POD_RESOURCE, WORKLOAD_RESOURCES } from './kube-api';
 import { OwnerIndex, podImages, templateImages, type WorkloadKind } from './workloads';
 
 /**
- * ReplicaSets and Jobs first: their owners (Deployment, CronJob) name the workload of their pods,
- * which are listed last.
+ * Listed after the pods, ReplicaSets and Jobs first: their owners (Deployment, CronJob) name the
+ * workload of the pods and of their own templates. A ReplicaSet or Job that a rollout or a
+ * schedule creates while the lists are read is then listed whenever its pod was.
  */
 const WORKLOAD_ORDER: readonly WorkloadKind[] = [
   'ReplicaSet',
@@ -20,6 +21,9 @@ const WORKLOAD_ORDER: readonly WorkloadKind[] = [
   'ControllerRevision',
 ];
 
+/** No owners: `podImages` names a pod by its own controller (`ReplicaSet/web-7d4b9c6f8d`). */
+const NO_OWNERS = new OwnerIndex();
+
 export interface Collected {
   /** Distinct entries, sorted. */
   readonly entries: readonly ImageEntry[];
@@ -28,11 +32,17 @@ export interface Collected {
 }
 
 /**
- * Lists the workloads and pods of every namespace through `listAll` and returns their image
+ * Lists the pods and workloads of every namespace through `listAll` and returns their image
  * entries. A list that fails throws: a report missing a resource must not be sent as complete.
  */
 export async function collectImages(listAll: ListAll): Promise<Collected> {
   const owners = new OwnerIndex();
+  // Each pod named by its own controller until the owners are known: one entry per controller and
+  // image, not per pod.
+  const podEntries = new EntrySet();
+  const pods = await listAll(POD_RESOURCE, (items) => {
+    for (const pod of items) for (const entry of podImages(pod, NO_OWNERS)) podEntries.add(entry);
+  });
   const entries = new EntrySet();
   const workloads: Partial<Record<WorkloadKind, number>> = {};
   for (const kind of WORKLOAD_ORDER) {
@@ -43,9 +53,9 @@ export async function collectImages(listAll: ListAll): Promise<Collected> {
       }
     });
   }
-  const pods = await listAll(POD_RESOURCE, (items) => {
-    for (const pod of items) for (const entry of podImages(pod, owners)) entries.add(entry);
-  });
+  for (const entry of podEntries.entries()) {
+    entries.add({ ...entry, workload: owners.workloadNamed(entry.namespace, entry.workload) });
+  }
   return { entries: entries.entries(), pods, workloads: workloads as Record<WorkloadKind, number> };
 }
 

@@ -76,6 +76,12 @@ export class OwnerIndex {
     return `${current.kind}/${current.name}`;
   }
 
+  /** `workloadOf` for a `Kind/name` (a pod's controller, as `podImages` names it without owners). */
+  workloadNamed(namespace: string, workload: string): string {
+    const slash = workload.indexOf('/');
+    return this.workloadOf(workload.slice(0, slash), namespace, workload.slice(slash + 1));
+  }
+
   get size(): number {
     return this.owners.size;
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectImages } from '../../reporter/src/collect';
 import { ReporterConfigError } from '../../reporter/src/errors';
-import { kubeLister } from '../../reporter/src/kube-api';
+import { kubeLister, type ListAll } from '../../reporter/src/kube-api';
 import { connectToKubernetes, inClusterConnection } from '../../reporter/src/kube-connection';
 import type { RetryPolicy } from '../../reporter/src/retry';
 import { generatedPods, RECORDED_CLUSTER_ENTRIES } from '../fixtures/kube-cluster';
@@ -197,6 +197,113 @@ describe('collecting what a cluster runs', () => {
     await expect(collectImages(kubeLister(connection, { retry: NO_WAIT }))).rejects.toThrow(
       /401 Unauthorized \(the credentials were refused/,
     );
+  });
+});
+
+describe('naming the workload of a pod whose owner is created during the listing', () => {
+  const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0';
+  interface Ref {
+    readonly kind: string;
+    readonly name: string;
+  }
+  /** A workload of `kind` running IMAGE (a CronJob's template one level further down). */
+  const owned = (kind: string, name: string, owner?: Ref) => {
+    const template = { spec: { containers: [{ name: 'app', image: IMAGE }] } };
+    return {
+      metadata: {
+        name,
+        namespace: 'apps',
+        ...(owner ? { ownerReferences: [{ apiVersion: 'v1', ...owner, controller: true }] } : {}),
+      },
+      spec: kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template },
+    };
+  };
+  const podOf = (name: string, owner: Ref) => ({
+    metadata: {
+      name,
+      namespace: 'apps',
+      ownerReferences: [{ apiVersion: 'v1', ...owner, controller: true }],
+    },
+    spec: { containers: [{ name: 'app', image: IMAGE }] },
+    status: { containerStatuses: [{ name: 'app', imageID: `${IMAGE}@sha256:${'e'.repeat(64)}` }] },
+  });
+
+  /**
+   * A cluster that runs `workload` (a CronJob or Deployment) and, once `createdAfter` lists were
+   * answered, the `child` (Job or ReplicaSet) it makes and that child's pod; listed by a lister that
+   * answers from the cluster as it is at the moment each list is read.
+   */
+  function scriptedCluster(workload: Ref, child: Ref, createdAfter: number) {
+    const listed: string[] = [];
+    const list: ListAll = async (resource, onPage) => {
+      const created = listed.length >= createdAfter;
+      listed.push(resource.resource);
+      const items: unknown[] = [];
+      if (resource.resource === `${workload.kind.toLowerCase()}s`)
+        items.push(owned(workload.kind, workload.name));
+      if (created && resource.resource === `${child.kind.toLowerCase()}s`)
+        items.push(owned(child.kind, child.name, workload));
+      if (created && resource.resource === 'pods') items.push(podOf(`${child.name}-q8zkt`, child));
+      onPage(items);
+      return items.length;
+    };
+    return { list, listed };
+  }
+
+  const LISTED = [
+    'pods',
+    'deployments',
+    'statefulsets',
+    'daemonsets',
+    'replicasets',
+    'jobs',
+    'cronjobs',
+    'controllerrevisions',
+  ];
+  const NIGHTLY: Ref = { kind: 'CronJob', name: 'nightly' };
+  const NIGHTLY_RUN: Ref = { kind: 'Job', name: 'nightly-29000001' };
+  const WEB: Ref = { kind: 'Deployment', name: 'web' };
+  const WEB_ROLLOUT: Ref = { kind: 'ReplicaSet', name: 'web-7d4b9c6f8d' };
+  /** Every moment a child can be created at: before the first list, between two, after the last. */
+  const MOMENTS: Array<[Ref, Ref, number]> = [];
+  for (const [workload, child] of [
+    [NIGHTLY, NIGHTLY_RUN],
+    [WEB, WEB_ROLLOUT],
+  ] as const) {
+    for (let createdAfter = 0; createdAfter <= LISTED.length; createdAfter++) {
+      MOMENTS.push([workload, child, createdAfter]);
+    }
+  }
+
+  it.each(MOMENTS)(
+    'names the pod by %o when its %o is created after %i lists were read',
+    async (workload, child, createdAfter) => {
+      // Prepare
+      const { list, listed } = scriptedCluster(workload, child, createdAfter);
+
+      // Act
+      const collected = await collectImages(list);
+
+      // Assess: every list read once; every entry, the pod's when it was listed, names the workload.
+      expect([...listed].sort()).toEqual([...LISTED].sort());
+      expect(collected.entries.length).toBeGreaterThan(0);
+      expect(collected.entries.map((entry) => entry.workload)).toEqual(
+        collected.entries.map(() => `${workload.kind}/${workload.name}`),
+      );
+      expect(collected.entries.some((entry) => entry.imageID !== undefined)).toBe(collected.pods === 1);
+    },
+  );
+
+  it.each(LISTED)('fails the whole listing when the list of %s fails', async (failing) => {
+    // Prepare: every other list answers.
+    const list: ListAll = async (resource, onPage) => {
+      if (resource.resource === failing) throw new Error(`listing ${failing}: 503 ServiceUnavailable`);
+      onPage([podOf('web-1', WEB_ROLLOUT)]);
+      return 1;
+    };
+
+    // Act and Assess
+    await expect(collectImages(list)).rejects.toThrow(`listing ${failing}: 503 ServiceUnavailable`);
   });
 });
 
