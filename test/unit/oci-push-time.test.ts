@@ -51,7 +51,8 @@ describe('parseCreated', () => {
 
 describe('datePushes', () => {
   const NOW_MS = Date.parse('2026-03-01T00:00:00Z');
-  const image = (seed: string, created: string | undefined, annotation?: string): ListedManifest => ({
+  /** An image manifest of `seed`; its config's time is what `configTimes` answers. */
+  const image = (seed: string, annotation?: string): ListedManifest => ({
     digest: digestOf(seed),
     content: {
       kind: 'image',
@@ -68,9 +69,9 @@ describe('datePushes', () => {
 
   it('does not believe a time after the latest credible one: the image counts as of unknown time', async () => {
     // Prepare
-    const future = image('future', '2099-01-01T00:00:00Z');
-    const futureAnnotated = image('annotated', undefined, '2099-01-01T00:00:00Z');
-    const current = image('current', '2026-02-27T00:00:00Z');
+    const future = image('future');
+    const futureAnnotated = image('annotated', '2099-01-01T00:00:00Z');
+    const current = image('current');
     const entries = new Map([future, futureAnnotated, current].map((entry) => [entry.digest, entry]));
     const read = configTimes([
       { seed: 'future', created: '2099-01-01T00:00:00Z' },
@@ -92,7 +93,7 @@ describe('datePushes', () => {
 
   it('dates an index by its newest platform image when its annotation is not a time or lies ahead', async () => {
     // Prepare
-    const children = [image('amd64', '2026-02-20T00:00:00Z'), image('arm64', '2026-02-28T00:00:00Z')];
+    const children = [image('amd64'), image('arm64')];
     const index = (seed: string, annotation: string): ListedManifest => ({
       digest: digestOf(seed),
       content: {
