@@ -32,8 +32,12 @@ export function grantAwsUsageRead(role: iam.IRole & IConstruct): void {
   );
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
-      actions: ['ecs:DescribeServices', 'ecs:DescribeTasks'],
-      resources: [accountArn('ecs', 'service/*'), accountArn('ecs', 'task/*')],
+      actions: ['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:DescribeServiceRevisions'],
+      resources: [
+        accountArn('ecs', 'service/*'),
+        accountArn('ecs', 'task/*'),
+        accountArn('ecs', 'service-revision/*'),
+      ],
     }),
   );
   role.addToPrincipalPolicy(
@@ -56,9 +60,10 @@ export function grantAwsUsageRead(role: iam.IRole & IConstruct): void {
     [
       accountResource('ecs', 'service/*'),
       accountResource('ecs', 'task/*'),
+      accountResource('ecs', 'service-revision/*'),
       accountResource('lambda', 'function:*'),
     ],
-    'Read-only: every ECS service and task and every Lambda function (with its versions and aliases) of ' +
+    'Read-only: every ECS service (with its current service revisions) and task and every Lambda function (with its versions and aliases) of ' +
       'this account and region must be described, since any of them may run an image of the registry; ' +
       'the janitor cannot know their names in advance. No write action is granted.',
   );

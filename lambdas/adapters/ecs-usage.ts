@@ -1,4 +1,5 @@
 import {
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -19,6 +20,7 @@ import { ECS_USAGE_CLUSTER, imageSightings, type Workload } from './workload-sig
 const LIST_PAGE = 100;
 const DESCRIBE_TASKS_LIMIT = 100;
 const DESCRIBE_SERVICES_LIMIT = 10;
+const DESCRIBE_SERVICE_REVISIONS_LIMIT = 20;
 /** A cluster deleted between ListClusters and the calls about it runs nothing any more. */
 const CLUSTER_GONE = ['ClusterNotFoundException'];
 
@@ -35,8 +37,10 @@ export interface EcsUsageOptions {
  * `aws:ecs`: in every cluster, the containers of running tasks (`image` and `imageDigest`), and
  * every container image of the task definitions of active and draining services (the service's
  * own, its deployments' and its task sets', so an older deployment still rolling out or a
- * rollback target is kept). Services come before tasks, so that an image a service runs is
- * reported as the service's.
+ * rollback target is kept), and the digests its current service revisions resolved their images
+ * to: ECS starts every later task of a revision from that digest, so a service scaled to zero, or
+ * one whose tasks are all pending, still needs it after its tag has moved on. Services come
+ * before tasks, so that an image a service runs is reported as the service's.
  */
 export function readEcsUsage(options: EcsUsageOptions): Promise<Sighting[]> {
   return new EcsUsageReader(options).read();
@@ -99,7 +103,52 @@ class EcsUsageReader {
       }),
     );
     const active = batches.flat().filter((service) => service.status !== 'INACTIVE');
-    return (await settleAll(active.map((service) => this.serviceImages(cluster, service)))).flat();
+    const [definitions, revisions] = await settleAll([
+      settleAll(active.map((service) => this.serviceImages(cluster, service))).then((all) => all.flat()),
+      this.revisionSightings(cluster, active),
+    ]);
+    return [...(definitions ?? []), ...(revisions ?? [])];
+  }
+
+  /**
+   * The images of the current service revisions of `services`, as ECS resolved them (tag and
+   * digest), 20 revisions a call. A revision ECS answers a failure for (it cannot describe one
+   * made before October 2024) gives no digest; its task definition's images are read all the same.
+   */
+  private async revisionSightings(cluster: string, services: readonly Service[]): Promise<Sighting[]> {
+    const serviceOf = new Map<string, string>();
+    for (const service of services) {
+      const name = service.serviceName ?? lastSegment(service.serviceArn ?? 'unnamed');
+      for (const revision of service.currentServiceRevisions ?? []) {
+        if (revision.arn) serviceOf.set(revision.arn, name);
+      }
+    }
+    const batches = await settleAll(
+      chunks([...serviceOf.keys()], DESCRIBE_SERVICE_REVISIONS_LIMIT).map(async (batch) => {
+        const answer = await this.calls.call('DescribeServiceRevisions', `cluster ${cluster}`, () =>
+          this.options.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch })),
+        );
+        const revisions = answer.serviceRevisions ?? [];
+        checkAnswered(
+          'DescribeServiceRevisions',
+          cluster,
+          batch,
+          revisions.map((revision) => revision.serviceRevisionArn),
+          answer.failures,
+          'any',
+        );
+        return revisions;
+      }),
+    );
+    return batches.flat().flatMap((revision) => {
+      const arn = revision.serviceRevisionArn ?? 'unnamed';
+      const workload = this.workload(
+        `ECS service ${serviceOf.get(arn) ?? '?'} in cluster ${cluster} (service revision ${lastSegment(arn)})`,
+      );
+      return (revision.containerImages ?? [])
+        .filter((image) => image.image || image.imageDigest)
+        .flatMap((image) => imageSightings(workload, { image: image.image, digest: image.imageDigest }));
+    });
   }
 
   private async serviceImages(cluster: string, service: Service): Promise<Sighting[]> {
@@ -213,7 +262,8 @@ class EcsUsageReader {
 
 /**
  * Checks that ECS answered for every ARN asked about: a `MISSING` failure means the task or
- * service is gone (it runs nothing); any other failure, or silence, leaves a doubt.
+ * service is gone (it runs nothing); any other failure, or silence, leaves a doubt. With
+ * `failuresAccepted` `any`, every failure is an answer (for what adds to other evidence).
  */
 function checkAnswered(
   operation: string,
@@ -221,10 +271,11 @@ function checkAnswered(
   requested: readonly string[],
   answered: readonly (string | undefined)[],
   failures: readonly Failure[] | undefined,
+  failuresAccepted: 'missing' | 'any' = 'missing',
 ): void {
   const accounted = new Set(answered);
   for (const failure of failures ?? []) {
-    if (failure.reason !== 'MISSING') {
+    if (failure.reason !== 'MISSING' && failuresAccepted === 'missing') {
       const detail = failure.detail ? ` (${failure.detail})` : '';
       throw new AwsUsageReadError(
         `ecs:${operation} on cluster ${cluster} failed for ${failure.arn ?? 'an unnamed resource'}: ${failure.reason ?? 'no reason given'}${detail}`,

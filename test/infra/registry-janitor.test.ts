@@ -694,6 +694,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'dynamodb:UpdateItem',
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
+        'ecs:DescribeServiceRevisions',
         'ecs:DescribeServices',
         'ecs:DescribeTaskDefinition',
         'ecs:DescribeTasks',
@@ -758,6 +759,7 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'ecr:BatchDeleteImage',
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
+        'ecs:DescribeServiceRevisions',
         'ecs:DescribeServices',
         'ecs:DescribeTaskDefinition',
         'ecs:DescribeTasks',
@@ -811,7 +813,14 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       expect(scoped.map(({ statement }) => [statement.Resource, statement.Condition ?? null])).toEqual(
         expect.arrayContaining([
           ['*', { ArnLike: { 'ecs:cluster': accountArn('ecs', 'cluster/*') } }],
-          [[accountArn('ecs', 'service/*'), accountArn('ecs', 'task/*')], null],
+          [
+            [
+              accountArn('ecs', 'service-revision/*'),
+              accountArn('ecs', 'service/*'),
+              accountArn('ecs', 'task/*'),
+            ],
+            null,
+          ],
           [accountArn('lambda', 'function:*'), null],
         ]),
       );
@@ -861,6 +870,7 @@ describe('cdk-nag acknowledgements', () => {
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]',

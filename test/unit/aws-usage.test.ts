@@ -1,6 +1,7 @@
 import {
   AccessDeniedException,
   ClusterNotFoundException,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -10,6 +11,7 @@ import {
   ListServicesCommand,
   ListTasksCommand,
   type Service,
+  type ServiceRevision,
   type Task,
 } from '@aws-sdk/client-ecs';
 import {
@@ -34,6 +36,7 @@ import {
   clusterArn,
   container,
   deployment,
+  describeServiceRevisions,
   describeServices,
   describeTaskDefinition,
   describeTasks,
@@ -43,6 +46,8 @@ import {
   REGION,
   service,
   serviceArn,
+  serviceRevision,
+  serviceRevisionArn,
   task,
   taskArn,
   taskDefinitionArn,
@@ -69,6 +74,7 @@ const WEB = `${ECR_HOST}/web`;
 interface EcsWorld {
   readonly clusters: Record<string, { services?: Service[]; tasks?: Task[] }>;
   readonly taskDefinitions?: Record<string, string[]>;
+  readonly revisions?: readonly ServiceRevision[];
 }
 
 function givenEcs(world: EcsWorld): void {
@@ -89,6 +95,15 @@ function givenEcs(world: EcsWorld): void {
     .on(DescribeTasksCommand)
     .callsFake((input: { cluster: string; tasks: string[] }) =>
       describeTasks((cluster(input).tasks ?? []).filter((t) => input.tasks.includes(t.taskArn!))),
+    );
+  ecs
+    .on(DescribeServiceRevisionsCommand)
+    .callsFake((input: { serviceRevisionArns: string[] }) =>
+      describeServiceRevisions(
+        (world.revisions ?? []).filter((revision) =>
+          input.serviceRevisionArns.includes(revision.serviceRevisionArn!),
+        ),
+      ),
     );
   ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => {
     const label = lastSegment(input.taskDefinition);
@@ -205,6 +220,79 @@ describe('readAwsUsage on ECS', () => {
         'public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0',
       ],
       ['ECS service web in cluster prod (task definition web:42)', `${WEB}:1.4`],
+    ]);
+  });
+
+  it('keeps the digest a service revision resolved its tag to, for a service scaled to zero whose tag moved on', async () => {
+    // Prepare: web:prod now names another image; ECS starts web's next task from the digest.
+    const web = service('prod', 'web', 'web:42', {
+      desiredCount: 0,
+      runningCount: 0,
+      currentServiceRevisions: [
+        { arn: serviceRevisionArn('prod', 'web', '4815162342'), requestedTaskCount: 0, runningTaskCount: 0 },
+      ],
+    });
+    const resolved = digestOf('web-prod-when-deployed');
+    givenEcs({
+      clusters: { prod: { services: [web] } },
+      taskDefinitions: { 'web:42': [`${WEB}:prod`] },
+      revisions: [
+        serviceRevision('prod', 'web', '4815162342', 'web:42', [
+          { image: `${WEB}:prod`, imageDigest: resolved },
+        ]),
+      ],
+    });
+
+    // Act
+    const sightings = await read();
+
+    // Assess
+    expect(seen(sightings)).toEqual([
+      ['ECS service web in cluster prod (task definition web:42)', `${WEB}:prod`],
+      ['ECS service web in cluster prod (service revision 4815162342)', `${WEB}:prod`],
+      ['ECS service web in cluster prod (service revision 4815162342)', `${WEB}@${resolved}`],
+    ]);
+  });
+
+  it('describes service revisions 20 at a time, and reads on past one ECS cannot describe', async () => {
+    // Prepare: 25 services of one revision each; the first revision is one ECS will not describe.
+    const services = Array.from({ length: 25 }, (_, i) =>
+      service('prod', `svc-${i}`, 'web:42', {
+        currentServiceRevisions: [{ arn: serviceRevisionArn('prod', `svc-${i}`, `${i}`) }],
+      }),
+    );
+    const described = services
+      .slice(1)
+      .map((_, k) =>
+        serviceRevision('prod', `svc-${k + 1}`, `${k + 1}`, 'web:42', [
+          { image: `${WEB}:1.4`, imageDigest: digestOf(`svc-${k + 1}`) },
+        ]),
+      );
+    givenEcs({ clusters: { prod: { services } } });
+    const first = serviceRevisionArn('prod', 'svc-0', '0');
+    ecs.on(DescribeServiceRevisionsCommand).callsFake((input: { serviceRevisionArns: string[] }) =>
+      describeServiceRevisions(
+        described.filter((revision) => input.serviceRevisionArns.includes(revision.serviceRevisionArn!)),
+        input.serviceRevisionArns.includes(first)
+          ? [{ arn: first, reason: 'SERVICE_REVISION_NOT_SUPPORTED', detail: 'created before 2024-10-25' }]
+          : [],
+      ),
+    );
+
+    // Act
+    const sightings = await read();
+
+    // Assess
+    expect(
+      ecs
+        .commandCalls(DescribeServiceRevisionsCommand)
+        .map((call) => call.args[0].input.serviceRevisionArns?.length),
+    ).toEqual([20, 5]);
+    const digests = sightings.filter((sighting) => sighting.ref.digest !== undefined);
+    expect(digests).toHaveLength(24);
+    expect(seen(sightings)).toContainEqual([
+      'ECS service svc-0 in cluster prod (task definition web:42)',
+      `${WEB}:web-42`,
     ]);
   });
 
@@ -497,10 +585,17 @@ describe('readAwsUsage when ECS or Lambda cannot be read', () => {
     givenEcs({
       clusters: {
         prod: {
-          services: [service('prod', 'web', 'web:1')],
+          services: [
+            service('prod', 'web', 'web:1', {
+              currentServiceRevisions: [{ arn: serviceRevisionArn('prod', 'web', '1') }],
+            }),
+          ],
           tasks: [task('prod', taskId('f'), [container('web', `${WEB}:x`)])],
         },
       },
+      revisions: [
+        serviceRevision('prod', 'web', '1', 'web:1', [{ image: `${WEB}:x`, imageDigest: digestOf('x') }]),
+      ],
     });
     givenLambda({ functions: [imageFunction('api')], aliases: { api: [alias('api', 'live', '$LATEST')] } });
   };
@@ -519,6 +614,10 @@ describe('readAwsUsage when ECS or Lambda cannot be read', () => {
     [
       'ecs:DescribeServices on cluster prod',
       () => ecs.on(DescribeServicesCommand).rejects(ecsDenied('ecs:DescribeServices')),
+    ],
+    [
+      'ecs:DescribeServiceRevisions on cluster prod',
+      () => ecs.on(DescribeServiceRevisionsCommand).rejects(ecsDenied('ecs:DescribeServiceRevisions')),
     ],
     [
       'ecs:DescribeTaskDefinition on task definition web:1',
