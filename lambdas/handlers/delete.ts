@@ -15,6 +15,7 @@ import type { ScanConfig } from '../core/scan-config';
 import type { PlanStore, SightingStore } from '../core/stores';
 import { janitorEnvironment } from './aws-environment';
 import type { Log } from './http-api';
+import { reuseRecent } from './scan';
 
 export interface DeleteDeps {
   readonly registry: Registry;
@@ -33,7 +34,11 @@ export interface DeleteDeps {
  * the core's order and batches, and records an outcome per image. Safe to run again: images
  * with an outcome are done, and an image already gone counts as deleted.
  */
-export async function applyApproval(planId: string, deps: DeleteDeps): Promise<void> {
+export async function applyApproval(planId: string, given: DeleteDeps): Promise<void> {
+  // What ECS and Lambda run is read again before each repository's deletions, but not more than
+  // once a minute: a reading enumerates the whole account, and an approval may span hundreds of
+  // repositories within the deleter's 15 minutes.
+  const deps = given.usage ? { ...given, usage: reuseRecent(given.usage, DELETER_USAGE_REUSE_MS) } : given;
   const plan = await deps.plans.getPlan(planId);
   if (plan?.status !== 'APPROVED') return;
   const approval = await deps.plans.approval(planId);
@@ -161,6 +166,9 @@ function count(outcomes: ReadonlyMap<string, ImageOutcome>): Record<string, numb
   for (const outcome of outcomes.values()) counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
   return counts;
 }
+
+/** How long one deletion run reuses a reading of what ECS and Lambda run. */
+export const DELETER_USAGE_REUSE_MS = 60_000;
 
 let lambdaDeps: DeleteDeps | undefined;
 

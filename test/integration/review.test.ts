@@ -266,6 +266,43 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(slowMs).toBeGreaterThanOrEqual(300);
   });
 
+  it('reads what ECS and Lambda run once for an approval of several repositories, and keeps what they run', async () => {
+    // Prepare
+    const world = await janitorWorld(dynamo, ecr, now);
+    for (const repository of ['api', 'web', 'worker']) world.seed(repository, ['a', 'b']);
+    const { planId, link } = await world.scan();
+    if (!link) throw new Error('no review link in the digest');
+    const approving = { ...world.reviewDeps, startDeletion: async () => undefined };
+    const all = ['api', 'web', 'worker'].flatMap((repository) => [
+      key(repository, 'a'),
+      key(repository, 'b'),
+    ]);
+    expect((await handleApprove(post(link, all), approving)).statusCode).toBe(200);
+    let readings = 0;
+    const usage = async (at: Date) => {
+      readings += 1;
+      // Since the scan, a Lambda function runs worker:b.
+      return [
+        {
+          cluster: 'aws:lambda',
+          ref: { registry: HOST, repository: 'worker', tag: 'b' },
+          observedAt: at,
+          workload: 'Lambda function jobs version 3',
+        },
+      ];
+    };
+
+    // Act
+    await applyApproval(planId, { ...world.deleteDeps, usage });
+
+    // Assess
+    expect(readings).toBe(1);
+    expect(world.tagsOf('api')).toEqual([]);
+    expect(world.tagsOf('worker')).toEqual(['b']);
+    const outcomes = await world.plans.outcomes(planId);
+    expect(outcomes.get(key('worker', 'b'))).toMatchObject({ status: 'skipped' });
+  });
+
   it('takes the approval back when the deletion cannot be started, so that the form can be sent again', async () => {
     // Prepare: invoking the deleter fails once (throttled, or the network).
     const { world, planId, link } = await pendingPlan();
