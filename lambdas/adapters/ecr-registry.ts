@@ -6,6 +6,7 @@ import {
   DescribeRepositoriesCommand,
   type ECRClient,
   type ImageDetail,
+  type ImageFailure,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import pLimit from 'p-limit';
@@ -21,6 +22,14 @@ const BATCH_GET_LIMIT = 100;
 const INDEX_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+/** Every manifest type ECR stores: for an image listed without its media type. */
+const ANY_MANIFEST_TYPES = [
+  ...INDEX_TYPES,
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
 ];
 
 export interface EcrRegistryOptions {
@@ -153,17 +162,95 @@ export class EcrRegistry implements Registry {
       whileNextPage?.(images.slice(pageStart));
       current = next;
     }
-    const indexes = await this.readIndexes(repository, indexDigests(images).slice(readEarly), reads);
+    const [indexes, untyped] = await Promise.all([
+      this.readIndexes(repository, indexDigests(images).slice(readEarly), reads),
+      this.readUntyped(repository, untypedDigests(images), reads),
+    ]);
     for (const [digest, content] of (await readingEarly) ?? []) indexes.set(digest, content);
     return images.map((image) => {
-      const content = indexes.get(image.digest);
-      if (!content) return image;
+      const typed = untyped.get(image.digest);
+      const content = indexes.get(image.digest) ?? typed?.index;
+      if (!content && !typed) return image;
       return registryImage({
         ...image,
-        children: content.children,
-        subject: image.subject ?? (content.subject || undefined),
+        mediaType: image.mediaType ?? typed?.mediaType,
+        children: content?.children,
+        subject: image.subject ?? (content?.subject || undefined),
       });
     });
+  }
+
+  /**
+   * The manifests of images ECR listed without a media type (the field is optional in its API),
+   * read whatever their type: an index taken for a plain image would leave its platform images
+   * looking like untagged roots of their own, and be deleted from under it. Any that cannot be
+   * read fails the listing, as an index does.
+   */
+  private async readUntyped(
+    repository: string,
+    digests: readonly string[],
+    reads: AbortController,
+  ): Promise<Map<string, { readonly mediaType: string | undefined; readonly index?: IndexContent }>> {
+    const read = new Map<string, { readonly mediaType: string | undefined; readonly index?: IndexContent }>();
+    const refusals = new Map<string, string>();
+    await Promise.all(
+      inBatches(digests).map((chunk) =>
+        this.limit(async () => {
+          const answer = await this.call('BatchGetImage', repository, () =>
+            this.options.client.send(
+              new BatchGetImageCommand({
+                repositoryName: repository,
+                imageIds: chunk.map((imageDigest) => ({ imageDigest })),
+                acceptedMediaTypes: ANY_MANIFEST_TYPES,
+              }),
+              { abortSignal: reads.signal },
+            ),
+          ).catch((error: unknown) => {
+            reads.abort();
+            throw error;
+          });
+          for (const image of answer.images ?? []) {
+            const digest = image.imageId?.imageDigest;
+            if (digest && image.imageManifest) read.set(digest, this.classify(repository, digest, image));
+          }
+          noteFailures(answer.failures, refusals);
+        }),
+      ),
+    );
+    const missing = digests.filter((digest) => !read.has(digest));
+    if (missing.length > 0) {
+      throw new RegistryReadError(
+        `could not read ${missing.length} manifest(s) of ${repository} that ECR listed without a media type (first: ${missing[0]}${refusalText(refusals, missing[0]!)}); whether they are indexes decides what else may go`,
+      );
+    }
+    return read;
+  }
+
+  /** What a manifest listed without a media type is: an index (with its children) or not. */
+  private classify(
+    repository: string,
+    digest: string,
+    image: {
+      readonly imageManifest?: string | undefined;
+      readonly imageManifestMediaType?: string | undefined;
+    },
+  ): { readonly mediaType: string | undefined; readonly index?: IndexContent } {
+    let value: unknown;
+    try {
+      value = JSON.parse(image.imageManifest ?? '');
+    } catch (error) {
+      throw new RegistryReadError(`manifest ${digest} of ${repository} is not JSON`, { cause: error });
+    }
+    const declared = (value as { mediaType?: unknown } | null)?.mediaType;
+    const mediaType =
+      image.imageManifestMediaType ||
+      (typeof declared === 'string' && declared !== '' ? declared : undefined);
+    const manifests = (value as { manifests?: unknown } | null)?.manifests;
+    if (manifests === undefined && !(mediaType && INDEX_TYPES.includes(mediaType))) return { mediaType };
+    return {
+      mediaType: mediaType && INDEX_TYPES.includes(mediaType) ? mediaType : INDEX_TYPES[0],
+      index: this.parseIndex(repository, digest, image.imageManifest ?? ''),
+    };
   }
 
   async deleteImages(repository: string, digests: readonly string[]): Promise<readonly DeleteResult[]> {
@@ -326,6 +413,7 @@ export class EcrRegistry implements Registry {
   ): Promise<Map<string, IndexContent>> {
     const chunks = inBatches(digests);
     const contents = new Map<string, IndexContent>();
+    const refusals = new Map<string, string>();
     await Promise.all(
       chunks.map((chunk) =>
         this.limit(async () => {
@@ -347,13 +435,14 @@ export class EcrRegistry implements Registry {
             if (digest && image.imageManifest)
               contents.set(digest, this.parseIndex(repository, digest, image.imageManifest));
           }
+          noteFailures(answer.failures, refusals);
         }),
       ),
     );
     const missing = digests.filter((digest) => !contents.has(digest));
     if (missing.length > 0) {
       throw new RegistryReadError(
-        `could not read ${missing.length} index manifest(s) of ${repository} (first: ${missing[0]}); without their children nothing in it can be decided safely`,
+        `could not read ${missing.length} index manifest(s) of ${repository} (first: ${missing[0]}${refusalText(refusals, missing[0]!)}); without their children nothing in it can be decided safely`,
       );
     }
     return contents;
@@ -406,6 +495,28 @@ function inBatches(digests: readonly string[]): string[][] {
   for (let i = 0; i < digests.length; i += BATCH_GET_LIMIT)
     batches.push(digests.slice(i, i + BATCH_GET_LIMIT));
   return batches;
+}
+
+/** Notes ECR's reason for each image a BatchGetImage answer could not give (`failures`). */
+function noteFailures(failures: readonly ImageFailure[] | undefined, into: Map<string, string>): void {
+  for (const failure of failures ?? []) {
+    const digest = failure.imageId?.imageDigest;
+    if (digest)
+      into.set(digest, `${failure.failureCode ?? 'Unknown'}: ${failure.failureReason ?? 'no reason given'}`);
+  }
+}
+
+/** `: <ECR's reason>` for `digest`, when ECR gave one; an image gone since the listing says so. */
+function refusalText(refusals: ReadonlyMap<string, string>, digest: string): string {
+  const reason = refusals.get(digest);
+  if (reason === undefined) return '';
+  const gone = reason.startsWith('ImageNotFound:') ? ', deleted since it was listed: run again' : '';
+  return `: ${reason}${gone}`;
+}
+
+/** The digests of the images ECR listed without a manifest media type. */
+function untypedDigests(images: readonly RegistryImage[]): string[] {
+  return images.filter((image) => image.mediaType === undefined).map((image) => image.digest);
 }
 
 /** The digests of the indexes among `images`, in listing order. */

@@ -185,7 +185,73 @@ describe('EcrRegistry.listImages', () => {
         },
       ],
     });
-    await expect(registry().listImages('web')).rejects.toThrow('could not read 1 index manifest(s) of web');
+    await expect(registry().listImages('web')).rejects.toThrow(
+      `could not read 1 index manifest(s) of web (first: ${index}: ImageNotFound: Requested image not found, deleted since it was listed: run again)`,
+    );
+  });
+
+  it('reads the manifest of an image listed without a media type: an index keeps its platform images', async () => {
+    // Prepare: ECR's imageManifestMediaType is optional; an index without it looks like any image.
+    const index = digestOf('untyped-index');
+    const plain = digestOf('untyped-image');
+    const [amd64, arm64] = [digestOf('amd64'), digestOf('arm64')];
+    const untyped = (digest: string, changes: Parameters<typeof imageDetail>[1] = {}) => {
+      const { imageManifestMediaType: _, ...detail } = imageDetail(digest, changes);
+      return detail;
+    };
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves(
+        describePage([
+          untyped(index, { imageTags: ['prod'], lastRecordedPullTime: NOW }),
+          imageDetail(amd64),
+          imageDetail(arm64),
+          untyped(plain),
+        ]),
+      );
+    ecr.on(BatchGetImageCommand).callsFake((input: { imageIds: { imageDigest: string }[] }) => ({
+      images: input.imageIds.map(({ imageDigest }) => ({
+        imageId: { imageDigest },
+        imageManifest:
+          imageDigest === index
+            ? indexManifest([amd64, arm64])
+            : JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json' }),
+      })),
+      failures: [],
+    }));
+
+    // Act
+    const images = await registry().listImages('web');
+    const plan = planCleanup({
+      repositories: [{ repository: 'web', images }],
+      sightings: [],
+      policy: aPolicy({ rules: { keep: [], deleteUntagged: true, unusedTagged: false } }),
+      now: NOW,
+    });
+
+    // Assess
+    expect(images.find((image) => image.digest === index)).toMatchObject({
+      mediaType: OCI_INDEX,
+      children: [{ digest: amd64 }, { digest: arm64 }],
+    });
+    expect(images.find((image) => image.digest === plain)?.mediaType).toBe(
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    expect(ecr.commandCalls(BatchGetImageCommand)[0]?.args[0].input.acceptedMediaTypes).toContain(
+      'application/vnd.docker.distribution.manifest.v2+json',
+    );
+    const decided = new Map(plan.repositories[0]!.items.map((item) => [item.digest, item.decision]));
+    expect([decided.get(index), decided.get(amd64), decided.get(arm64)]).toEqual(['keep', 'keep', 'keep']);
+    expect(decided.get(plain)).toBe('delete');
+  });
+
+  it('fails the listing when a manifest listed without a media type cannot be read', async () => {
+    const { imageManifestMediaType: _, ...untyped } = imageDetail(digestOf('untyped'));
+    ecr.on(DescribeImagesCommand).resolves(describePage([untyped]));
+    ecr.on(BatchGetImageCommand).resolves({ images: [], failures: [] });
+    await expect(registry().listImages('web')).rejects.toThrow(
+      'could not read 1 manifest(s) of web that ECR listed without a media type',
+    );
   });
 
   it('derives the registry host names from the registry id', async () => {
