@@ -21,7 +21,8 @@ const policyPatch = z
     minAgeDays: z.number().min(0).optional(),
     protectTags: z.array(z.string().min(1)).optional(),
     usePullTime: z.boolean().optional(),
-    staleAfterHours: z.number().positive().optional(),
+    // As the deployed stack allows: a week of silence is the most a cluster is given.
+    staleAfterHours: z.number().positive().max(168, 'at most 168 (a week)').optional(),
     keep: z.array(z.string()).optional(),
     deleteUntagged: z.boolean().optional(),
     unusedTagged: z.boolean().optional(),
@@ -48,7 +49,8 @@ export const scanConfigSchema = z
       .optional(),
     /** Also send a short digest when there is nothing to review. */
     notifyWhenClean: z.boolean().optional(),
-    linkExpiryDays: z.number().positive().max(30).optional(),
+    // Whole days, as the deployed stack has them: a fraction of a day made links that expired at once.
+    linkExpiryDays: z.number().int('a whole number of days').min(1).max(30).optional(),
   })
   .strict();
 
@@ -94,6 +96,15 @@ export function parseScanConfig(value: unknown): ScanConfig {
     throw new PolicyError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
   const config = parsed.data;
+  const seen = new Map<string, number>();
+  for (const [index, override] of (config.overrides ?? []).entries()) {
+    const first = seen.get(override.repositories);
+    if (first !== undefined) {
+      const problem = `overrides.${index}.repositories: '${override.repositories}' is also overrides.${first}'s, which wins (the first override that matches a repository applies): merge the two`;
+      throw new PolicyError(`invalid configuration: ${problem}`, [problem]);
+    }
+    seen.set(override.repositories, index);
+  }
   const base = applyPatch(SCAN_DEFAULT_POLICY, config.policy, 'policy');
   const overrides = (config.overrides ?? []).map((override, index) => ({
     matches: picomatch(override.repositories),
@@ -115,13 +126,17 @@ export function parseScanConfig(value: unknown): ScanConfig {
   };
 }
 
+/**
+ * `base` with `patch` applied: each key given replaces the base's, but `protectTags`, which add
+ * to the base's (a protection is never taken away by an override that names others).
+ */
 function applyPatch(base: Policy, patch: PolicyPatch | undefined, path: string): Policy {
   if (!patch) return base;
   try {
-    const { keep, deleteUntagged, unusedTagged, lifecyclePolicy, ...numbers } = patch;
+    const { keep, deleteUntagged, unusedTagged, lifecyclePolicy, protectTags, ...numbers } = patch;
     const rules = {
       ...base.rules,
-      ...(keep ? { keep: keep.map(parseKeepRule) } : {}),
+      ...(keep ? { keep: keep.map((rule, index) => keepRuleAt(rule, `keep.${index}`)) } : {}),
       ...(deleteUntagged === undefined ? {} : { deleteUntagged }),
       ...(unusedTagged === undefined ? {} : { unusedTagged }),
       ...(lifecyclePolicy === undefined
@@ -129,9 +144,22 @@ function applyPatch(base: Policy, patch: PolicyPatch | undefined, path: string):
         : { lifecyclePolicy: parseLifecyclePolicy(JSON.stringify(lifecyclePolicy)) }),
     };
     const defined = Object.fromEntries(Object.entries(numbers).filter(([, value]) => value !== undefined));
-    return validatePolicy({ ...base, ...defined, rules });
+    const protectedTags = protectTags
+      ? { protectTags: [...new Set([...base.protectTags, ...protectTags])] }
+      : {};
+    return validatePolicy({ ...base, ...defined, ...protectedTags, rules });
   } catch (error) {
     if (error instanceof PolicyError) throw new PolicyError(`${path}: ${error.message}`, error.problems);
     throw error;
+  }
+}
+
+/** A keep rule of a configuration file (`PREFIX=N`), its problem named by `where`. */
+function keepRuleAt(rule: string, where: string) {
+  try {
+    return parseKeepRule(rule);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    throw new PolicyError(`${where}: ${error.message.replace(/^--keep /, '')}`);
   }
 }

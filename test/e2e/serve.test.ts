@@ -208,7 +208,7 @@ describeWithBinary('registry-janitor serve, end to end', CHROMIUM, 'chromium', (
         badConfig,
       ]);
       expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain('--keep expects PREFIX=N');
+      expect(bad.stderr).toContain("policy: keep.0: expects PREFIX=N with N a whole number, got 'build'");
       for (const port of ['', '1e0', '-1', '65536', '80.5']) {
         const refused = await runCli(['serve', '--port', port, '--data-dir', dataDir]);
         expect(refused.code).toBe(2);

@@ -27,7 +27,24 @@ describe('parseScanConfig', () => {
 
   it.each([
     [{ policy: { unusedDays: 91 } }, 'policy.unusedDays: at most 90'],
-    [{ policy: { keep: ['build'] } }, '--keep expects PREFIX=N'],
+    [{ policy: { keep: ['build'] } }, "policy: keep.0: expects PREFIX=N with N a whole number, got 'build'"],
+    [
+      { overrides: [{ repositories: 'web', policy: { keep: ['v=1', 'v=2.5'] } }] },
+      "overrides.0.policy: keep.1: expects PREFIX=N with N a whole number, got 'v=2.5'",
+    ],
+    // The link must last whole days, and a cluster may be silent a week at most, as deployed.
+    [{ linkExpiryDays: 0.00001 }, 'linkExpiryDays: a whole number of days'],
+    [{ linkExpiryDays: 0 }, 'linkExpiryDays'],
+    [{ policy: { staleAfterHours: 1e12 } }, 'policy.staleAfterHours: at most 168 (a week)'],
+    [
+      {
+        overrides: [
+          { repositories: 'web', policy: { unusedDays: 30 } },
+          { repositories: 'web', policy: { unusedTagged: false } },
+        ],
+      },
+      "overrides.1.repositories: 'web' is also overrides.0's, which wins",
+    ],
     [{ policy: { bogus: 1 } }, 'policy'],
     [{ overrides: [{ repositories: '', policy: {} }] }, 'overrides.0.repositories'],
     [{ linkExpiryDays: 31 }, 'linkExpiryDays'],
@@ -36,6 +53,22 @@ describe('parseScanConfig', () => {
   ])('refuses %j naming the field', (value, message) => {
     expect(() => parseScanConfig(value)).toThrow(PolicyError);
     expect(() => parseScanConfig(value)).toThrow(message);
+  });
+
+  it("adds an override's protected tags to the base's: an override never takes a protection away", () => {
+    // Prepare
+    const config = parseScanConfig({
+      policy: { protectTags: ['release-*'], unusedDays: 14 },
+      overrides: [{ repositories: 'legacy/*', policy: { protectTags: ['v*', 'release-*'], unusedDays: 30 } }],
+    });
+
+    // Act
+    const legacy = config.policyFor('legacy/api');
+
+    // Assess
+    expect(legacy.protectTags).toEqual(['release-*', 'v*']);
+    expect(legacy.unusedDays).toBe(30);
+    expect(config.policyFor('web').protectTags).toEqual(['release-*']);
   });
 
   it('names the globs that match no listed repository (a typo scans nothing, or loses an override)', () => {
