@@ -1,4 +1,4 @@
-import type { RepositorySummary } from './plan-summary';
+import { cutText, type RepositorySummary } from './plan-summary';
 import { ago, formatUtc, plural } from './time-text';
 import { formatBytes, monthlyStorageCost } from './units';
 
@@ -81,6 +81,8 @@ function repositoryLines(repositories: readonly RepositorySummary[], budget: num
       `  ${repo.repository}: ${plural(repo.candidates, 'image')}, ${formatBytes(repo.candidateBytes)} of ${repo.totalImages}`,
       ...repo.topReasons.map((reason) => `      ${reason.count} × ${reason.reason}`),
     ];
+    const others = repo.candidates - sum(repo.topReasons, (reason) => reason.count);
+    if (others > 0) block.push(`      ${others} × other reasons: see the review page`);
     const size = utf8Length(block.join('\n')) + 1;
     if (used + size > budget) {
       const rest = repositories.slice(index);
@@ -140,8 +142,9 @@ function atMost(lines: readonly string[]): string[] {
   return [...lines.slice(0, MAX_PROBLEM_LINES), `  … and ${rest} more: see the review page`];
 }
 
+// Never cut inside a surrogate pair: half a character makes SNS's request encoding throw.
 const shortened = (text: string) =>
-  text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
+  text.length > MAX_ERROR_CHARS ? `${cutText(text, MAX_ERROR_CHARS)}…` : text;
 
 function toHtml(lines: readonly string[], reviewUrl: string): string {
   const link = escapeHtml(reviewUrl);

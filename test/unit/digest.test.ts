@@ -183,6 +183,46 @@ describe('renderDigest', () => {
     expect(digest.text.trimEnd().endsWith(`Review and approve: ${URL}`)).toBe(true);
   });
 
+  it("counts a repository's candidates beyond its three most common reasons, so that its lines add up", () => {
+    // Prepare: 14 candidates, the last 2 for a fourth reason the summary leaves out.
+    const jobs = repo('jobs', 14, GIB, {
+      topReasons: [
+        { reason: 'delete: untagged', count: 5 },
+        { reason: 'delete: tagged, not seen for 7 days', count: 4 },
+        { reason: 'delete: build beyond the newest 8', count: 3 },
+      ],
+    });
+
+    // Act
+    const digest = renderDigest(input([jobs]));
+
+    // Assess
+    expect(digest.text).toContain(
+      [
+        '  jobs: 14 images, 1.0 GiB of 42',
+        '      5 × delete: untagged',
+        '      4 × delete: tagged, not seen for 7 days',
+        '      3 × delete: build beyond the newest 8',
+        '      2 × other reasons: see the review page',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('never cuts an error inside a character that takes two UTF-16 units (SNS refuses half of one)', () => {
+    // Prepare: an emoji straddles the 300-unit cut.
+    const error = `x${'😀'.repeat(200)}`;
+
+    // Act
+    const digest = renderDigest(input([repo('legacy', 0, 0, { error })]));
+
+    // Assess
+    const line = digest.text.split('\n').find((text) => text.startsWith('  legacy: '))!;
+    expect(line.endsWith('…')).toBe(true);
+    expect(line).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    expect(() => encodeURIComponent(digest.text)).not.toThrow();
+  });
+
   it('keeps the subject within SNS limits', () => {
     const digest = renderDigest(input([repo('web', 123_456_789, 2 ** 60, { error: 'x' })]));
     expect(digest.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
