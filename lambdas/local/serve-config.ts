@@ -10,21 +10,32 @@ import { parseRegistryUrl } from '../handlers/gc-registry';
 /** Twice a day, as the deployed scanner. */
 export const DEFAULT_SCHEDULE = '0 6,18 * * *';
 
-const registrySchema = z.union([
-  z
-    .object({
-      ecr: z
-        .object({
-          region: z
-            .string()
-            .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'an AWS region, such as eu-west-1')
-            .optional(),
-        })
-        .strict(),
-    })
-    .strict(),
-  z.object({ url: z.url({ protocol: /^https?$/ }) }).strict(),
-]);
+/**
+ * `{ ecr: {...} }` or `{ url }`, one of them: an object whose unknown or doubled key is named
+ * (a union would say only "Invalid input" for `{ ulr: ... }`).
+ */
+const registrySchema = z
+  .object({
+    ecr: z
+      .object({
+        region: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'an AWS region, such as eu-west-1')
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict()
+  .refine((registry) => (registry.ecr === undefined) !== (registry.url === undefined), {
+    message: 'give either ecr: { region } or url: https://host[:port], not both or neither',
+  })
+  .transform((registry): { readonly ecr: { readonly region?: string } } | { readonly url: string } => {
+    if (registry.url !== undefined) return { url: registry.url };
+    const region = registry.ecr?.region;
+    return { ecr: region === undefined ? {} : { region } };
+  });
 
 const serveOnly = z
   .object({
@@ -82,11 +93,20 @@ export function loadServeConfig(file: string | undefined): ServeConfig {
       `${where}: schedule '${cron}' must have 5 fields (minute hour day-of-month month day-of-week, UTC), not ${fields}`,
     );
   }
+  let next: Date | null;
   try {
-    new Cron(cron, { paused: true, timezone: 'UTC' }).stop();
+    const job = new Cron(cron, { paused: true, timezone: 'UTC' });
+    next = job.nextRun();
+    job.stop();
   } catch (error) {
     throw new UsageError(
       `${where}: schedule '${cron}' is not a cron expression (${(error as Error).message})`,
+    );
+  }
+  if (next === null) {
+    // "0 0 31 2 *": a valid expression of a day that never comes; serve would never scan.
+    throw new UsageError(
+      `${where}: schedule '${cron}' never fires (no such day comes): no scan would ever run`,
     );
   }
   return {

@@ -37,6 +37,12 @@ describe('loadServeConfig: the registry', () => {
       "registry.url takes the registry's address without a path",
     ],
     [{ ecr: { region: 'bogus region!' } }, 'registry.ecr.region: an AWS region, such as eu-west-1'],
+    [{ ulr: 'https://registry.example.com' }, 'registry: Unrecognized key: "ulr"'],
+    [
+      { ecr: {}, url: 'https://registry.example.com' },
+      'registry: give either ecr: { region } or url: https://host[:port], not both or neither',
+    ],
+    [{}, 'registry: give either ecr: { region } or url'],
   ])('refuses %j, naming the setting', (registry, message) => {
     expect(load({ registry })).toThrow(UsageError);
     expect(load({ registry })).toThrow(message);
@@ -85,6 +91,8 @@ describe('loadServeConfig: the schedule', () => {
     ['* * * * * *', 'must have 5 fields (minute hour day-of-month month day-of-week, UTC), not 6'],
     ['0 6', 'not 2'],
     ['61 * * * *', 'is not a cron expression'],
+    // Valid, but of a day that never comes: serve would never scan.
+    ['0 0 31 2 *', "schedule '0 0 31 2 *' never fires"],
   ])('refuses %j', (schedule, message) => {
     expect(load({ schedule })).toThrow(UsageError);
     expect(load({ schedule })).toThrow(message);
