@@ -112,8 +112,8 @@ class EcsUsageReader {
 
   /**
    * The images of the current service revisions of `services`, as ECS resolved them (tag and
-   * digest), 20 revisions a call. A revision ECS answers a failure for (it cannot describe one
-   * made before October 2024) gives no digest; its task definition's images are read all the same.
+   * digest), 20 revisions a call. A revision ECS reports `MISSING` is gone (its service was
+   * updated meanwhile); any other failure fails the reading, as for services and tasks.
    */
   private async revisionSightings(cluster: string, services: readonly Service[]): Promise<Sighting[]> {
     const serviceOf = new Map<string, string>();
@@ -135,7 +135,6 @@ class EcsUsageReader {
           batch,
           revisions.map((revision) => revision.serviceRevisionArn),
           answer.failures,
-          'any',
         );
         return revisions;
       }),
@@ -261,9 +260,8 @@ class EcsUsageReader {
 }
 
 /**
- * Checks that ECS answered for every ARN asked about: a `MISSING` failure means the task or
- * service is gone (it runs nothing); any other failure, or silence, leaves a doubt. With
- * `failuresAccepted` `any`, every failure is an answer (for what adds to other evidence).
+ * Checks that ECS answered for every ARN asked about: a `MISSING` failure means the task,
+ * service or revision is gone (it runs nothing); any other failure, or silence, leaves a doubt.
  */
 function checkAnswered(
   operation: string,
@@ -271,11 +269,10 @@ function checkAnswered(
   requested: readonly string[],
   answered: readonly (string | undefined)[],
   failures: readonly Failure[] | undefined,
-  failuresAccepted: 'missing' | 'any' = 'missing',
 ): void {
   const accounted = new Set(answered);
   for (const failure of failures ?? []) {
-    if (failure.reason !== 'MISSING' && failuresAccepted === 'missing') {
+    if (failure.reason !== 'MISSING') {
       const detail = failure.detail ? ` (${failure.detail})` : '';
       throw new AwsUsageReadError(
         `ecs:${operation} on cluster ${cluster} failed for ${failure.arn ?? 'an unnamed resource'}: ${failure.reason ?? 'no reason given'}${detail}`,

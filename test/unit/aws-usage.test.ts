@@ -254,8 +254,8 @@ describe('readAwsUsage on ECS', () => {
     ]);
   });
 
-  it('describes service revisions 20 at a time, and reads on past one ECS cannot describe', async () => {
-    // Prepare: 25 services of one revision each; the first revision is one ECS will not describe.
+  it('describes service revisions 20 at a time, and reads on past one that is gone', async () => {
+    // Prepare: 25 services of one revision each; the first revision is gone (its service was updated).
     const services = Array.from({ length: 25 }, (_, i) =>
       service('prod', `svc-${i}`, 'web:42', {
         currentServiceRevisions: [{ arn: serviceRevisionArn('prod', `svc-${i}`, `${i}`) }],
@@ -273,9 +273,7 @@ describe('readAwsUsage on ECS', () => {
     ecs.on(DescribeServiceRevisionsCommand).callsFake((input: { serviceRevisionArns: string[] }) =>
       describeServiceRevisions(
         described.filter((revision) => input.serviceRevisionArns.includes(revision.serviceRevisionArn!)),
-        input.serviceRevisionArns.includes(first)
-          ? [{ arn: first, reason: 'SERVICE_REVISION_NOT_SUPPORTED', detail: 'created before 2024-10-25' }]
-          : [],
+        input.serviceRevisionArns.includes(first) ? [{ arn: first, reason: 'MISSING' }] : [],
       ),
     );
 
@@ -295,6 +293,29 @@ describe('readAwsUsage on ECS', () => {
       `${WEB}:web-42`,
     ]);
   });
+
+  it.each([['AccessDeniedException'], ['ThrottlingException'], ['ServerException']])(
+    'fails when ECS cannot describe a service revision (%s): its digest may be the one ECS starts next',
+    async (reason) => {
+      // Prepare
+      const arn = serviceRevisionArn('prod', 'web', '1');
+      givenEcs({
+        clusters: {
+          prod: { services: [service('prod', 'web', 'web:1', { currentServiceRevisions: [{ arn }] })] },
+        },
+      });
+      ecs.on(DescribeServiceRevisionsCommand).resolves(describeServiceRevisions([], [{ arn, reason }]));
+
+      // Act
+      const reading = read();
+
+      // Assess
+      await expect(reading).rejects.toBeInstanceOf(AwsUsageReadError);
+      await expect(reading).rejects.toThrow(
+        `ecs:DescribeServiceRevisions on cluster prod failed for ${arn}: ${reason}`,
+      );
+    },
+  );
 
   it('reads the task sets of a service deployed by CodeDeploy, and no INACTIVE service', async () => {
     const blueGreen = service('prod', 'api', 'api:7', {
