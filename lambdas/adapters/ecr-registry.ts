@@ -174,8 +174,9 @@ export class EcrRegistry implements Registry {
       return registryImage({
         ...image,
         mediaType: image.mediaType ?? typed?.mediaType,
+        artifactType: image.artifactType ?? typed?.artifactType,
         children: content?.children,
-        subject: image.subject ?? (content?.subject || undefined),
+        subject: image.subject ?? (content?.subject || undefined) ?? typed?.subject,
       });
     });
   }
@@ -190,8 +191,8 @@ export class EcrRegistry implements Registry {
     repository: string,
     digests: readonly string[],
     reads: AbortController,
-  ): Promise<Map<string, { readonly mediaType: string | undefined; readonly index?: IndexContent }>> {
-    const read = new Map<string, { readonly mediaType: string | undefined; readonly index?: IndexContent }>();
+  ): Promise<Map<string, Untyped>> {
+    const read = new Map<string, Untyped>();
     const refusals = new Map<string, string>();
     await Promise.all(
       inBatches(digests).map((chunk) =>
@@ -226,7 +227,11 @@ export class EcrRegistry implements Registry {
     return read;
   }
 
-  /** What a manifest listed without a media type is: an index (with its children) or not. */
+  /**
+   * What a manifest listed without a media type is: an index (with its children), or an image or
+   * artifact, with the `subject` it refers to (a signature listed without its subject would be a
+   * root of its own, and go while its subject stays).
+   */
   private classify(
     repository: string,
     digest: string,
@@ -234,7 +239,7 @@ export class EcrRegistry implements Registry {
       readonly imageManifest?: string | undefined;
       readonly imageManifestMediaType?: string | undefined;
     },
-  ): { readonly mediaType: string | undefined; readonly index?: IndexContent } {
+  ): Untyped {
     let value: unknown;
     try {
       value = JSON.parse(image.imageManifest ?? '');
@@ -245,8 +250,20 @@ export class EcrRegistry implements Registry {
     const mediaType =
       image.imageManifestMediaType ||
       (typeof declared === 'string' && declared !== '' ? declared : undefined);
-    const manifests = (value as { manifests?: unknown } | null)?.manifests;
-    if (manifests === undefined && !(mediaType && INDEX_TYPES.includes(mediaType))) return { mediaType };
+    const manifest = value as {
+      manifests?: unknown;
+      subject?: { digest?: unknown };
+      artifactType?: unknown;
+    } | null;
+    if (manifest?.manifests === undefined && !(mediaType && INDEX_TYPES.includes(mediaType))) {
+      const subject = manifest?.subject?.digest;
+      const artifactType = manifest?.artifactType;
+      return {
+        mediaType,
+        ...(typeof subject === 'string' && subject !== '' ? { subject } : {}),
+        ...(typeof artifactType === 'string' && artifactType !== '' ? { artifactType } : {}),
+      };
+    }
     return {
       mediaType: mediaType && INDEX_TYPES.includes(mediaType) ? mediaType : INDEX_TYPES[0],
       index: this.parseIndex(repository, digest, image.imageManifest ?? ''),
@@ -512,6 +529,16 @@ function refusalText(refusals: ReadonlyMap<string, string>, digest: string): str
   if (reason === undefined) return '';
   const gone = reason.startsWith('ImageNotFound:') ? ', deleted since it was listed: run again' : '';
   return `: ${reason}${gone}`;
+}
+
+/** What the manifest of an image listed without a media type says it is. */
+interface Untyped {
+  readonly mediaType: string | undefined;
+  /** Its content, when it is an index. */
+  readonly index?: IndexContent;
+  /** The manifest it refers to, when it is a referrer. */
+  readonly subject?: string;
+  readonly artifactType?: string;
 }
 
 /** The digests of the images ECR listed without a manifest media type. */

@@ -245,6 +245,49 @@ describe('EcrRegistry.listImages', () => {
     expect(decided.get(plain)).toBe('delete');
   });
 
+  it('takes the subject of a referrer listed without a media type from its manifest: it stays with its image', async () => {
+    // Prepare: ECR lists the signature with neither its media types nor its subject.
+    const subject = digestOf('signed');
+    const signature = digestOf('signature');
+    const { imageManifestMediaType: _, artifactMediaType: __, ...untyped } = imageDetail(signature);
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves(describePage([imageDetail(subject, { imageTags: ['prod'] }), untyped]));
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: signature },
+          imageManifest: JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+            subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject, size: 1 },
+          }),
+        },
+      ],
+      failures: [],
+    });
+
+    // Act
+    const images = await registry().listImages('web');
+    const plan = planCleanup({
+      repositories: [{ repository: 'web', images }],
+      sightings: [],
+      policy: aPolicy({ rules: { keep: [], deleteUntagged: true, unusedTagged: false } }),
+      now: NOW,
+    });
+
+    // Assess
+    expect(images.find((image) => image.digest === signature)).toMatchObject({
+      subject,
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    });
+    expect(plan.repositories[0]!.items.map((item) => [item.role, item.decision])).toEqual([
+      ['root', 'keep'],
+      ['referrer', 'keep'],
+    ]);
+  });
+
   it('fails the listing when a manifest listed without a media type cannot be read', async () => {
     const { imageManifestMediaType: _, ...untyped } = imageDetail(digestOf('untyped'));
     ecr.on(DescribeImagesCommand).resolves(describePage([untyped]));
