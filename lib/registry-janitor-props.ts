@@ -91,7 +91,8 @@ export interface RegistryJanitorProps {
    */
   readonly linkExpiryDays?: number;
   /**
-   * Also protect images that ECS tasks and services or Lambda functions of the account run.
+   * Also protect images that ECS tasks and services or Lambda functions of the account run or
+   * will run, scheduled ECS tasks (EventBridge rules and schedules, disabled ones too) included.
    * @default true
    */
   readonly awsUsage?: boolean;

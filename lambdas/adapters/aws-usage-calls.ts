@@ -20,7 +20,7 @@ export class AwsUsageCalls {
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(
-    private readonly service: 'ecs' | 'lambda',
+    private readonly service: 'ecs' | 'lambda' | 'events' | 'scheduler',
     concurrency = 4,
   ) {
     this.limit = pLimit(concurrency);

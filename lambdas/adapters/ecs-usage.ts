@@ -1,7 +1,6 @@
 import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type ECSClient,
   type Failure,
@@ -11,10 +10,11 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { getOrCreate } from '../core/collections';
 import type { Sighting } from '../core/model';
 import { AwsUsageCalls, isAwsError, settleAll } from './aws-usage-calls';
+import { EcsTaskDefinitions, lastSegment, type TaskDefinitionImages } from './ecs-task-definitions';
 import { AwsUsageReadError } from './errors';
+import type { ScheduledTask } from './scheduled-tasks';
 import { ECS_USAGE_CLUSTER, imageSightings, type Workload } from './workload-sightings';
 
 const LIST_PAGE = 100;
@@ -30,6 +30,8 @@ export interface EcsUsageOptions {
   readonly now: Date;
   /** ECS requests in flight at once. @default 4 */
   readonly concurrency?: number;
+  /** The ECS tasks that EventBridge rules and schedules start (`readScheduledTasks`). @default none */
+  readonly scheduledTasks?: () => Promise<readonly ScheduledTask[]>;
 }
 
 /**
@@ -40,7 +42,10 @@ export interface EcsUsageOptions {
  * rollback target is kept), and the digests its current service revisions resolved their images
  * to: ECS starts every later task of a revision from that digest, so a service scaled to zero, or
  * one whose tasks are all pending, still needs it after its tag has moved on. Services come
- * before tasks, so that an image a service runs is reported as the service's.
+ * before tasks, so that an image a service runs is reported as the service's. Then every
+ * container image of the task definitions that `scheduledTasks` names (a family without a
+ * revision resolved to its latest ACTIVE revision), so that a job that runs once a week keeps
+ * its image between runs.
  */
 export function readEcsUsage(options: EcsUsageOptions): Promise<Sighting[]> {
   return new EcsUsageReader(options).read();
@@ -48,13 +53,20 @@ export function readEcsUsage(options: EcsUsageOptions): Promise<Sighting[]> {
 
 class EcsUsageReader {
   private readonly calls: AwsUsageCalls;
-  private readonly taskDefinitions = new Map<string, Promise<readonly string[]>>();
+  private readonly taskDefinitions: EcsTaskDefinitions;
 
   constructor(private readonly options: EcsUsageOptions) {
     this.calls = new AwsUsageCalls('ecs', options.concurrency);
+    this.taskDefinitions = new EcsTaskDefinitions(options.client, this.calls);
   }
 
+  /** Clusters and scheduled tasks side by side, so that one run names every missing permission. */
   async read(): Promise<Sighting[]> {
+    const [perCluster, scheduled] = await settleAll([this.clusterSightings(), this.scheduledSightings()]);
+    return [...(perCluster ?? []), ...(scheduled ?? [])];
+  }
+
+  private async clusterSightings(): Promise<Sighting[]> {
     const { client } = this.options;
     const clusterArns = await this.calls.listAll(
       'ListClusters',
@@ -64,6 +76,27 @@ class EcsUsageReader {
     );
     const perCluster = await settleAll(clusterArns.map((arn) => this.readCluster(arn)));
     return perCluster.flat();
+  }
+
+  /** The images of the task definitions that EventBridge rules and schedules start. */
+  private async scheduledSightings(): Promise<Sighting[]> {
+    const tasks = (await this.options.scheduledTasks?.()) ?? [];
+    const perTask = await settleAll(
+      tasks.map(async ({ taskDefinition, scheduledBy }) => {
+        let definition: TaskDefinitionImages;
+        try {
+          definition = await this.taskDefinitions.imagesOf(taskDefinition);
+        } catch (error) {
+          throw new AwsUsageReadError(
+            `${(error as Error).message} (the task definition ${taskDefinition} scheduled by ${scheduledBy})`,
+            { cause: error },
+          );
+        }
+        const workload = this.workload(`ECS task definition ${definition.name}, scheduled by ${scheduledBy}`);
+        return definition.images.flatMap((image) => imageSightings(workload, { image }));
+      }),
+    );
+    return perTask.flat();
   }
 
   private async readCluster(clusterArn: string): Promise<Sighting[]> {
@@ -165,7 +198,7 @@ class EcsUsageReader {
         const workload = this.workload(
           `ECS service ${name} in cluster ${cluster} (task definition ${lastSegment(arn)})`,
         );
-        const images = await this.imagesOf(arn);
+        const { images } = await this.taskDefinitions.imagesOf(arn);
         return images.flatMap((image) => imageSightings(workload, { image }));
       }),
     );
@@ -223,26 +256,8 @@ class EcsUsageReader {
       throw new AwsUsageReadError(`${name} names neither its containers' images nor its task definition`);
     }
     const workload = this.workload(`${name} (task definition ${lastSegment(definition)})`);
-    const images = await this.imagesOf(definition);
+    const { images } = await this.taskDefinitions.imagesOf(definition);
     return [...sightings, ...images.flatMap((image) => imageSightings(workload, { image }))];
-  }
-
-  /** The container images of a task definition, read once per run. */
-  private imagesOf(arn: string): Promise<readonly string[]> {
-    return getOrCreate(this.taskDefinitions, arn, async () => {
-      const label = `task definition ${lastSegment(arn)}`;
-      const answer = await this.calls.call('DescribeTaskDefinition', label, () =>
-        this.options.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
-      );
-      const containers = answer.taskDefinition?.containerDefinitions ?? [];
-      if (containers.length === 0) throw new AwsUsageReadError(`ECS described ${label} without containers`);
-      return containers.map((container) => {
-        if (!container.image) {
-          throw new AwsUsageReadError(`container ${container.name ?? '?'} of ${label} has no image`);
-        }
-        return container.image;
-      });
-    });
   }
 
   private async unlessClusterGone(list: () => Promise<string[]>): Promise<string[]> {
@@ -286,11 +301,6 @@ function checkAnswered(
       `ecs:${operation} on cluster ${cluster} did not answer for ${unanswered.length} of ${requested.length} (first: ${unanswered[0]})`,
     );
   }
-}
-
-/** `prod` of `arn:aws:ecs:…:cluster/prod`, `web:42` of `…:task-definition/web:42`, the id of a task ARN. */
-function lastSegment(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -1,7 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readAwsUsage } from '../adapters/aws-usage';
 import { DynamoPlanStore } from '../adapters/dynamo-plan-store';
@@ -36,14 +38,18 @@ export function janitorEnvironment(
     marshallOptions: { removeUndefinedValues: true },
   });
   const configInput: unknown = JSON.parse(env.SCAN_CONFIG ?? '{}');
-  const ecs = new ECSClient({});
-  const lambda = new LambdaClient({});
+  const clients = {
+    ecs: new ECSClient({}),
+    lambda: new LambdaClient({}),
+    events: new EventBridgeClient({}),
+    scheduler: new SchedulerClient({}),
+  };
   return {
     registry: new EcrRegistry({ client: new ECRClient({}), region: env.AWS_REGION! }),
     sightings: new DynamoSightingStore({ client: documents, tableName }),
     plans: new DynamoPlanStore({ client: documents, tableName }),
     config: parseScanConfig(configInput),
     configInput,
-    ...(env.AWS_USAGE === 'false' ? {} : { usage: (now: Date) => readAwsUsage({ ecs, lambda, now }) }),
+    ...(env.AWS_USAGE === 'false' ? {} : { usage: (now: Date) => readAwsUsage({ ...clients, now }) }),
   };
 }

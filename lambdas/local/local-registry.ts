@@ -1,6 +1,8 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { readAwsUsage } from '../adapters/aws-usage';
 import { EcrRegistry } from '../adapters/ecr-registry';
 import { lookupCredentials } from '../adapters/oci-credentials';
@@ -57,7 +59,11 @@ export async function localRegistry(
   }
   const registry = new EcrRegistry({ client, region: resolved });
   if (!awsUsage) return { registry };
-  const ecs = new ECSClient({ region: resolved });
-  const lambda = new LambdaClient({ region: resolved });
-  return { registry, usage: (now) => readAwsUsage({ ecs, lambda, now }) };
+  const clients = {
+    ecs: new ECSClient({ region: resolved }),
+    lambda: new LambdaClient({ region: resolved }),
+    events: new EventBridgeClient({ region: resolved }),
+    scheduler: new SchedulerClient({ region: resolved }),
+  };
+  return { registry, usage: (now) => readAwsUsage({ ...clients, now }) };
 }

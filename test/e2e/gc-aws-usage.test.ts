@@ -1,11 +1,14 @@
 import { type EcrFake, type EcrFakeImage, startEcrFake } from '../fixtures/ecr-fake';
 import { type EcsFake, startEcsFake } from '../fixtures/ecs-fake';
+import { type EventBridgeFake, startEventBridgeFake } from '../fixtures/eventbridge-fake';
 import { type LambdaFake, startLambdaFake } from '../fixtures/lambda-fake';
 import { runCli } from '../fixtures/run-cli';
+import { type SchedulerFake, startSchedulerFake } from '../fixtures/scheduler-fake';
 
 /**
- * `registry-janitor gc --aws-usage` as a real process, its ECR, ECS and Lambda clients pointed at
- * the three fakes by the standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
+ * `registry-janitor gc --aws-usage` as a real process, its ECR, ECS, Lambda, EventBridge and
+ * Scheduler clients pointed at the five fakes by the standard `AWS_ENDPOINT_URL_<SERVICE>`
+ * variables.
  */
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const ARGS = ['gc', '--repo', 'web', '--keep', 'build=2', '--region', 'us-east-1', '--verbose'];
@@ -13,20 +16,33 @@ const ARGS = ['gc', '--repo', 'web', '--keep', 'build=2', '--region', 'us-east-1
 let ecr: EcrFake;
 let ecs: EcsFake;
 let lambda: LambdaFake;
+let events: EventBridgeFake;
+let scheduler: SchedulerFake;
 let builds: EcrFakeImage[];
 const gc = (args: readonly string[]) =>
   runCli(args, {
     endpoint: ecr.url,
-    env: { AWS_ENDPOINT_URL_ECS: ecs.url, AWS_ENDPOINT_URL_LAMBDA: lambda.url },
+    env: {
+      AWS_ENDPOINT_URL_ECS: ecs.url,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+      AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
+    },
   });
 const tagsLeft = () => ecr.images('web').flatMap((image) => image.tags);
 const digestOfBuild = (n: number) => builds[n - 1]!.digest;
 
 beforeAll(async () => {
-  [ecr, ecs, lambda] = await Promise.all([startEcrFake(), startEcsFake(), startLambdaFake()]);
+  [ecr, ecs, lambda, events, scheduler] = await Promise.all([
+    startEcrFake(),
+    startEcsFake(),
+    startLambdaFake(),
+    startEventBridgeFake(),
+    startSchedulerFake(),
+  ]);
 });
 afterAll(async () => {
-  await Promise.all([ecr.close(), ecs.close(), lambda.close()]);
+  await Promise.all([ecr.close(), ecs.close(), lambda.close(), events.close(), scheduler.close()]);
 });
 
 /**
@@ -39,6 +55,8 @@ beforeEach(() => {
   ecr.reset();
   ecs.reset();
   lambda.reset();
+  events.reset();
+  scheduler.reset();
   builds = [1, 2, 3, 4, 5, 6].map((n) =>
     ecr.putImage({ repository: 'web', tags: [`build-${n}`], pushedAt: new Date(Date.UTC(2026, 0, n)) }),
   );
@@ -88,6 +106,45 @@ describe('registry-janitor gc --aws-usage', () => {
     expect(tagsLeft()).toEqual(['build-5', 'build-6']);
     expect(ecs.calls).toHaveLength(0);
     expect(lambda.calls).toHaveLength(0);
+    expect(events.calls).toHaveLength(0);
+    expect(scheduler.calls).toHaveLength(0);
+  });
+
+  it('keeps the untagged images of tasks that a rule and a disabled schedule start, between their runs', async () => {
+    // Prepare: two untagged images pushed long ago and never pulled, no task running them; the
+    // monthly rule names the family (its latest revision runs), the disabled schedule a revision.
+    const old = new Date(Date.UTC(2025, 0, 1));
+    const [monthly, yearly, orphan] = [1, 2, 3].map(() => ecr.putImage({ repository: 'web', pushedAt: old }));
+    ecs.registerTaskDefinition('close', [`${HOST}/web:build-4`]);
+    ecs.registerTaskDefinition('close', [`${HOST}/web@${monthly!.digest}`]);
+    const archive = ecs.registerTaskDefinition('archive', [`${HOST}/web@${yearly!.digest}`]);
+    const definitions = `arn:aws:ecs:us-east-1:123456789012:task-definition`;
+    events.putRule({ name: 'month-end' });
+    events.putTargets('month-end', [{ id: 'run', taskDefinitionArn: `${definitions}/close` }]);
+    scheduler.createSchedule({
+      name: 'year-end',
+      group: 'finance',
+      state: 'DISABLED',
+      taskDefinitionArn: `${definitions}/${archive}`,
+    });
+
+    // Act
+    const result = await gc([...ARGS, '--aws-usage', '--delete-untagged']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const line = (image: EcrFakeImage) =>
+      `${image.digest.slice(0, 'sha256:'.length + 9)}... [] kept: image of`;
+    expect(result.stdout).toContain(
+      `${line(monthly!)} ECS task definition close:2, scheduled by EventBridge rule month-end\n`,
+    );
+    expect(result.stdout).toContain(
+      `${line(yearly!)} ECS task definition archive:1, scheduled by EventBridge Scheduler schedule finance/year-end (disabled)\n`,
+    );
+    const left = ecr.images('web').map((image) => image.digest);
+    expect(left).toEqual(expect.arrayContaining([monthly!.digest, yearly!.digest]));
+    expect(left).not.toContain(orphan!.digest);
+    expect(tagsLeft()).toEqual(['build-1', 'build-2', 'build-3', 'build-5', 'build-6']);
   });
 
   it.each([
@@ -95,6 +152,8 @@ describe('registry-janitor gc --aws-usage', () => {
     ['ecs:DescribeTaskDefinition', () => ecs.denyAccess('DescribeTaskDefinition')],
     ['lambda:ListFunctions', () => lambda.denyAccess('ListFunctions')],
     ['lambda:GetFunction', () => lambda.denyAccess('GetFunction')],
+    ['events:ListRules', () => events.denyAccess('ListRules')],
+    ['scheduler:ListSchedules', () => scheduler.denyAccess('ListSchedules')],
   ])('deletes nothing and exits 1 naming %s when it is denied', async (permission, deny) => {
     // Prepare
     deny();

@@ -654,15 +654,17 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       }
     });
 
-    it('grants no "*" or "*:*" action, and "*" resources only to list and describe ECS and Lambda', () => {
+    it('grants no "*" or "*:*" action, and "*" resources only to list and describe ECS, Lambda, EventBridge and Scheduler', () => {
       expect(statements.length).toBeGreaterThan(0);
       for (const { statement } of statements) {
         expect(statement.Effect).toBe('Allow');
         for (const action of actionsOf(statement)) expect(action).not.toMatch(/^\*$|^\*:\*$|:\*$/);
         if ([statement.Resource].flat().includes('*')) {
-          expect(actionsOf(statement).every((action) => /^(ecs|lambda):(List|Describe)/.test(action))).toBe(
-            true,
-          );
+          expect(
+            actionsOf(statement).every((action) =>
+              /^(ecs|lambda|events|scheduler):(List|Describe)/.test(action),
+            ),
+          ).toBe(true);
         }
       }
     });
@@ -701,6 +703,9 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'ecs:ListClusters',
         'ecs:ListServices',
         'ecs:ListTasks',
+        'events:ListEventBuses',
+        'events:ListRules',
+        'events:ListTargetsByRule',
         'kms:Decrypt',
         'kms:GenerateDataKey',
         'lambda:GetFunction',
@@ -709,6 +714,8 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'lambda:ListVersionsByFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'scheduler:GetSchedule',
+        'scheduler:ListSchedules',
         'secretsmanager:GetSecretValue',
         'sns:Publish',
         'sqs:DeleteMessage',
@@ -766,12 +773,17 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
         'ecs:ListClusters',
         'ecs:ListServices',
         'ecs:ListTasks',
+        'events:ListEventBuses',
+        'events:ListRules',
+        'events:ListTargetsByRule',
         'lambda:GetFunction',
         'lambda:ListAliases',
         'lambda:ListFunctions',
         'lambda:ListVersionsByFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'scheduler:GetSchedule',
+        'scheduler:ListSchedules',
         'sqs:SendMessage',
       ]);
     });
@@ -804,10 +816,16 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
       }
     });
 
-    it('scopes ECS and Lambda reads to this account and region wherever IAM can', () => {
+    it('scopes ECS, Lambda, EventBridge and Scheduler reads to this account and region wherever IAM can', () => {
       const scoped = statements.filter(({ statement }) =>
         actionsOf(statement).some((action) =>
-          ['ecs:ListTasks', 'ecs:DescribeTasks', 'lambda:GetFunction'].includes(action),
+          [
+            'ecs:ListTasks',
+            'ecs:DescribeTasks',
+            'lambda:GetFunction',
+            'events:ListTargetsByRule',
+            'scheduler:GetSchedule',
+          ].includes(action),
         ),
       );
       expect(scoped.map(({ statement }) => [statement.Resource, statement.Condition ?? null])).toEqual(
@@ -822,6 +840,8 @@ describe('RegistryJanitorStack as the app builds it (-c notifyEmail=... -c clust
             null,
           ],
           [accountArn('lambda', 'function:*'), null],
+          [[accountArn('events', 'rule/*'), accountArn('events', 'rule/*/*')], null],
+          [accountArn('scheduler', 'schedule/*/*'), null],
         ]),
       );
     });
@@ -873,7 +893,10 @@ describe('cdk-nag acknowledgements', () => {
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/*/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/*/*]',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
@@ -1036,10 +1059,12 @@ describe('RegistryJanitor used twice in one stack', () => {
     expect(JSON.parse(second.scanConfig).repositories).toEqual(['web', 'build/*']);
   });
 
-  it('reads no ECS or Lambda usage when awsUsage is off', () => {
+  it('reads no ECS, Lambda, EventBridge or Scheduler usage when awsUsage is off', () => {
     for (const fn of [second.scanWorkerFunction, second.deleterFunction]) {
       expect(
-        actionsOfRole(template, stack, fn.role!).filter((action) => /^(ecs|lambda):/.test(action)),
+        actionsOfRole(template, stack, fn.role!).filter((action) =>
+          /^(ecs|lambda|events|scheduler):/.test(action),
+        ),
       ).toEqual([]);
     }
     const worker = template.toJSON().Resources[logicalId(stack, second.scanWorkerFunction)];

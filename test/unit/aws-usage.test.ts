@@ -14,6 +14,7 @@ import {
   type ServiceRevision,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { EventBridgeClient, ListEventBusesCommand } from '@aws-sdk/client-eventbridge';
 import {
   type AliasConfiguration,
   type FunctionConfiguration,
@@ -25,6 +26,7 @@ import {
   ListVersionsByFunctionCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
+import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readAwsUsage } from '../../lambdas/adapters/aws-usage';
 import { AwsUsageReadError } from '../../lambdas/adapters/errors';
@@ -58,10 +60,15 @@ import { digestOf, NOW } from '../fixtures/builders';
 
 const ecs = mockClient(ECSClient);
 const lambda = mockClient(LambdaClient);
+/** No EventBridge rule or schedule here (see aws-usage-scheduled.test.ts). */
+const events = mockClient(EventBridgeClient);
+const scheduler = mockClient(SchedulerClient);
 const read = () =>
   readAwsUsage({
     ecs: new ECSClient({ region: REGION }),
     lambda: new LambdaClient({ region: REGION }),
+    events: new EventBridgeClient({ region: REGION }),
+    scheduler: new SchedulerClient({ region: REGION }),
     now: NOW,
   });
 /** Each sighting as `[workload, reference]`, the two things a reader of the plan sees. */
@@ -146,6 +153,8 @@ function givenLambda(world: LambdaWorld): void {
 beforeEach(() => {
   ecs.reset();
   lambda.reset();
+  events.reset().on(ListEventBusesCommand).resolves({ EventBuses: [] });
+  scheduler.reset().on(ListSchedulesCommand).resolves({ Schedules: [] });
   givenEcs({ clusters: {} });
   givenLambda({ functions: [] });
 });

@@ -1,6 +1,8 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
+import { EventBridgeClient, ListEventBusesCommand } from '@aws-sdk/client-eventbridge';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
 import { UsageError } from '../../lambdas/core/errors';
@@ -9,6 +11,8 @@ import { usageFromFlags } from '../../lambdas/handlers/gc-usage';
 
 const ecs = mockClient(ECSClient);
 const lambda = mockClient(LambdaClient);
+const events = mockClient(EventBridgeClient);
+const scheduler = mockClient(SchedulerClient);
 const ecr = (region: string) => new EcrRegistry({ client: new ECRClient({ region }), region });
 const ociRegistry: Registry = {
   label: 'registry.example.com',
@@ -22,6 +26,8 @@ const ociRegistry: Registry = {
 beforeEach(() => {
   ecs.reset();
   lambda.reset();
+  events.reset();
+  scheduler.reset();
 });
 
 describe('usageFromFlags', () => {
@@ -37,10 +43,12 @@ describe('usageFromFlags', () => {
     expect(ecs.calls()).toHaveLength(0);
   });
 
-  it("reads ECS and Lambda in the ECR registry's region", async () => {
+  it("reads ECS, Lambda, EventBridge and EventBridge Scheduler in the ECR registry's region", async () => {
     // Prepare
     ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
     lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    events.on(ListEventBusesCommand).resolves({ EventBuses: [] });
+    scheduler.on(ListSchedulesCommand).resolves({ Schedules: [] });
     const usage = usageFromFlags({ awsUsage: true, repo: ['web'] }, ecr('eu-west-1'), {});
 
     // Act
@@ -50,7 +58,11 @@ describe('usageFromFlags', () => {
     expect(sightings).toEqual([]);
     const ecsClient = ecs.call(0).thisValue as ECSClient;
     const lambdaClient = lambda.call(0).thisValue as LambdaClient;
+    const eventsClient = events.call(0).thisValue as EventBridgeClient;
+    const schedulerClient = scheduler.call(0).thisValue as SchedulerClient;
     await expect(ecsClient.config.region()).resolves.toBe('eu-west-1');
     await expect(lambdaClient.config.region()).resolves.toBe('eu-west-1');
+    await expect(eventsClient.config.region()).resolves.toBe('eu-west-1');
+    await expect(schedulerClient.config.region()).resolves.toBe('eu-west-1');
   });
 });
