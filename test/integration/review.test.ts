@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hmacSha256Hex } from '../../lambdas/adapters/crypto';
 import type { Registry } from '../../lambdas/core/ports';
@@ -301,6 +301,59 @@ describe('POST /v1/plans/{id}/approve and the deleter', () => {
     expect(world.tagsOf('worker')).toEqual(['b']);
     const outcomes = await world.plans.outcomes(planId);
     expect(outcomes.get(key('worker', 'b'))).toMatchObject({ status: 'skipped' });
+  });
+
+  it('deletes nothing in a repository whose re-check cannot list it, and says why', async () => {
+    // Prepare
+    const { world, planId, link } = await pendingPlan();
+    const approving = { ...world.reviewDeps, startDeletion: async () => undefined };
+    expect((await handleApprove(post(link, [key('web', 'a')]), approving)).statusCode).toBe(200);
+    ecr
+      .on(DescribeImagesCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+
+    // Act
+    await applyApproval(planId, world.deleteDeps);
+
+    // Assess
+    expect((await world.plans.outcomes(planId)).get(key('web', 'a'))).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('could not re-check'),
+    });
+    expect(world.tagsOf('web')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('deletes nothing in a repository whose cluster went silent between the scan and the approval', async () => {
+    // Prepare: edge reports web:x, the scan proposes web:a; 7 hours later edge has sent only part
+    // of a report (the stale limit is 6 hours).
+    const clock = { value: now.value };
+    const world = await janitorWorld(dynamo, ecr, clock);
+    world.seed('web', ['a', 'x']);
+    const x = { registry: HOST, repository: 'web', tag: 'x' };
+    const report = (round?: { key: string; part: number; parts: number }) =>
+      world.sightings.recordReport({
+        cluster: 'edge',
+        observedAt: clock.value,
+        sightings: [{ cluster: 'edge', observedAt: clock.value, ref: x }],
+        ...(round ? { round } : {}),
+      });
+    await report();
+    const { planId, link } = await world.scan();
+    if (!link) throw new Error('no review link in the digest');
+    clock.value = new Date(clock.value.getTime() + 7 * 3_600_000);
+    await report({ key: clock.value.toISOString(), part: 1, parts: 2 });
+    const approving = { ...world.reviewDeps, startDeletion: async () => undefined };
+    expect((await handleApprove(post(link, [key('web', 'a')]), approving)).statusCode).toBe(200);
+
+    // Act
+    await applyApproval(planId, world.deleteDeps);
+
+    // Assess
+    expect((await world.plans.outcomes(planId)).get(key('web', 'a'))).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('deletions blocked, no recent report from edge'),
+    });
+    expect(world.tagsOf('web')).toEqual(['a', 'x']);
   });
 
   it('takes the approval back when the deletion cannot be started, so that the form can be sent again', async () => {
