@@ -262,14 +262,16 @@ describe('DynamoSightingStore: where a cluster reported from', () => {
       ...report(at, repository),
       round: { key: at.toISOString(), part: index, parts },
     });
-    /** A plan at T0 of `web`, holding one old unused build, with the clusters the store knows. */
+    /**
+     * A plan at T0 of `web`, holding one old unused build, from what the store gives a scan: the
+     * repository's sightings (the parts' among them) and every cluster's heartbeat.
+     */
     const planOfWeb = async (store: DynamoSightingStore) =>
       planCleanup({
         repositories: [
           { repository: 'web', images: [anImage('old').tagged('build-1').pushedDaysAgo(30).build()] },
         ],
-        sightings: [],
-        clusterReports: await store.clusterReports(),
+        ...(await store.snapshotFor('web')),
         policy: aPolicy({ rules: { unusedTagged: true } }),
         now: T0,
       });

@@ -134,20 +134,27 @@ function protectionOf(image: RegistryImage, model: RepositoryModel, scenario: Sc
  * digests, by a sighting or by their heartbeat's repositories.
  */
 function staleClustersOf(model: RepositoryModel, scenario: Scenario): string[] {
+  // A cluster's last report is its heartbeat's when it has one (a part's sightings must not make
+  // a report whose other parts never came look whole); else its newest sighting's.
+  const heartbeats = new Map(scenario.clusterReports.map((report) => [report.cluster, report]));
   const lastReport = new Map<string, number>();
   const note = (cluster: string, at: Date) =>
     lastReport.set(cluster, Math.max(lastReport.get(cluster) ?? -Infinity, at.getTime()));
-  for (const sighting of scenario.sightings) note(sighting.cluster, sighting.observedAt);
+  for (const sighting of scenario.sightings) {
+    if (!heartbeats.has(sighting.cluster)) note(sighting.cluster, sighting.observedAt);
+  }
   for (const report of scenario.clusterReports) note(report.cluster, report.lastReportAt);
   const limit = scenario.now.getTime() - scenario.policy.staleAfterHours * HOUR_MS;
+  const isStale = (cluster: string) =>
+    heartbeats.get(cluster)?.incomplete === true || lastReport.get(cluster)! < limit;
   const stale = new Set<string>();
   for (const { cluster, ref } of scenario.sightings) {
     const reported =
       ref.repository === model.repository || (ref.digest !== undefined && model.byDigest.has(ref.digest));
-    if (reported && lastReport.get(cluster)! < limit) stale.add(cluster);
+    if (reported && isStale(cluster)) stale.add(cluster);
   }
   for (const { cluster, repositories } of scenario.clusterReports) {
-    if (repositories?.includes(model.repository) && lastReport.get(cluster)! < limit) stale.add(cluster);
+    if (repositories?.includes(model.repository) && isStale(cluster)) stale.add(cluster);
   }
   return [...stale].sort();
 }
