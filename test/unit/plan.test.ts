@@ -383,6 +383,26 @@ describe('planCleanup families', () => {
     expect(items.get(signature.digest)?.references).toEqual([image.digest]);
   });
 
+  it('keeps a SOCI index with the image it indexes, and deletes it with that image', () => {
+    // Prepare: a SOCI index (v1) is an image manifest of artifact type soci.index whose subject is the image.
+    const image = anImage('lazy').tagged('build-1').build();
+    const soci: RegistryImage = {
+      ...anImage('soci').referring(image).build(),
+      artifactType: 'application/vnd.amazon.soci.index.v1+json',
+    };
+
+    // Act
+    const kept = plan(
+      [image, soci],
+      aPolicy({ rules: { keep: [parseKeepRule('build=1')], deleteUntagged: true } }),
+    );
+    const deleted = plan([image, soci], aPolicy({ rules: { keep: [parseKeepRule('build=0')] } }));
+
+    // Assess: never a root of its own that --delete-untagged would take from a kept image.
+    expect(kept.get(soci.digest)).toMatchObject({ role: 'referrer', root: image.digest, decision: 'keep' });
+    expect(deleted.get(soci.digest)).toMatchObject({ role: 'referrer', decision: 'delete' });
+  });
+
   it('keeps a referrer that names two images while either of them is kept', () => {
     // One cosign attachment manifest (no timestamp inside) attached to two images: two tags.
     const old = anImage('old').tagged('build-1').pushedDaysAgo(20).build();

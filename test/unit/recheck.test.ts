@@ -6,6 +6,7 @@ import {
   recheckApproved,
   recheckRepository,
 } from '../../lambdas/core/recheck';
+import { shortDigest } from '../../lambdas/core/time-text';
 import { aCosignSignature, anImage, aPolicy, NOW } from '../fixtures/builders';
 
 const deleteAll = aPolicy({ rules: { deleteUntagged: true, unusedTagged: true } });
@@ -96,6 +97,24 @@ describe('recheckApproved', () => {
 
   it('deletes an image that is still a candidate with the same tags and family', () => {
     expect(recheckApproved(scanned, scanned, approved)).toBe('delete');
+  });
+
+  it('skips a member of a family whose root was not approved, naming the root', () => {
+    // Prepare: a platform image approved on its own, its index not.
+    const child = anImage('c').build();
+    const parent = anImage('p').indexOf([child]).build();
+    const asScanned = planOf([child, parent]).get(child.digest)!;
+    const rootNotApproved = (_repository: string, digest: string) => digest !== parent.digest;
+
+    // Act
+    const outcome = recheckApproved(asScanned, asScanned, rootNotApproved);
+
+    // Assess
+    expect(outcome).toEqual({
+      status: 'skipped',
+      reason: `${shortDigest(parent.digest)}, which it belongs to, was not approved`,
+    });
+    expect(recheckApproved(asScanned, asScanned, approved)).toBe('delete');
   });
 
   it('says so when the index a platform image belonged to is gone since the scan', () => {

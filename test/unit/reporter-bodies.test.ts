@@ -170,8 +170,16 @@ describe('ingest bodies', () => {
     );
     fc.assert(
       fc.property(anEntry, (listed) => {
-        const { entries } = readableEntries([listed]);
-        expect(() => splitIntoBodies(entries, { cluster: 'c', observedAt: OBSERVED_AT })).not.toThrow();
+        const { entries, problems } = readableEntries([listed]);
+        const bodies = splitIntoBodies(entries, { cluster: 'c', observedAt: OBSERVED_AT });
+        // Sent within a body's limit, or left out with a word; never dropped in silence.
+        const leftOut = problems.filter(
+          (problem) => problem.includes(': image ') && problem.endsWith('; left out'),
+        );
+        expect(entries.length + leftOut.length).toBe(1);
+        expect(bodies.every((body) => Buffer.byteLength(body) <= MAX_BODY_BYTES)).toBe(true);
+        const sent = bodies.flatMap((body) => (JSON.parse(body) as { images: unknown[] }).images);
+        expect(sent).toHaveLength(entries.length);
       }),
       { numRuns: 60 },
     );
