@@ -21,6 +21,11 @@ const LIST_PAGE = 100;
 const DESCRIBE_TASKS_LIMIT = 100;
 const DESCRIBE_SERVICES_LIMIT = 10;
 const DESCRIBE_SERVICE_REVISIONS_LIMIT = 20;
+/**
+ * ECS's answer for a task definition that was deleted, or deregistered and referenced by no task
+ * or service (ClientException): no run can start from it.
+ */
+const CANNOT_DESCRIBE = /Unable to describe task definition/i;
 /** A cluster deleted between ListClusters and the calls about it runs nothing any more. */
 const CLUSTER_GONE = ['ClusterNotFoundException'];
 
@@ -87,6 +92,13 @@ class EcsUsageReader {
         try {
           definition = await this.taskDefinitions.imagesOf(taskDefinition);
         } catch (error) {
+          // Deleted, or deregistered with nothing running it: ECS cannot start it, so it needs no image.
+          if (
+            isAwsError(error, ['ClientException']) &&
+            CANNOT_DESCRIBE.test(String((error as Error).cause))
+          ) {
+            return [];
+          }
           throw new AwsUsageReadError(
             `${(error as Error).message} (the task definition ${taskDefinition} scheduled by ${scheduledBy})`,
             { cause: error },
@@ -168,6 +180,8 @@ class EcsUsageReader {
           batch,
           revisions.map((revision) => revision.serviceRevisionArn),
           answer.failures,
+          // ECS cannot describe a revision made before October 25, 2024; a new deployment makes one.
+          '; if the service was last deployed before October 25, 2024, deploy it again (aws ecs update-service --force-new-deployment) so that ECS can describe its revision',
         );
         return revisions;
       }),
@@ -284,13 +298,14 @@ function checkAnswered(
   requested: readonly string[],
   answered: readonly (string | undefined)[],
   failures: readonly Failure[] | undefined,
+  hint = '',
 ): void {
   const accounted = new Set(answered);
   for (const failure of failures ?? []) {
     if (failure.reason !== 'MISSING') {
       const detail = failure.detail ? ` (${failure.detail})` : '';
       throw new AwsUsageReadError(
-        `ecs:${operation} on cluster ${cluster} failed for ${failure.arn ?? 'an unnamed resource'}: ${failure.reason ?? 'no reason given'}${detail}`,
+        `ecs:${operation} on cluster ${cluster} failed for ${failure.arn ?? 'an unnamed resource'}: ${failure.reason ?? 'no reason given'}${detail}${hint}`,
       );
     }
     accounted.add(failure.arn);

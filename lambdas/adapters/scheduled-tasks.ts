@@ -41,7 +41,8 @@ export interface ScheduledTasksOptions {
 /**
  * Every ECS task that EventBridge starts in the clients' account and region: the ECS targets
  * (`EcsParameters.TaskDefinitionArn`) of every rule on every event bus, and of every EventBridge
- * Scheduler schedule in every schedule group. Disabled rules and schedules count too: they can be
+ * Scheduler schedule in every schedule group (there also the universal target
+ * `aws-sdk:ecs:runTask`, whose `Input` names the task definition). Disabled rules and schedules count too: they can be
  * enabled again, and the image their task runs must still be there then. Targets that are not
  * ECS tasks are left out; a bus, rule or schedule deleted while it was read is skipped.
  */
@@ -136,10 +137,42 @@ async function scheduleTask(
       scheduler.send(new GetScheduleCommand({ Name, GroupName })),
     ),
   );
-  const taskDefinition = schedule?.Target?.EcsParameters?.TaskDefinitionArn;
-  if (!schedule || !taskDefinition) return undefined;
+  if (!schedule?.Target) return undefined;
+  const taskDefinition =
+    schedule.Target.EcsParameters?.TaskDefinitionArn ??
+    universalTaskDefinition(schedule.Target, `${GroupName}/${Name}`);
+  if (!taskDefinition) return undefined;
   const disabled = schedule.State === 'DISABLED' ? ' (disabled)' : '';
   return { taskDefinition, scheduledBy: `EventBridge Scheduler schedule ${GroupName}/${Name}${disabled}` };
+}
+
+/** A schedule's universal target that starts an ECS task: `arn:aws:scheduler:::aws-sdk:ecs:runTask`. */
+const UNIVERSAL_ECS_TASK = /^arn:[a-z-]+:scheduler:::aws-sdk:ecs:(?:runTask|startTask)$/i;
+
+/**
+ * The task definition a schedule's universal ECS target starts, from the request it sends as its
+ * `Input` (RunTask's `taskDefinition`); undefined for any other target. A universal ECS target
+ * whose `Input` names none fails the reading: its task could run any image.
+ */
+function universalTaskDefinition(
+  target: { readonly Arn?: string | undefined; readonly Input?: string | undefined },
+  schedule: string,
+): string | undefined {
+  if (!target.Arn || !UNIVERSAL_ECS_TASK.test(target.Arn)) return undefined;
+  let input: unknown;
+  try {
+    input = JSON.parse(target.Input ?? '');
+  } catch {
+    input = undefined;
+  }
+  const request = (input ?? {}) as { taskDefinition?: unknown; TaskDefinition?: unknown };
+  const named = request.taskDefinition ?? request.TaskDefinition;
+  if (typeof named !== 'string' || named === '') {
+    throw new AwsUsageReadError(
+      `EventBridge Scheduler schedule ${schedule} starts an ECS task through ${target.Arn}, but its Input names no taskDefinition`,
+    );
+  }
+  return named;
 }
 
 async function unlessGone<T>(read: () => Promise<T>): Promise<T | undefined> {

@@ -1,5 +1,6 @@
 import {
   AccessDeniedException,
+  ClientException,
   DescribeTaskDefinitionCommand,
   ECSClient,
   ListClustersCommand,
@@ -281,6 +282,69 @@ describe('readAwsUsage on the ECS tasks that EventBridge starts', () => {
 
     await expect(read()).resolves.toEqual([]);
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(0);
+  });
+
+  it('reads the task definition of a schedule that starts its task through the universal target aws-sdk:ecs:runTask', async () => {
+    // Prepare: no EcsParameters; the RunTask request is the target's Input.
+    const universal = schedule('default', 'weekly');
+    const withInput = (input: string | undefined) => ({
+      summary: universal.summary,
+      schedule: {
+        ...universal.schedule,
+        Target: {
+          Arn: 'arn:aws:scheduler:::aws-sdk:ecs:runTask',
+          RoleArn: 'arn:aws:iam::012345678910:role/scheduler',
+          ...(input === undefined ? {} : { Input: input }),
+        },
+      },
+    });
+    given({
+      schedules: [withInput('{"cluster":"jobs","taskDefinition":"report:7","launchType":"FARGATE"}')],
+    });
+
+    // Act
+    const sightings = await read();
+
+    // Assess
+    expect(seen(sightings)).toEqual([
+      [
+        'ECS task definition report:7, scheduled by EventBridge Scheduler schedule default/weekly',
+        `${WEB}:report-7`,
+      ],
+    ]);
+    for (const input of [undefined, '{"cluster":"jobs"}', 'not json']) {
+      given({ schedules: [withInput(input)] });
+      await expect(read()).rejects.toThrow(
+        'EventBridge Scheduler schedule default/weekly starts an ECS task through arn:aws:scheduler:::aws-sdk:ecs:runTask, but its Input names no taskDefinition',
+      );
+    }
+  });
+
+  it('skips a scheduled task definition ECS can no longer describe (deleted): no run can start from it', async () => {
+    // Prepare: a forgotten disabled rule still names backfill:3, deleted since.
+    given({
+      buses: { default: [rule('old-backfill', 'default', 'DISABLED'), rule('nightly-report')] },
+      targets: {
+        'old-backfill': [ecsTarget('1', taskDefinitionArn('backfill:3'))],
+        'nightly-report': [ecsTarget('1', taskDefinitionArn('report:7'))],
+      },
+    });
+    ecs
+      .on(DescribeTaskDefinitionCommand, { taskDefinition: taskDefinitionArn('backfill:3') })
+      .rejects(new ClientException({ message: 'Unable to describe task definition.', $metadata: {} }));
+
+    // Act
+    const sightings = await read();
+
+    // Assess
+    expect(seen(sightings)).toEqual([
+      ['ECS task definition report:7, scheduled by EventBridge rule nightly-report', `${WEB}:report-7`],
+    ]);
+    // Any other refusal still fails the reading.
+    ecs
+      .on(DescribeTaskDefinitionCommand, { taskDefinition: taskDefinitionArn('backfill:3') })
+      .rejects(new ClientException({ message: 'Rate exceeded somewhere', $metadata: {} }));
+    await expect(read()).rejects.toThrow('scheduled by EventBridge rule old-backfill (disabled)');
   });
 
   it('skips an event bus, a rule or a schedule deleted while it was read', async () => {

@@ -323,6 +323,9 @@ describe('readAwsUsage on ECS', () => {
       await expect(reading).rejects.toThrow(
         `ecs:DescribeServiceRevisions on cluster prod failed for ${arn}: ${reason}`,
       );
+      await expect(reading).rejects.toThrow(
+        'deploy it again (aws ecs update-service --force-new-deployment)',
+      );
     },
   );
 
