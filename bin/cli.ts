@@ -93,7 +93,7 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'the cluster name the reporter sends (JANITOR_CLUSTER)')
     .option(
       '--secret-arn <arn>',
-      'the ingest secret in AWS Secrets Manager (default: JANITOR_INGEST_SECRET_ARN)',
+      'the ingest secret in AWS Secrets Manager (without a flag: JANITOR_INGEST_SECRET, else JANITOR_INGEST_SECRET_ARN)',
     )
     .option('--data-dir <dir>', 'a serve data dir: the ingest secret it generated (its secrets.json)')
     .action(async (cluster: string, flags: { secretArn?: string; dataDir?: string }) => {

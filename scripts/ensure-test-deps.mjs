@@ -6,6 +6,9 @@ import { existsSync } from 'node:fs';
 const needed = [
   { binary: '/usr/bin/docker-registry', pkg: 'docker-registry' },
   { binary: '/usr/bin/chromium', pkg: 'chromium' },
+  // The registry tests make a TLS certificate and an htpasswd file with these.
+  { binary: '/usr/bin/openssl', pkg: 'openssl' },
+  { binary: '/usr/bin/perl', pkg: 'perl' },
 ];
 const missing = needed.filter(({ binary }) => !existsSync(binary)).map(({ pkg }) => pkg);
 
@@ -17,6 +20,8 @@ if (missing.length > 0) {
   } else {
     console.warn(`\nSome tests need Debian packages that are not installed: ${missing.join(', ')}.`);
     console.warn(`Install them with:  sudo sh -c '${command}'`);
-    console.warn('Without them those tests are skipped (and fail under CI=true).\n');
+    console.warn(
+      'Without docker-registry or chromium the tests that need them are skipped (and fail under CI=true); without openssl or perl the registry tests fail.\n',
+    );
   }
 }
