@@ -103,7 +103,8 @@ export function lockDataDir(dataDir: string): { release(): void } {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      // Our own pid is a lock left by a crash: a restarted container is pid 1 again.
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
         throw new UsageError(
           `another registry-janitor serve (pid ${holder}) is using ${dataDir}; stop it or pass another --data-dir`,
         );

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../lambdas/core/errors';
@@ -48,9 +48,26 @@ describe('lockDataDir', () => {
     try {
       expect(statSync(dir).mode & 0o777).toBe(0o700);
       expect(readFileSync(join(dir, 'serve.lock'), 'utf8')).toBe(String(process.pid));
+      // Another live process holding it (here: this test's parent).
+      writeFileSync(join(dir, 'serve.lock'), String(process.ppid));
       expect(() => lockDataDir(dir)).toThrow(UsageError);
+      expect(() => lockDataDir(dir)).toThrow(`another registry-janitor serve (pid ${process.ppid}) is using`);
     } finally {
       lock.release();
     }
+  });
+
+  it('takes over a lock naming its own pid: left by a crash, as a restarted container is pid 1 again', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'janitor-data-dir-'));
+    writeFileSync(join(dir, 'serve.lock'), String(process.pid));
+
+    // Act
+    const lock = lockDataDir(dir);
+
+    // Assess
+    expect(readFileSync(join(dir, 'serve.lock'), 'utf8')).toBe(String(process.pid));
+    lock.release();
+    expect(existsSync(join(dir, 'serve.lock'))).toBe(false);
   });
 });
