@@ -151,6 +151,15 @@ async function answer(
       response.end(request.method === 'HEAD' ? undefined : body);
       return;
     }
+    const allowed = routes
+      .filter(({ pattern }) => pattern.test(url.pathname))
+      .map(({ route }) => route.method);
+    if (allowed.length > 0) {
+      request.resume();
+      const allow = [...new Set(allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))].join(', ');
+      ownAnswer(response, 405, `${request.method} is not allowed here; use ${allow}`, { allow });
+      return;
+    }
     ownAnswer(response, 404, 'not found');
   } catch {
     ownAnswer(response, 500, 'internal error');

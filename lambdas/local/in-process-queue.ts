@@ -7,7 +7,8 @@ import type { ScanQueue, ScanTask } from '../core/ports-scan';
  */
 export class InProcessScanQueue implements ScanQueue {
   private readonly limit: ReturnType<typeof pLimit>;
-  private readonly running = new Set<Promise<void>>();
+  /** Each task queued or running, with the plan it is for. */
+  private readonly running = new Map<Promise<void>, string>();
   /** Tasks that failed every attempt, with the last error (an SQS queue's dead letters). */
   readonly deadLetters: { task: ScanTask; error: string }[] = [];
 
@@ -33,16 +34,21 @@ export class InProcessScanQueue implements ScanQueue {
     return this.running.size > 0;
   }
 
+  /** The plans whose tasks are queued or running, each once. */
+  get plans(): string[] {
+    return [...new Set(this.running.values())];
+  }
+
   async enqueue(tasks: readonly ScanTask[]): Promise<void> {
     for (const task of tasks) {
       const job = this.limit(() => this.runWithRetries(task)).finally(() => this.running.delete(job));
-      this.running.add(job);
+      this.running.set(job, task.planId);
     }
   }
 
   /** Resolves when every task enqueued so far (and any they enqueued) has finished. */
   async drained(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    while (this.running.size > 0) await Promise.all([...this.running.keys()]);
   }
 
   private async runWithRetries(task: ScanTask): Promise<void> {

@@ -88,7 +88,7 @@ function untilStopped(janitor: RunningJanitor): Promise<void> {
         process.exit(1);
       }
       stopping = true;
-      consoleLog.info(`${signal}: finishing running deletions, then stopping`);
+      consoleLog.info(`${signal}: finishing running scans and deletions, then stopping`);
       janitor.close().then(resolve, (error: unknown) => {
         consoleLog.error('stopping failed', { error: String(error) });
         resolve();

@@ -48,7 +48,7 @@ export function localRoutes(deps: LocalRouteDeps): { list: Route[]; scan(at: Dat
     {
       method: 'POST',
       path: '/v1/scans',
-      handle: (event) => scanNow(event, scan, deps.queue, deps.showReviewLinks),
+      handle: (event) => scanNow(event, scan, deps),
     },
     { method: 'GET', path: '/v1/health', handle: () => health(deps) },
     { method: 'GET', path: '/', handle: () => dashboard(deps) },
@@ -61,15 +61,39 @@ function manualPlanId(at: Date): string {
   return `scan-${at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
 }
 
-/** Starts a scan now; `?wait=true` answers once the plan is complete. */
+/**
+ * Starts a scan now; `?wait=true` answers once the plan is complete. One scan at a time, as the
+ * schedule does: while one runs, 409 names its plan (two would compete for the registry, and mail
+ * two digests); so does a second scan started within the same second, whose plan id is taken.
+ */
 async function scanNow(
   event: HttpApiEvent,
   scan: (at: Date) => Promise<StartedScan>,
-  queue: InProcessScanQueue,
-  showReviewLinks: boolean,
+  deps: Pick<LocalRouteDeps, 'queue' | 'plans' | 'showReviewLinks'>,
 ): Promise<HttpApiResult> {
+  const { queue, plans, showReviewLinks } = deps;
+  const waitParameter = event.queryStringParameters?.wait;
+  if (waitParameter !== undefined && waitParameter !== 'true' && waitParameter !== 'false') {
+    return json(400, { message: `wait must be true or false, got '${waitParameter.slice(0, 40)}'` });
+  }
+  if (queue.busy) {
+    const running = queue.plans;
+    return json(409, {
+      message: `a scan is running (plan ${running.join(', ')}); send this again once it is done`,
+      planIds: running,
+    });
+  }
   const started = await scan(new Date());
-  const wait = event.queryStringParameters?.wait === 'true';
+  if (!started.started) {
+    const existing = await plans.getPlan(started.planId);
+    return json(409, {
+      message: `a scan was started this second already (plan ${started.planId}); send this again`,
+      planId: started.planId,
+      ...(existing ? { status: existing.status } : {}),
+      ...(existing?.error === undefined ? {} : { error: existing.error }),
+    });
+  }
+  const wait = waitParameter === 'true';
   if (wait) await queue.drained();
   const body = {
     planId: started.planId,

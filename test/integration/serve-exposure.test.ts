@@ -111,6 +111,70 @@ describe('serve off loopback', () => {
   });
 });
 
+describe('POST /v1/scans', () => {
+  let fake: EcrFake;
+  let running: Awaited<ReturnType<typeof startServe>>;
+  const savedEnv = new Map<string, string | undefined>();
+  beforeAll(async () => {
+    fake = await startEcrFake();
+    fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
+    for (const [name, value] of Object.entries(AWS_ENV)) {
+      savedEnv.set(name, process.env[name]);
+      process.env[name] = value.replace('<fake>', fake.url);
+    }
+    running = await startServe({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: mkdtempSync(join(tmpdir(), 'janitor-serve-')),
+      env: process.env,
+      print: () => undefined,
+      log: silentLog,
+    });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await fake.close();
+    for (const [name, value] of savedEnv) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  const post = async (query = '') => {
+    const answer = await fetch(`${running.url}/v1/scans${query}`, { method: 'POST' });
+    return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+  };
+
+  it('runs one scan at a time: while one runs, 409 names its plan', async () => {
+    // Prepare: a registry slow enough that the first scan is still listing.
+    fake.setFaults({ latencyMs: 1_500 });
+    try {
+      // Act
+      const first = await post();
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const second = await post();
+
+      // Assess
+      expect(first.status).toBe(202);
+      expect(second.status).toBe(409);
+      expect(second.body).toMatchObject({ planIds: [first.body.planId] });
+      expect(second.body.message).toContain(`a scan is running (plan ${first.body.planId})`);
+    } finally {
+      fake.setFaults({});
+      await post('?wait=true').catch(() => undefined);
+    }
+  });
+
+  it('refuses a wait that is neither true nor false, and other methods with 405', async () => {
+    expect(await post('?wait=yes')).toEqual({
+      status: 400,
+      body: { message: "wait must be true or false, got 'yes'" },
+    });
+    const get = await fetch(`${running.url}/v1/scans`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+});
+
 describe('linkBaseUrl', () => {
   it.each([
     ['http://0.0.0.0:8787', 'http://127.0.0.1:8787'],
