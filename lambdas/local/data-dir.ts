@@ -10,7 +10,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as z from 'zod';
 import { newSecret } from '../adapters/crypto';
 import { UsageError } from '../core/errors';
@@ -82,29 +82,36 @@ function save(file: string, secrets: Partial<LocalSecrets>): void {
   chmodSync(file, 0o600);
 }
 
+/** The lock files this process holds now: one naming this pid and not held here is a crash's. */
+const HELD = new Set<string>();
+
 /**
  * Takes `<dataDir>/serve.lock` for this process: a second `serve` on the same data dir refuses
- * to start with a clear message; a lock left by a process that is gone is taken over.
+ * to start with a clear message; a lock left by a process that is gone is taken over, and so is
+ * one naming this very pid that this process does not hold (a crashed serve in a container,
+ * restarted as pid 1 again).
  */
 export function lockDataDir(dataDir: string): { release(): void } {
   // Its owner's only when made here: it holds the secrets, the database and the outbox.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, 'serve.lock');
+  const file = resolve(dataDir, 'serve.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      HELD.add(file);
       return {
         release: () => {
+          HELD.delete(file);
           if (existsSync(file) && readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
         },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(file, 'utf8').trim());
-      // Our own pid is a lock left by a crash: a restarted container is pid 1 again.
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      const crashedAsUs = holder === process.pid && !HELD.has(file);
+      if (Number.isInteger(holder) && holder > 0 && !crashedAsUs && isAlive(holder)) {
         throw new UsageError(
           `another registry-janitor serve (pid ${holder}) is using ${dataDir}; stop it or pass another --data-dir`,
         );

@@ -48,6 +48,8 @@ describe('lockDataDir', () => {
     try {
       expect(statSync(dir).mode & 0o777).toBe(0o700);
       expect(readFileSync(join(dir, 'serve.lock'), 'utf8')).toBe(String(process.pid));
+      // Held by this process (serve, while retire-cluster runs in the same process in tests).
+      expect(() => lockDataDir(dir)).toThrow(`another registry-janitor serve (pid ${process.pid}) is using`);
       // Another live process holding it (here: this test's parent).
       writeFileSync(join(dir, 'serve.lock'), String(process.ppid));
       expect(() => lockDataDir(dir)).toThrow(UsageError);
