@@ -22,6 +22,10 @@ export interface DashboardView {
     /** The signed review link; left out when the dashboard is reachable from the network. */
     readonly reviewUrl?: string;
     readonly outcomes?: ReadonlyMap<string, ImageOutcome>;
+    /** Repositories of the plan that could not be scanned: nothing in them is proposed. */
+    readonly unscanned?: readonly string[];
+    /** Repositories of the plan where a silent cluster blocks every deletion. */
+    readonly blocked?: readonly string[];
   }[];
 }
 
@@ -69,19 +73,36 @@ function clustersSection(view: DashboardView): string {
 function plansSection(view: DashboardView): string {
   if (view.plans.length === 0)
     return '<section class="repo"><h2>Scans</h2><p class="note">No scan yet.</p></section>';
-  const rows = view.plans.map(({ record, reviewUrl, outcomes }) => {
+  const rows = view.plans.map(({ record, reviewUrl, outcomes, unscanned = [], blocked = [] }) => {
     const counts =
       record.candidates === undefined
         ? ''
         : ` — ${plural(record.candidates, 'candidate')}, ${formatBytes(record.candidateBytes ?? 0)}`;
     const error = record.error === undefined ? '' : `<span class="reason">${escapeHtml(record.error)}</span>`;
+    // A plan of 0 candidates is not clean when repositories could not be read or are blocked.
+    const problems = [
+      unscanned.length > 0
+        ? `${plural(unscanned.length, 'repository')} could not be scanned (${namesOf(unscanned)})`
+        : '',
+      blocked.length > 0
+        ? `${plural(blocked.length, 'repository')} blocked by a silent cluster (${namesOf(blocked)})`
+        : '',
+    ].filter((text) => text !== '');
+    const warning =
+      problems.length === 0 ? '' : ` <span class="outcome failed">${escapeHtml(problems.join('; '))}</span>`;
     const link =
       record.status === 'FAILED' || reviewUrl === undefined
         ? ''
         : ` <a href="${escapeHtml(reviewUrl)}">review</a>`;
-    return `<li><span class="name">${escapeHtml(record.id)}</span> <span class="outcome ${statusClass(record)}">${record.status.toLowerCase()}</span><span class="meta">${formatUtc(record.createdAt)} UTC (${ago(record.createdAt, view.now)})${counts}${outcomeText(outcomes)}</span>${error}${link}</li>`;
+    return `<li><span class="name">${escapeHtml(record.id)}</span> <span class="outcome ${statusClass(record)}">${record.status.toLowerCase()}</span><span class="meta">${formatUtc(record.createdAt)} UTC (${ago(record.createdAt, view.now)})${counts}${outcomeText(outcomes)}</span>${warning}${error}${link}</li>`;
   });
   return `<section class="repo"><h2>Scans</h2><ul class="images">${rows.join('')}</ul></section>`;
+}
+
+/** The first few names, and how many more. */
+function namesOf(names: readonly string[]): string {
+  const shown = names.slice(0, 3).join(', ');
+  return names.length > 3 ? `${shown} and ${names.length - 3} more` : shown;
 }
 
 function statusClass(record: PlanRecord): string {

@@ -126,12 +126,20 @@ async function dashboard(deps: LocalRouteDeps): Promise<HttpApiResult> {
     records.map(async (record) => {
       const sig = linkSignature(hmacSha256Hex, deps.linkSecret, record.id, record.linkExp);
       const decided = record.status === 'APPROVED' || record.status === 'APPLIED';
+      const assembled = record.status !== 'SCANNING' && record.status !== 'FAILED';
+      const summaries = assembled ? await deps.plans.summaries(record.id) : [];
       return {
         record,
         ...(deps.showReviewLinks
           ? { reviewUrl: reviewUrl(deps.baseUrl, record.id, record.linkExp, sig) }
           : {}),
         ...(decided ? { outcomes: await deps.plans.outcomes(record.id) } : {}),
+        unscanned: summaries
+          .filter((summary) => summary.error !== undefined)
+          .map((summary) => summary.repository),
+        blocked: summaries
+          .filter((summary) => summary.blockedBy.length > 0)
+          .map((summary) => summary.repository),
       };
     }),
   );

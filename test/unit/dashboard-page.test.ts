@@ -68,6 +68,24 @@ describe('renderDashboard', () => {
     );
   });
 
+  it('says when repositories of a plan could not be scanned or are blocked: 0 candidates is not clean then', () => {
+    // Prepare
+    const failed = { ...record, candidates: 0, candidateBytes: 0 };
+    const input = {
+      ...view(),
+      plans: [{ record: failed, unscanned: ['a<b>', 'b', 'c', 'd'], blocked: ['web'] }],
+    };
+
+    // Act
+    const html = renderDashboard(input);
+
+    // Assess
+    expect(html).toContain(
+      '0 candidates, 0 B</span> <span class="outcome failed">4 repositories could not be scanned (a&#60;b&#62;, b, c and 1 more); 1 repository blocked by a silent cluster (web)</span>',
+    );
+    expect(renderDashboard(view())).not.toContain('could not be scanned');
+  });
+
   it('leaves out review links when it is given none (a dashboard reachable from the network)', () => {
     const html = renderDashboard(view());
     expect(html).not.toContain('<a href');
