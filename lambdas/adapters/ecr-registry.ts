@@ -5,6 +5,7 @@ import {
   type DescribeImagesCommandOutput,
   DescribeRepositoriesCommand,
   type ECRClient,
+  type Image,
   type ImageDetail,
   type ImageFailure,
   ListTagsForResourceCommand,
@@ -187,44 +188,17 @@ export class EcrRegistry implements Registry {
    * looking like untagged roots of their own, and be deleted from under it. Any that cannot be
    * read fails the listing, as an index does.
    */
-  private async readUntyped(
+  private readUntyped(
     repository: string,
     digests: readonly string[],
     reads: AbortController,
   ): Promise<Map<string, Untyped>> {
-    const read = new Map<string, Untyped>();
-    const refusals = new Map<string, string>();
-    await Promise.all(
-      inBatches(digests).map((chunk) =>
-        this.limit(async () => {
-          const answer = await this.call('BatchGetImage', repository, () =>
-            this.options.client.send(
-              new BatchGetImageCommand({
-                repositoryName: repository,
-                imageIds: chunk.map((imageDigest) => ({ imageDigest })),
-                acceptedMediaTypes: ANY_MANIFEST_TYPES,
-              }),
-              { abortSignal: reads.signal },
-            ),
-          ).catch((error: unknown) => {
-            reads.abort();
-            throw error;
-          });
-          for (const image of answer.images ?? []) {
-            const digest = image.imageId?.imageDigest;
-            if (digest && image.imageManifest) read.set(digest, this.classify(repository, digest, image));
-          }
-          noteFailures(answer.failures, refusals);
-        }),
-      ),
-    );
-    const missing = digests.filter((digest) => !read.has(digest));
-    if (missing.length > 0) {
-      throw new RegistryReadError(
-        `could not read ${missing.length} manifest(s) of ${repository} that ECR listed without a media type (first: ${missing[0]}${refusalText(refusals, missing[0]!)}); whether they are indexes decides what else may go`,
-      );
-    }
-    return read;
+    return this.readManifests(repository, digests, reads, {
+      accepted: ANY_MANIFEST_TYPES,
+      read: (digest, image) => this.classify(repository, digest, image),
+      unread: (count, first) =>
+        `could not read ${count} manifest(s) of ${repository} that ECR listed without a media type (first: ${first}); whether they are indexes decides what else may go`,
+    });
   }
 
   /**
@@ -420,26 +394,48 @@ export class EcrRegistry implements Registry {
   }
 
   /**
-   * Reads index manifests, 100 per call; any index that cannot be read fails the listing. The
-   * first failure aborts `reads`, and so the calls still in flight or waiting.
+   * Reads index manifests (`readManifests`): any index that cannot be read fails the listing.
    */
-  private async readIndexes(
+  private readIndexes(
     repository: string,
     digests: readonly string[],
     reads: AbortController,
   ): Promise<Map<string, IndexContent>> {
-    const chunks = inBatches(digests);
-    const contents = new Map<string, IndexContent>();
+    return this.readManifests(repository, digests, reads, {
+      accepted: INDEX_TYPES,
+      read: (digest, image) => this.parseIndex(repository, digest, image.imageManifest ?? ''),
+      unread: (count, first) =>
+        `could not read ${count} index manifest(s) of ${repository} (first: ${first}); without their children nothing in it can be decided safely`,
+    });
+  }
+
+  /**
+   * Reads manifests with BatchGetImage, 100 per call, `read` turning each into what the listing
+   * needs; any that cannot be read fails the listing, naming ECR's reason for the first. The first
+   * failure aborts `reads`, and so the calls still in flight or waiting.
+   */
+  private async readManifests<T>(
+    repository: string,
+    digests: readonly string[],
+    reads: AbortController,
+    how: {
+      readonly accepted: string[];
+      readonly read: (digest: string, image: Image) => T;
+      /** The error for `count` manifests not read, the first of them (with ECR's reason) `first`. */
+      readonly unread: (count: number, first: string) => string;
+    },
+  ): Promise<Map<string, T>> {
+    const contents = new Map<string, T>();
     const refusals = new Map<string, string>();
     await Promise.all(
-      chunks.map((chunk) =>
+      inBatches(digests).map((chunk) =>
         this.limit(async () => {
           const answer = await this.call('BatchGetImage', repository, () =>
             this.options.client.send(
               new BatchGetImageCommand({
                 repositoryName: repository,
                 imageIds: chunk.map((imageDigest) => ({ imageDigest })),
-                acceptedMediaTypes: INDEX_TYPES,
+                acceptedMediaTypes: how.accepted,
               }),
               { abortSignal: reads.signal },
             ),
@@ -449,8 +445,7 @@ export class EcrRegistry implements Registry {
           });
           for (const image of answer.images ?? []) {
             const digest = image.imageId?.imageDigest;
-            if (digest && image.imageManifest)
-              contents.set(digest, this.parseIndex(repository, digest, image.imageManifest));
+            if (digest && image.imageManifest) contents.set(digest, how.read(digest, image));
           }
           noteFailures(answer.failures, refusals);
         }),
@@ -459,7 +454,7 @@ export class EcrRegistry implements Registry {
     const missing = digests.filter((digest) => !contents.has(digest));
     if (missing.length > 0) {
       throw new RegistryReadError(
-        `could not read ${missing.length} index manifest(s) of ${repository} (first: ${missing[0]}${refusalText(refusals, missing[0]!)}); without their children nothing in it can be decided safely`,
+        how.unread(missing.length, `${missing[0]}${refusalText(refusals, missing[0]!)}`),
       );
     }
     return contents;
