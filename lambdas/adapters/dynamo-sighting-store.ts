@@ -185,14 +185,7 @@ export class DynamoSightingStore implements SightingStore {
     observedAt: Date,
     repositories: ReadonlySet<string>,
   ): Promise<void> {
-    const names: Record<string, string> = { '#cluster': 'cluster', '#partAt': 'roundPartAt' };
-    const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
-    let update = 'SET #cluster = :cluster, #partAt = :at';
-    if (repositories.size > 0) {
-      names['#repositories'] = 'repositories';
-      values[':repositories'] = repositories;
-      update += ' ADD #repositories :repositories';
-    }
+    const { update, names, values } = clusterStamp(cluster, 'roundPartAt', observedAt, repositories);
     // Another report of the cluster may have made the item meanwhile: it needs no mark then.
     await this.conditional(
       new UpdateCommand({
@@ -275,14 +268,7 @@ export class DynamoSightingStore implements SightingStore {
     observedAt: Date,
     repositories: ReadonlySet<string>,
   ): Promise<boolean> {
-    const names: Record<string, string> = { '#cluster': 'cluster', '#lastReportAt': 'lastReportAt' };
-    const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
-    let update = 'SET #cluster = :cluster, #lastReportAt = :at';
-    if (repositories.size > 0) {
-      names['#repositories'] = 'repositories';
-      values[':repositories'] = repositories;
-      update += ' ADD #repositories :repositories';
-    }
+    const { update, names, values } = clusterStamp(cluster, 'lastReportAt', observedAt, repositories);
     try {
       await this.options.client.send(
         new UpdateCommand({
@@ -398,6 +384,27 @@ export class DynamoSightingStore implements SightingStore {
       throw error;
     }
   }
+}
+
+/**
+ * The update of a cluster's item that sets `attribute` (as `#<attribute>`) to `observedAt` and adds
+ * `repositories` to those it reported from.
+ */
+function clusterStamp(
+  cluster: string,
+  attribute: 'lastReportAt' | 'roundPartAt',
+  observedAt: Date,
+  repositories: ReadonlySet<string>,
+): { update: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const names: Record<string, string> = { '#cluster': 'cluster', [`#${attribute}`]: attribute };
+  const values: Record<string, unknown> = { ':cluster': cluster, ':at': observedAt.toISOString() };
+  let update = `SET #cluster = :cluster, #${attribute} = :at`;
+  if (repositories.size > 0) {
+    names['#repositories'] = 'repositories';
+    values[':repositories'] = repositories;
+    update += ' ADD #repositories :repositories';
+  }
+  return { update, names, values };
 }
 
 /** Which part of which report a body is: `key` names the report (its `observedAt`, as sent). */
