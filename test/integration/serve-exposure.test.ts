@@ -64,39 +64,50 @@ const AWS_ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-describe('serve off loopback', () => {
-  let fake: EcrFake;
-  let running: Awaited<ReturnType<typeof startServe>>;
-  const printed: string[] = [];
+/**
+ * A `serve` bound to `host`, scanning an ECR fake that holds one image of `web`, for the tests of
+ * one `describe`: started before them, stopped (and the environment restored) after.
+ */
+function serveOnEcrFake(host: string) {
+  const world = {
+    fake: undefined as unknown as EcrFake,
+    running: undefined as unknown as Awaited<ReturnType<typeof startServe>>,
+    printed: [] as string[],
+  };
   const savedEnv = new Map<string, string | undefined>();
   beforeAll(async () => {
-    fake = await startEcrFake();
-    fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
+    world.fake = await startEcrFake();
+    world.fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
     // The SDK reads its credentials and endpoint from the process's environment.
     for (const [name, value] of Object.entries(AWS_ENV)) {
       savedEnv.set(name, process.env[name]);
-      process.env[name] = value.replace('<fake>', fake.url);
+      process.env[name] = value.replace('<fake>', world.fake.url);
     }
-    running = await startServe({
+    world.running = await startServe({
       port: 0,
-      host: '0.0.0.0',
+      host,
       dataDir: mkdtempSync(join(tmpdir(), 'janitor-serve-')),
       env: process.env,
-      print: (text) => printed.push(text),
+      print: (text) => world.printed.push(text),
       log: silentLog,
     });
   });
   afterAll(async () => {
-    await running?.close();
-    await fake.close();
+    await world.running?.close();
+    await world.fake?.close();
     for (const [name, value] of savedEnv) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
   });
+  return world;
+}
+
+describe('serve off loopback', () => {
+  const world = serveOnEcrFake('0.0.0.0');
 
   it('answers POST /v1/scans without the signed review link', async () => {
-    const port = new URL(running.url).port;
+    const port = new URL(world.running.url).port;
     const answer = await fetch(`http://127.0.0.1:${port}/v1/scans?wait=true`, { method: 'POST' });
     const body = (await answer.json()) as Record<string, unknown>;
     expect(answer.status).toBe(200);
@@ -105,48 +116,22 @@ describe('serve off loopback', () => {
     expect(body).not.toHaveProperty('reviewUrl');
     expect(JSON.stringify(body)).not.toMatch(/sig=/);
     // The digest's link names the loopback address, which a browser can open, not 0.0.0.0.
-    const digest = printed.join('');
+    const digest = world.printed.join('');
     expect(digest).toContain(`Review and approve: http://127.0.0.1:${port}/v1/plans/`);
     expect(digest).not.toContain('0.0.0.0');
   });
 });
 
 describe('POST /v1/scans', () => {
-  let fake: EcrFake;
-  let running: Awaited<ReturnType<typeof startServe>>;
-  const savedEnv = new Map<string, string | undefined>();
-  beforeAll(async () => {
-    fake = await startEcrFake();
-    fake.putImage({ repository: 'web', pushedAt: new Date('2026-01-01T00:00:00Z') });
-    for (const [name, value] of Object.entries(AWS_ENV)) {
-      savedEnv.set(name, process.env[name]);
-      process.env[name] = value.replace('<fake>', fake.url);
-    }
-    running = await startServe({
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: mkdtempSync(join(tmpdir(), 'janitor-serve-')),
-      env: process.env,
-      print: () => undefined,
-      log: silentLog,
-    });
-  });
-  afterAll(async () => {
-    await running?.close();
-    await fake.close();
-    for (const [name, value] of savedEnv) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
+  const world = serveOnEcrFake('127.0.0.1');
   const post = async (query = '') => {
-    const answer = await fetch(`${running.url}/v1/scans${query}`, { method: 'POST' });
+    const answer = await fetch(`${world.running.url}/v1/scans${query}`, { method: 'POST' });
     return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
   };
 
   it('runs one scan at a time: while one runs, 409 names its plan', async () => {
     // Prepare: a registry slow enough that the first scan is still listing.
-    fake.setFaults({ latencyMs: 1_500 });
+    world.fake.setFaults({ latencyMs: 1_500 });
     try {
       // Act
       const first = await post();
@@ -159,7 +144,7 @@ describe('POST /v1/scans', () => {
       expect(second.body).toMatchObject({ planIds: [first.body.planId] });
       expect(second.body.message).toContain(`a scan is running (plan ${first.body.planId})`);
     } finally {
-      fake.setFaults({});
+      world.fake.setFaults({});
       await post('?wait=true').catch(() => undefined);
     }
   });
@@ -169,7 +154,7 @@ describe('POST /v1/scans', () => {
       status: 400,
       body: { message: "wait must be true or false, got 'yes'" },
     });
-    const get = await fetch(`${running.url}/v1/scans`);
+    const get = await fetch(`${world.running.url}/v1/scans`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
   });
