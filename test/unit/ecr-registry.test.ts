@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrRegistry } from '../../lambdas/adapters/ecr-registry';
 import { executePlan } from '../../lambdas/core/execute-plan';
+import type { RegistryImage } from '../../lambdas/core/model';
 import { planCleanup } from '../../lambdas/core/plan';
 import { anImage, aPolicy, digestOf, NOW } from '../fixtures/builders';
 import { describePage, imageDetail, indexManifest, OCI_INDEX, REGISTRY_ID } from '../fixtures/ecr-responses';
@@ -19,6 +20,15 @@ const registry = () =>
   new EcrRegistry({ client: new ECRClient({ region: 'eu-west-1' }), region: 'eu-west-1' });
 
 beforeEach(() => ecr.reset());
+
+/** The plan of `web` as listed, under `--delete-untagged` alone. */
+const deleteUntaggedPlan = (images: readonly RegistryImage[]) =>
+  planCleanup({
+    repositories: [{ repository: 'web', images }],
+    sightings: [],
+    policy: aPolicy({ rules: { keep: [], deleteUntagged: true, unusedTagged: false } }),
+    now: NOW,
+  });
 
 /** An error as the ECR client throws it. */
 const ecrError = (name: string, fault: 'client' | 'server', message: string, $metadata = {}) =>
@@ -222,12 +232,7 @@ describe('EcrRegistry.listImages', () => {
 
     // Act
     const images = await registry().listImages('web');
-    const plan = planCleanup({
-      repositories: [{ repository: 'web', images }],
-      sightings: [],
-      policy: aPolicy({ rules: { keep: [], deleteUntagged: true, unusedTagged: false } }),
-      now: NOW,
-    });
+    const plan = deleteUntaggedPlan(images);
 
     // Assess
     expect(images.find((image) => image.digest === index)).toMatchObject({
@@ -270,12 +275,7 @@ describe('EcrRegistry.listImages', () => {
 
     // Act
     const images = await registry().listImages('web');
-    const plan = planCleanup({
-      repositories: [{ repository: 'web', images }],
-      sightings: [],
-      policy: aPolicy({ rules: { keep: [], deleteUntagged: true, unusedTagged: false } }),
-      now: NOW,
-    });
+    const plan = deleteUntaggedPlan(images);
 
     // Assess
     expect(images.find((image) => image.digest === signature)).toMatchObject({
