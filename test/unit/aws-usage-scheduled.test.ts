@@ -27,15 +27,13 @@ import {
   type ScheduleSummary,
 } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readAwsUsage } from '../../lambdas/adapters/aws-usage';
 import { AwsUsageReadError } from '../../lambdas/adapters/errors';
-import { formatImageReference } from '../../lambdas/core/image-ref';
-import type { Sighting } from '../../lambdas/core/model';
 import {
   accessDeniedMessage,
   describeTaskDefinition,
   ECR_HOST,
-  REGION,
+  readUsage,
+  seenAs,
   taskDefinitionArn,
 } from '../fixtures/aws-usage-responses';
 import { NOW } from '../fixtures/builders';
@@ -53,17 +51,9 @@ const ecs = mockClient(ECSClient);
 const lambda = mockClient(LambdaClient);
 const events = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
-const read = () =>
-  readAwsUsage({
-    ecs: new ECSClient({ region: REGION }),
-    lambda: new LambdaClient({ region: REGION }),
-    events: new EventBridgeClient({ region: REGION }),
-    scheduler: new SchedulerClient({ region: REGION }),
-    now: NOW,
-  });
+const read = readUsage;
 const WEB = `${ECR_HOST}/web`;
-const seen = (sightings: readonly Sighting[]) =>
-  sightings.map((sighting) => [sighting.workload, formatImageReference(sighting.ref)]);
+const seen = seenAs;
 const lastSegment = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 
 /**

@@ -28,10 +28,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readAwsUsage } from '../../lambdas/adapters/aws-usage';
 import { AwsUsageReadError } from '../../lambdas/adapters/errors';
-import { formatImageReference } from '../../lambdas/core/image-ref';
-import type { Sighting } from '../../lambdas/core/model';
 import {
   accessDeniedMessage,
   alias,
@@ -46,6 +43,8 @@ import {
   getImageFunction,
   imageFunction,
   REGION,
+  readUsage,
+  seenAs,
   service,
   serviceArn,
   serviceRevision,
@@ -63,17 +62,8 @@ const lambda = mockClient(LambdaClient);
 /** No EventBridge rule or schedule here (see aws-usage-scheduled.test.ts). */
 const events = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
-const read = () =>
-  readAwsUsage({
-    ecs: new ECSClient({ region: REGION }),
-    lambda: new LambdaClient({ region: REGION }),
-    events: new EventBridgeClient({ region: REGION }),
-    scheduler: new SchedulerClient({ region: REGION }),
-    now: NOW,
-  });
-/** Each sighting as `[workload, reference]`, the two things a reader of the plan sees. */
-const seen = (sightings: readonly Sighting[]) =>
-  sightings.map((sighting) => [sighting.workload, formatImageReference(sighting.ref)]);
+const read = readUsage;
+const seen = seenAs;
 const lastSegment = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 const WEB = `${ECR_HOST}/web`;
 
