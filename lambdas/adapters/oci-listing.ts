@@ -95,7 +95,6 @@ export async function currentTagsOf(
   digests: readonly string[],
 ): Promise<Map<string, string[]>> {
   const scope = `repository:${repository}:pull`;
-  const wanted = new Set(digests);
   const tags = await listTags(context, repository, scope);
   // A candidate no tag names now is untagged, as ECR answers it: one tagged at the listing has
   // lost its tag since (moved, perhaps onto a new index over it), and is not deleted on that.
@@ -103,7 +102,7 @@ export async function currentTagsOf(
   await Promise.all(
     tags.map(async (tag) => {
       const digest = await tagDigest(context.http, repository, tag, scope);
-      if (digest !== undefined && wanted.has(digest)) current.get(digest)!.push(tag);
+      if (digest !== undefined) current.get(digest)?.push(tag);
     }),
   );
   return current;
